@@ -1,0 +1,73 @@
+"""The ``mrsim`` command. A thin layer: each subcommand calls one library function.
+
+Each subcommand lives in its own module in this package and exposes
+``register(subparsers)``; the module is imported lazily so that ``mrsim --help``
+stays fast and a broken optional dependency only affects its own command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (subcommand name, module under mrsim.cli, one-line help)
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("info", "info", "versions, NUFFT backends, threads, embedded data"),
+    ("motion", "motion", "generate, convert and plot motion trajectories"),
+    ("fd", "fd", "framewise displacement of a motion file"),
+    ("phantom", "phantom", "write the embedded phantoms as NIfTI"),
+    ("corrupt", "corrupt", "motion-corrupt a volume in k-space"),
+    ("qsm", "qsm", "QSM simulation with motion, and QSM reconstruction"),
+    ("dataset", "dataset", "build, inspect and regenerate HDF5 datasets"),
+]
+
+
+class CLIError(Exception):
+    """An error to print as one clean line (no traceback) and exit with status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrsim",
+        description="k-space simulation of head motion in MRI.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  mrsim corrupt --trajectory examples/pace.csv -o out/\n"
+            "  mrsim motion generate pace --seed 0 -o pace.csv\n"
+            "  mrsim fd rp_sub01.txt --format spm\n"
+            "  mrsim info"
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module, help_text in SUBCOMMANDS:
+        try:
+            mod = importlib.import_module(f"mrsim.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mrsim.cli.{module}":
+                raise
+            continue  # subcommand not implemented in this build
+        mod.register(sub, name, help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"mrsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        # Library errors already name the file/field; print them without a traceback.
+        print(f"mrsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

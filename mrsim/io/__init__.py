@@ -1,0 +1,1 @@
+"""Input/output: NIfTI volumes and the HDF5 dataset schema."""

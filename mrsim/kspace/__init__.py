@@ -1,0 +1,1 @@
+"""k-space: acquisition schedules, NUFFT backends, motion corruption, reconstruction."""

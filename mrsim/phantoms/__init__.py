@@ -1,0 +1,1 @@
+"""Phantoms: the embedded MNI152 brain (default) and the analytic 3D Shepp-Logan."""
