@@ -25,6 +25,7 @@ __all__ = [
     "params_to_affine",
     "affine_to_params",
     "invert_affine",
+    "rms_deviation",
 ]
 
 # Below this |cos(ry)| the x and z rotations are degenerate (gimbal lock); rx is then set to 0.
@@ -184,3 +185,44 @@ def invert_affine(A: ArrayLike) -> np.ndarray:
     out[..., :3, 3] = -(Rt @ A[..., :3, 3, None])[..., 0]
     out[..., 3, 3] = 1.0
     return out
+
+
+def rms_deviation(
+    A: ArrayLike, radius_mm: float = 80.0, center_mm: ArrayLike | None = None
+) -> np.ndarray:
+    """RMS displacement of the points of a solid ball moved by rigid transforms (Jenkinson).
+
+    With ``M = A - I`` (upper-left block ``M_R``, translation ``m``), the mean of
+    ``|A x - x|^2`` over ``x`` uniform in a ball of radius ``R`` centred at ``x_c`` is
+    ``R^2 / 5 trace(M_R^T M_R) + |m + M_R x_c|^2`` (because ``E[x_i x_j] = R^2/5 delta_ij``
+    about the centre).
+
+    Parameters
+    ----------
+    A : array_like, shape (..., 4, 4)
+        Rigid transforms, in coordinates relative to the rotation centre.
+    radius_mm : float
+        Ball radius ``R`` (mm); FSL uses 80.
+    center_mm : array_like, shape (3,), optional
+        Ball centre ``x_c`` in the same coordinates; 0 (the rotation centre) by default.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        RMS displacement in mm.
+
+    References
+    ----------
+    .. [1] Jenkinson M (1999) Measuring transformation error by RMS deviation. FMRIB
+       Technical Report TR99MJ1.
+    """
+    A = np.asarray(A, dtype=float)
+    if A.shape[-2:] != (4, 4):
+        raise ValueError(f"A must have shape (..., 4, 4), got {A.shape}")
+    xc = _center(center_mm)
+    MR = A[..., :3, :3] - np.eye(3)
+    m = A[..., :3, 3] + MR @ xc
+    ms = radius_mm**2 / 5.0 * np.einsum("...ij,...ij->...", MR, MR) + np.einsum(
+        "...i,...i->...", m, m
+    )
+    return np.sqrt(ms)

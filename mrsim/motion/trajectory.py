@@ -246,24 +246,42 @@ class Trajectory:
         """Parameters ``(6,)`` at one time (same interpolation as :meth:`resample`)."""
         return self.sample([t_s], method=method)[0]
 
-    def rereference(self, t_ref_s: float) -> Trajectory:
+    def rereference(self, t_ref_s: float, insert_sample: bool = True) -> Trajectory:
         """Make the pose at ``t_ref_s`` the identity.
 
         Every pose is composed with the inverse of the reference pose,
         ``A_i' = A_i A_ref^{-1}``: the object as it was at ``t_ref_s`` becomes the
         reference object, and ``A_i'`` moves it to where it is at sample ``i``. (Subtracting
-        Euler angles is not the same thing once rotations do not commute.) The reference
-        pose is interpolated with :meth:`sample` (``"linear"``) when ``t_ref_s`` falls
-        between samples. Seed 001 offsets trajectories this way so the k-space centre is
-        acquired at the origin pose.
+        Euler angles is not the same thing once rotations do not commute.) Seed 001 offsets
+        trajectories this way so the k-space centre is acquired at the origin pose.
+
+        Parameters
+        ----------
+        t_ref_s : float
+            Reference time (s). Between samples, the reference pose is interpolated as in
+            :meth:`sample`.
+        insert_sample : bool
+            When ``t_ref_s`` lies strictly between two samples, insert a sample there first
+            (default). The inserted pose lies on the interpolated path, so the motion is
+            unchanged, and the result is then exactly the identity at ``t_ref_s``. Without it
+            the re-referenced trajectory is the identity at ``t_ref_s`` only to within the
+            interpolation error, because linear/Slerp interpolation does not commute with
+            composition.
 
         Returns
         -------
         Trajectory
         """
-        A_ref = params_to_affine(self.pose_at(t_ref_s))
-        A = self.to_affines() @ invert_affine(A_ref)
-        return Trajectory(self._t_s, affine_to_params(A))
+        tr = self
+        t = self._t_s
+        if insert_sample and t[0] < t_ref_s < t[-1] and not np.any(t == t_ref_s):
+            k = int(np.searchsorted(t, t_ref_s))
+            tr = Trajectory(
+                np.insert(t, k, t_ref_s), np.insert(self._params, k, self.pose_at(t_ref_s), 0)
+            )
+        A_ref = params_to_affine(tr.pose_at(t_ref_s))
+        A = tr.to_affines() @ invert_affine(A_ref)
+        return Trajectory(tr.t_s, affine_to_params(A))
 
     def scale(self, factor: float) -> Trajectory:
         """Scale motion by ``factor``: translations and the rotation *vector* (axis-angle).

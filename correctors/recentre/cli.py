@@ -1,0 +1,325 @@
+"""``python -m correctors.recentre train|eval|predict``.
+
+A thin layer over :mod:`.training`, :mod:`.baselines`, :mod:`.metrics` and
+:mod:`.predictor`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+EPILOG_TRAIN = """\
+examples:
+  # 60 generated HCP-like trajectories (TR 0.72 s, 1200/316/405 frames), 20 % for validation
+  python -m correctors.recentre train --generate 60 --seed 0 -o recentre.pt
+  # real realignment files (SPM rp_*.txt, FSL .par, HCP Movement_Regressors.txt, ...)
+  python -m correctors.recentre train --files sub*/Movement_Regressors.txt --tr 0.72 -o r.pt
+"""
+
+EPILOG_EVAL = """\
+examples:
+  python -m correctors.recentre eval -c recentre.pt --generate 15 --seed 2
+  python -m correctors.recentre eval -c recentre.pt --files rp_sub01.txt --tr 2.0 --json m.json
+
+Baselines (persistence, linear extrapolation, Kalman CV, AR(6)) are refitted on the
+training data recorded in the checkpoint and evaluated on the same windows.
+"""
+
+EPILOG_PREDICT = """\
+examples:
+  python -m correctors.recentre predict rp_sub01.txt -c recentre.pt --tr 2.0 -o pred
+  -> pred.csv (predicted trajectory, mrsim CSV), pred_intervals.csv (truth, mean, std,
+     68 % and 95 % bounds per sample), pred.png (truth, prediction, 95 % band)
+
+Sample i (i >= 14) is predicted from samples i-14 .. i-1, one sample at a time.
+"""
+
+TABLE_KEYS = (
+    ("r2", "R2"),
+    ("r2_increment", "R2(incr)"),
+    ("mae_mm", "MAE mm"),
+    ("mae_deg", "MAE deg"),
+    ("nll", "NLL"),
+    ("coverage68", "cov68"),
+    ("coverage95", "cov95"),
+    ("fd_total_mm", "FDtot mm"),
+    ("fd_pred_mm", "FDpred mm"),
+    ("fd_gain", "FDgain"),
+    ("fd_gain_pooled", "FDgain pool"),
+)
+
+
+def format_table(rows: dict[str, dict]) -> str:
+    """Markdown table of metric dicts keyed by method name."""
+    head = "| method | " + " | ".join(h for _, h in TABLE_KEYS) + " |"
+    sep = "|---|" + "---:|" * len(TABLE_KEYS)
+    lines = [head, sep]
+    for name, m in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.4g}" for k, _ in TABLE_KEYS) + " |")
+    return "\n".join(lines)
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--generate", type=int, metavar="N", help="generate N HCP-like trajectories")
+    g.add_argument("--files", nargs="+", metavar="FILE", help="motion files")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (with --generate)")
+    p.add_argument("--format", help="motion file format when the name does not tell")
+    p.add_argument("--tr", type=float, default=0.72, help="sampling interval (s) for files")
+
+
+def _load_data(source: dict):
+    from correctors.recentre.data import generate_trajectories, read_trajectories
+
+    if source.get("generate") is not None:
+        return generate_trajectories(int(source["generate"]), seed=int(source["seed"]))
+    return read_trajectories(source["files"], format=source.get("format"), tr_s=source["tr"])
+
+
+def _source(args) -> dict:
+    if args.generate is not None:
+        if args.generate < 1:
+            raise ValueError(f"--generate must be >= 1, got {args.generate}")
+        return {"generate": args.generate, "seed": args.seed}
+    return {"files": [str(Path(f).resolve()) for f in args.files], "format": args.format,
+            "tr": args.tr}
+
+
+def _split(trajs, val_fraction: float, seed: int):
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in (0, 1), got {val_fraction}")
+    if len(trajs) < 2:
+        raise ValueError("need at least 2 trajectories (one for validation)")
+    order = np.random.default_rng(seed).permutation(len(trajs))
+    n_val = min(max(1, round(val_fraction * len(trajs))), len(trajs) - 1)
+    val = sorted(order[:n_val].tolist())
+    train = sorted(order[n_val:].tolist())
+    return train, val
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    from correctors.recentre.model import RecentreConfig
+    from correctors.recentre.training import save_checkpoint, train_model
+    from mrsim.motion.windows import make_windows_many
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = RecentreConfig(
+        hidden=args.hidden,
+        num_layers=args.num_layers,
+        fc_hidden=args.fc_hidden,
+        relative=not args.absolute,
+        beta=args.beta,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_epochs=args.epochs,
+        patience=args.patience,
+        seed=args.seed,
+    )
+    src = _source(args)
+    trajs = _load_data(src)
+    tr_idx, va_idx = _split(trajs, args.val_fraction, args.seed)
+    Xtr, ytr, _ = make_windows_many([trajs[i] for i in tr_idx], n_past=cfg.n_past)
+    Xva, yva, _ = make_windows_many([trajs[i] for i in va_idx], n_past=cfg.n_past)
+    print(f"training on {len(Xtr)} windows ({len(tr_idx)} trajectories), "
+          f"validating on {len(Xva)} ({len(va_idx)})")
+    model, norm, hist = train_model(
+        Xtr, ytr, Xva, yva, cfg, progress=not args.quiet, max_minutes=args.max_minutes
+    )
+    extra = {"train_data": src, "train_index": tr_idx, "val_index": va_idx}
+    out = save_checkpoint(args.output, model, norm, hist, extra)
+    print(f"best epoch {hist['best_epoch'] + 1}/{hist['epochs']} ({hist['stopped']}), "
+          f"val loss {min(hist['val_loss']):.4f}, {hist['seconds']:.1f} s, "
+          f"{hist['n_parameters']} parameters -> {out}")
+    return 0
+
+
+def evaluate(model, norm, trajs, baselines_fit_on, n_past: int = 14) -> dict[str, dict]:
+    """Metrics of the model and of the default baselines on windows of ``trajs``.
+
+    ``baselines_fit_on`` is ``(X, y)`` training windows for the baselines.
+    """
+    from correctors.recentre.baselines import default_baselines
+    from correctors.recentre.metrics import prediction_metrics
+    from correctors.recentre.training import predict_windows
+    from mrsim.motion.windows import make_windows_many
+
+    X, y, _ = make_windows_many(trajs, n_past=n_past)
+    if len(X) == 0:
+        raise ValueError(f"no windows: every trajectory has <= {n_past} samples")
+    prev = X[:, -1]
+    rows = {}
+    mean, std = predict_windows(model, norm, X)
+    rows["gru"] = prediction_metrics(y, mean, std, prev)
+    Xf, yf = baselines_fit_on
+    for b in default_baselines():
+        b.fit(Xf, yf)
+        m, s = b.predict(X)
+        rows[b.name] = prediction_metrics(y, m, s, prev)
+    return rows
+
+
+def cmd_eval(args) -> int:
+    from correctors.recentre.training import load_checkpoint
+    from mrsim.motion.windows import make_windows_many
+
+    model, norm, meta = load_checkpoint(args.checkpoint)
+    n_past = model.config.n_past
+    extra = meta["extra"]
+    if "train_data" not in extra:
+        raise ValueError(f"{args.checkpoint}: field 'extra.train_data' missing; cannot refit "
+                         "baselines on the model's training data")
+    train_all = _load_data(extra["train_data"])
+    Xf, yf, _ = make_windows_many([train_all[i] for i in extra["train_index"]], n_past=n_past)
+    trajs = _load_data(_source(args))
+    rows = evaluate(model, norm, trajs, (Xf, yf), n_past=n_past)
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+        print(f"metrics -> {args.json}")
+    return 0
+
+
+def predict_trajectory(predictor_model, norm, traj):
+    """Per-sample predictions of a trajectory: ``(t_s (M,), true, mean, std)``, M = N - n_past."""
+    from correctors.recentre.training import predict_windows
+    from mrsim.motion.windows import make_windows
+
+    n_past = predictor_model.config.n_past
+    X, y = make_windows(traj, n_past=n_past)
+    if len(X) == 0:
+        raise ValueError(f"trajectory has {len(traj)} samples; need more than {n_past}")
+    mean, std = predict_windows(predictor_model, norm, X)
+    return traj.t_s[n_past:], y, mean, std
+
+
+def plot_prediction(path, t_s, true, mean, std, title: str = "") -> None:
+    """Truth, prediction and 95 % band for the six parameters (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from correctors.recentre.metrics import Z95
+    from mrsim.motion.trajectory import PARAM_NAMES
+
+    fig, axes = plt.subplots(6, 1, figsize=(10, 11), sharex=True)
+    for j, ax in enumerate(axes):
+        ax.fill_between(t_s, mean[:, j] - Z95 * std[:, j], mean[:, j] + Z95 * std[:, j],
+                        color="C1", alpha=0.3, lw=0, label="95 % interval")
+        ax.plot(t_s, true[:, j], "k-", lw=0.8, label="truth")
+        ax.plot(t_s, mean[:, j], "C1-", lw=0.8, label="prediction")
+        ax.set_ylabel(PARAM_NAMES[j])
+    axes[0].legend(loc="upper right", ncol=3, fontsize=8)
+    axes[-1].set_xlabel("t (s)")
+    axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def cmd_predict(args) -> int:
+    from correctors.recentre.metrics import Z95, prediction_metrics
+    from correctors.recentre.training import load_checkpoint
+    from mrsim.motion.formats import read_trajectory, write_trajectory
+    from mrsim.motion.trajectory import PARAM_NAMES, Trajectory
+
+    model, norm, _ = load_checkpoint(args.checkpoint)
+    traj = read_trajectory(args.input, format=args.format, tr_s=args.tr)
+    t, true, mean, std = predict_trajectory(model, norm, traj)
+    stem = Path(args.output)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    traj_path = stem.with_suffix(".csv")
+    write_trajectory(Trajectory(t, mean), traj_path, format="mrsim")
+    cols = ["t_s"]
+    blocks = [t[:, None]]
+    for prefix, arr in (
+        ("true", true), ("mean", mean), ("std", std),
+        ("lo68", mean - std), ("hi68", mean + std),
+        ("lo95", mean - Z95 * std), ("hi95", mean + Z95 * std),
+    ):
+        cols += [f"{prefix}_{n}" for n in PARAM_NAMES]
+        blocks.append(arr)
+    int_path = stem.parent / (stem.name + "_intervals.csv")
+    np.savetxt(int_path, np.concatenate(blocks, axis=1), delimiter=",", header=",".join(cols),
+               comments="", fmt="%.6g")
+    png = stem.parent / (stem.name + ".png")
+    plot_prediction(png, t, true, mean, std, title=f"{Path(args.input).name}: next-pose GRU")
+    m = prediction_metrics(true, mean, std, np.asarray(traj.params)[model.config.n_past - 1:-1])
+    print(f"{args.input}: {len(t)} predicted samples; R2 {m['r2']:.3f}, MAE "
+          f"{m['mae_mm']:.4f} mm / {m['mae_deg']:.4f} deg, FD_gain {m['fd_gain']:.3f} "
+          f"(pooled {m['fd_gain_pooled']:.3f}), 95 % coverage {m['coverage95']:.3f}")
+    print(f"-> {traj_path}, {int_path}, {png}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m correctors.recentre",
+        description="GRU next-pose predictor with uncertainty (seed 000, RECENTRE).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser("train", help="train on generated or real motion", epilog=EPILOG_TRAIN,
+                       formatter_class=fmt)
+    _add_data_args(p)
+    p.add_argument("-o", "--output", required=True, help="checkpoint path (.pt)")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="trajectories for validation")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--beta", type=float, default=0.1, help="FD_gain weight in the loss")
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--num-layers", type=int, default=2)
+    p.add_argument("--fc-hidden", type=int, default=800)
+    p.add_argument("--absolute", action="store_true", help="absolute instead of relative poses")
+    p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="metrics of a checkpoint vs baselines", epilog=EPILOG_EVAL,
+                       formatter_class=fmt)
+    p.add_argument("-c", "--checkpoint", required=True)
+    _add_data_args(p)
+    p.add_argument("--json", help="write all metrics to this JSON file")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("predict", help="predict a motion file sample by sample",
+                       epilog=EPILOG_PREDICT, formatter_class=fmt)
+    p.add_argument("input", help="motion file (mrsim csv, fsl, spm, afni, hcp, fmriprep)")
+    p.add_argument("-c", "--checkpoint", required=True)
+    p.add_argument("-o", "--output", required=True, help="output stem (writes .csv, "
+                   "_intervals.csv, .png)")
+    p.add_argument("--format", help="input format when the name does not tell")
+    p.add_argument("--tr", type=float, help="sampling interval (s) for files without times")
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        print(f"recentre {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

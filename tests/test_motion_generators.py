@@ -1,0 +1,114 @@
+"""Generators: determinism for a seed and documented bounds over many seeds."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from mrsim.motion.generators import (
+    GENERATORS,
+    MPRAGE_DURATION_S,
+    event_profile,
+    pace_like,
+    realistic,
+)
+from mrsim.motion.magnitude import rms_displacement_sphere
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_same_seed_same_output_different_seed_differs(kind):
+    f = GENERATORS[kind]
+    a, b, c = f(seed=123), f(seed=123), f(seed=124)
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_array_equal(a.t_s, b.t_s)
+    assert not np.array_equal(a.params, c.params)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, magnitude=st.floats(0.05, 10.0))
+def test_realistic_reaches_target_magnitude(seed, magnitude):
+    tr = realistic(n=64, tr_s=2.0, magnitude_mm=magnitude, seed=seed)
+    assert len(tr) == 64
+    np.testing.assert_allclose(tr.t_s, np.arange(64) * 2.0)
+    assert rms_displacement_sphere(tr, radius_mm=80.0).max() == pytest.approx(magnitude, rel=1e-8)
+
+
+def test_realistic_nodding_couples_translation_to_rx():
+    # nodding only: every pose is a rotation about x about the pivot, so the translation is
+    # (I - R) p exactly, with tx = 0.
+    pivot = np.array([0.0, -30.0, -90.0])
+    tr = realistic(
+        n=200, tr_s=0.5, magnitude_mm=3.0, drift=0, respiration=0, jerk=0,
+        nod_rate_per_min=6.0, pivot_mm=pivot, seed=4,
+    )  # fmt: skip
+    assert np.abs(tr.rotations_deg[:, 1:]).max() == 0  # only rx
+    assert np.abs(tr.rotations_deg[:, 0]).max() > 0
+    R = tr.rotation_matrices()
+    np.testing.assert_allclose(tr.translations_mm, pivot - R @ pivot, atol=1e-9)
+    assert realistic(n=10, magnitude_mm=0.0, seed=0).params.max() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=seeds, n_events=st.sampled_from([None, 1, 2, 3, 4]), ramp=st.sampled_from([0, 5.0]))
+def test_event_profile_bounds_and_event_count(seed, n_events, ramp):
+    tr = event_profile(duration_s=120.0, n=241, n_events=n_events, ramp_s=ramp, seed=seed)
+    assert np.abs(tr.translations_mm).max() <= 5.0
+    assert np.abs(tr.rotations_deg).max() <= 5.0
+    np.testing.assert_array_equal(tr.params[0], 0.0)
+    if ramp == 0:
+        # piecewise constant: the number of changes is the number of events
+        changes = np.any(np.diff(tr.params, axis=0) != 0, axis=1).sum()
+        expected = {None: (2, 3)}.get(n_events, (n_events,))
+        assert changes in expected
+        # each event moves all six parameters
+        jumps = np.diff(tr.params, axis=0)[np.any(np.diff(tr.params, axis=0) != 0, axis=1)]
+        assert np.all(jumps != 0)
+
+
+def test_event_profile_default_event_numbers():
+    counts = set()
+    for s in range(30):
+        p = event_profile(n=100, seed=s).params
+        counts.add(int(np.any(np.diff(p, axis=0) != 0, axis=1).sum()))
+    assert counts == {2, 3}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=seeds, scale=st.sampled_from([1.0, 8.0]))
+def test_pace_like_bounds(seed, scale):
+    raw = pace_like(scale=1.0, seed=seed)
+    assert len(raw) == 128
+    assert raw.t_s[-1] == pytest.approx(MPRAGE_DURATION_S)
+    assert np.abs(raw.translations_mm).max() < 2.0
+    assert np.abs(raw.rotations_deg).max() < 2.0
+    tr = pace_like(scale=scale, seed=seed)
+    assert np.abs(tr.translations_mm).max() < 2.0 * scale
+    rv = np.rad2deg(Rotation.from_euler("xyz", tr.rotations_deg, degrees=True).as_rotvec())
+    assert np.abs(rv).max() < 2.0 * scale
+    # x8 is the scaled unscaled trajectory
+    if scale == 8.0:
+        np.testing.assert_allclose(tr.params, raw.scale(8.0).params, atol=1e-9)
+
+
+def test_pace_like_magnitudes_spread():
+    # the per-trajectory level spreads magnitudes across the allowed range
+    peaks = [np.abs(pace_like(scale=1.0, seed=s).translations_mm).max() for s in range(40)]
+    assert min(peaks) < 0.6 and max(peaks) > 1.6
+
+
+@pytest.mark.parametrize(
+    "call, msg",
+    [
+        (lambda: realistic(n=0), "n must be"),
+        (lambda: realistic(tr_s=-1), "tr_s"),
+        (lambda: realistic(drift=0, respiration=0, nodding=0, jerk=0), "all motion components"),
+        (lambda: event_profile(n_events=-1), "n_events"),
+        (lambda: pace_like(limit_mm=0), "limit_mm"),
+    ],
+)
+def test_generator_argument_errors(call, msg):
+    with pytest.raises(ValueError, match=msg):
+        call()

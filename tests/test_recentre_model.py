@@ -1,0 +1,104 @@
+"""GRU predictor of the recentre package: shapes, parameter count, training, streaming."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from correctors.recentre.data import generate_trajectories  # noqa: E402
+from correctors.recentre.model import RecentreConfig, RecentreGRU, count_parameters  # noqa: E402
+from correctors.recentre.normalisation import Normaliser  # noqa: E402
+from correctors.recentre.predictor import Predictor  # noqa: E402
+from correctors.recentre.training import (  # noqa: E402
+    load_checkpoint,
+    predict_windows,
+    save_checkpoint,
+    train_model,
+)
+from mrsim.motion.windows import make_windows, make_windows_many  # noqa: E402
+
+TINY = dict(hidden=16, num_layers=1, fc_hidden=32, batch_size=64, patience=100)
+
+
+@pytest.fixture(scope="module")
+def windows():
+    trajs = generate_trajectories(4, lengths=(200,), seed=0)
+    tr = make_windows_many(trajs[:3])
+    va = make_windows_many(trajs[3:])
+    return tr[0], tr[1], va[0], va[1]
+
+
+def test_default_model_size_and_shapes():
+    model = RecentreGRU()
+    # documented in model.py: GRU 54,528 + 99,072, LayerNorm 256, FC 103,200 + 9,612
+    assert count_parameters(model) == 266_668
+    mu, lv = model(torch.zeros(5, 14, 6))
+    assert mu.shape == lv.shape == (5, 6)
+    with pytest.raises(ValueError, match=r"\(B, 14, 6\)"):
+        model(torch.zeros(5, 13, 6))
+    with pytest.raises(ValueError, match="multiple"):
+        RecentreConfig(n_past=13, points_per_step=2)
+
+
+def test_normaliser_roundtrip(windows):
+    X, y, _, _ = windows
+    for relative in (True, False):
+        norm = Normaliser.fit(X, y, relative=relative)
+        Xn, yn, ref = norm.transform(X, y)
+        back, _ = norm.inverse(yn, np.ones_like(yn), ref)
+        np.testing.assert_allclose(back, y, atol=1e-12)
+        assert Normaliser.from_dict(norm.to_dict()).to_dict() == norm.to_dict()
+    rel = Normaliser.fit(X, y, relative=True)
+    # relative scale = RMS one-step increment, so the normalised target has unit RMS
+    _, yn, _ = rel.transform(X, y)
+    np.testing.assert_allclose(np.sqrt(np.mean(yn**2, axis=0)), 1.0, rtol=1e-10)
+
+
+def test_tiny_training_decreases_loss_and_roundtrips(windows, tmp_path):
+    Xtr, ytr, Xva, yva = windows
+    cfg = RecentreConfig(max_epochs=6, **TINY)
+    model, norm, hist = train_model(Xtr, ytr, Xva, yva, cfg, progress=False)
+    assert hist["epochs"] == 6 and len(hist["val_loss"]) == 6
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    assert min(hist["val_loss"]) < hist["val_loss"][0]
+    mean, std = predict_windows(model, norm, Xva)
+    assert mean.shape == std.shape == yva.shape and np.all(std > 0)
+    path = save_checkpoint(tmp_path / "r.pt", model, norm, hist, {"note": "test"})
+    model2, norm2, meta = load_checkpoint(path)
+    m2, s2 = predict_windows(model2, norm2, Xva)
+    np.testing.assert_array_equal(m2, mean)
+    np.testing.assert_array_equal(s2, std)
+    assert meta["extra"] == {"note": "test"}
+    assert meta["history"]["best_epoch"] == hist["best_epoch"]
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"format": "other"}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="x.pt: not a recentre checkpoint"):
+        load_checkpoint(tmp_path / "x.pt")
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_streaming_predictor_matches_batch(relative):
+    rng = np.random.default_rng(5)
+    P = np.cumsum(0.1 * rng.normal(size=(60, 6)), axis=0)
+    X, y = make_windows(P)
+    torch.manual_seed(0)
+    model = RecentreGRU(RecentreConfig(**TINY, relative=relative))
+    norm = Normaliser.fit(X, y, relative=relative)
+    pred = Predictor(model, norm)
+    out = [pred.update(p) for p in P]
+    assert all(np.isnan(m).all() and np.isnan(s).all() for m, s in out[:13])
+    assert pred.ready
+    bm, bs = predict_windows(model, norm, X)
+    # update after sample i predicts sample i + 1: window i - 13 .. i
+    sm = np.array([m for m, _ in out[13:-1]])
+    ss = np.array([s for _, s in out[13:-1]])
+    np.testing.assert_allclose(sm, bm, atol=1e-5)
+    np.testing.assert_allclose(ss, bs, rtol=1e-5)
+    with pytest.raises(ValueError, match="6 finite values"):
+        pred.update([0, 0, 0])
+    pred.reset()
+    assert not pred.ready and np.isnan(pred.update(P[0])[0]).all()
