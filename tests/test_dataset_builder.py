@@ -114,8 +114,9 @@ def test_dask_local_cluster_equals_local_build(clean_build, tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
-        build_dataset(recipe, tmp_path / "dask", scheduler=cluster.scheduler_address,
-                      progress=False)
+        build_dataset(
+            recipe, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False
+        )
     assert_same(contents(clean_build), contents(tmp_path / "dask"))
     assert shard_hashes(clean_build) == shard_hashes(tmp_path / "dask")
 
@@ -123,10 +124,19 @@ def test_dask_local_cluster_equals_local_build(clean_build, tmp_path):
 def test_killed_build_resumes_to_identical_result(clean_build, tmp_path):
     # Same recipe content except the per-sample sleep, which is a param: build a
     # reference with the same delay value so the recipe hash and params match.
-    recipe_path = write_recipe(tmp_path / "toy.toml", delay=0.15)
+    recipe_path = write_recipe(tmp_path / "toy.toml", delay=0.1)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "mrsim", "dataset", "build", str(recipe_path),
-           "--out", str(out), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mrsim",
+        "dataset",
+        "build",
+        str(recipe_path),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -219,9 +229,15 @@ def test_no_subject_in_two_splits(clean_build):
 
 def test_split_assignment():
     assert split_counts(70, {"train": 0.8, "val": 0.1, "test": 0.1}) == {
-        "train": 56, "val": 7, "test": 7}
+        "train": 56,
+        "val": 7,
+        "test": 7,
+    }
     assert split_counts(52, {"train": 35, "val": 5, "test": 12}) == {
-        "train": 35, "val": 5, "test": 12}
+        "train": 35,
+        "val": 5,
+        "test": 12,
+    }
     with pytest.raises(ValueError, match="sum to"):
         split_counts(10, {"train": 3, "val": 1, "test": 1})
     a = assign_splits(20, {"train": 0.8, "val": 0.1, "test": 0.1}, seed=3)
@@ -244,6 +260,7 @@ def test_small_overrides(tmp_path):
         (("seed = 11\n", ""), "missing required field 'seed'"),
         (("n = 6", "n = -1"), "field 'subjects.n' must be >= 0"),
         (("shape = [3, 12, 10]", "shape = [3, 12]"), "field 'params.shape' must have 3 items"),
+        (("shape = [3, 12, 10]", 'shape = [3, "a", 10]'), "has an element of the wrong type"),
         (("train = 4", "train = 5"), None),
         (("name", "name = = "), "invalid TOML"),
     ],

@@ -46,8 +46,9 @@ def test_slice_dataset_items_match_file(built):
 
 
 def test_splits_are_disjoint_by_subject(built):
-    subjects = {s: set(SliceDataset(built, split=s).subjects.tolist())
-                for s in ("train", "val", "test")}
+    subjects = {
+        s: set(SliceDataset(built, split=s).subjects.tolist()) for s in ("train", "val", "test")
+    }
     assert len(subjects["train"]) == 3
     assert not subjects["train"] & subjects["val"]
     assert not subjects["train"] & subjects["test"]
@@ -93,5 +94,5 @@ def test_patch_dataset_tiles_cover_volume(built):
     covered = np.zeros((5, 16, 12), bool)
     for _, corner in ds.items[:8]:
         a, b, c = corner
-        covered[a:a + 4, b:b + 8, c:c + 8] = True
+        covered[a : a + 4, b : b + 8, c : c + 8] = True
     assert covered.all()

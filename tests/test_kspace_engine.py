@@ -97,8 +97,12 @@ def test_against_brute_force_dtft():
     k = s.from_grid(moved_kspace(img, s, R, t, voxel_size_mm=vox, eps=1e-9))
     fov = np.asarray(n) * vox
     kap = s.kspace_coords() / fov  # cycles/mm
-    r = np.stack(np.meshgrid(*[(np.arange(m) - m // 2) * v for m, v in zip(n, vox)],
-                             indexing="ij"), -1).reshape(-1, 3)
+    r = np.stack(
+        np.meshgrid(
+            *[(np.arange(m) - m // 2) * v for m, v in zip(n, vox, strict=False)], indexing="ij"
+        ),
+        -1,
+    ).reshape(-1, 3)
     ref = np.empty_like(k)
     for li in range(s.n_lines):
         kr = kap[li] @ R[li]  # rows: (R^T kappa)^T
@@ -119,8 +123,12 @@ def _gaussians(n_blobs=3, seed=5):
 
 
 def _gauss_image(blobs, n, vox):
-    r = np.stack(np.meshgrid(*[(np.arange(m) - m // 2) * v for m, v in zip(n, vox)],
-                             indexing="ij"), -1)
+    r = np.stack(
+        np.meshgrid(
+            *[(np.arange(m) - m // 2) * v for m, v in zip(n, vox, strict=False)], indexing="ij"
+        ),
+        -1,
+    )
     img = np.zeros(n)
     for a, c, S in blobs:
         d = r - c
@@ -128,13 +136,17 @@ def _gauss_image(blobs, n, vox):
     return img
 
 
-def _gauss_ft(blobs, kap, R=np.eye(3), t=np.zeros(3)):
+def _gauss_ft(blobs, kap, R, t):
     out = np.zeros(kap.shape[:-1], complex)
     for a, c, S in blobs:
         c2, S2 = R @ c + t, R @ S @ R.T
         q = np.einsum("...i,ij,...j->...", kap, S2, kap)
-        out += a * (2 * np.pi) ** 1.5 * np.sqrt(np.linalg.det(S2)) * np.exp(
-            -2 * np.pi**2 * q - 2j * np.pi * kap @ c2)
+        out += (
+            a
+            * (2 * np.pi) ** 1.5
+            * np.sqrt(np.linalg.det(S2))
+            * np.exp(-2 * np.pi**2 * q - 2j * np.pi * kap @ c2)
+        )
     return out
 
 
@@ -169,8 +181,11 @@ def test_shepp_logan_kspace_function_exact():
     ell = shepp_logan_ellipsoids(0.4 * fov.min())
     s = mprage_schedule(n)
     Rs, ts = random_poses(len(np.unique(s.shot)), max_mm=4, max_deg=15, seed=9)
-    k = s.from_grid(moved_kspace(lambda kap: ellipsoids_kspace(kap, ell), s, Rs[s.shot],
-                                 ts[s.shot], voxel_size_mm=vox))
+    k = s.from_grid(
+        moved_kspace(
+            lambda kap: ellipsoids_kspace(kap, ell), s, Rs[s.shot], ts[s.shot], voxel_size_mm=vox
+        )
+    )
     kap = s.kspace_coords() / fov
     ref = np.empty_like(k)
     for sh in np.unique(s.shot):
@@ -273,7 +288,8 @@ def test_multicoil_exact_with_two_states():
     m1 = np.roll(np.rot90(img, 1, axes=(0, 1)), 2, axis=2)
     masks = s.line_masks(s.shot)
     ref = masks[0] * fft_centered(sens * img, axes=(1, 2, 3)) + masks[1] * fft_centered(
-        sens * m1, axes=(1, 2, 3))
+        sens * m1, axes=(1, 2, 3)
+    )
     assert rel(k, ref) < 5e-6
     # and without motion the sensitivity-weighted combination returns the object
     k0 = moved_kspace(img, s, np.eye(3), np.zeros(3), coil_sensitivities=sens)
@@ -289,5 +305,6 @@ def test_bad_inputs_name_the_problem():
     with pytest.raises(ValueError, match="3D array"):
         moved_kspace(np.zeros((8, 8)), s, np.eye(3), np.zeros(3))
     with pytest.raises(ValueError, match="backend"):
-        moved_kspace(np.zeros((8, 8, 8)), s, rotation_matrix([0, 0, 5]), np.zeros(3),
-                     backend="cufinufft")
+        moved_kspace(
+            np.zeros((8, 8, 8)), s, rotation_matrix([0, 0, 5]), np.zeros(3), backend="cufinufft"
+        )

@@ -32,8 +32,7 @@ def test_mprage_covers_every_line_once(ordering, ro):
 
 
 def test_mprage_linear_structure():
-    s = mprage_schedule((8, 6, 4), ordering="linear", echo_spacing_s=0.01, ti_s=0.5,
-                        shot_tr_s=2.0)
+    s = mprage_schedule((8, 6, 4), ordering="linear", echo_spacing_s=0.01, ti_s=0.5, shot_tr_s=2.0)
     # one kz partition per shot, ky ascending inside
     assert s.n_shots == 4
     for sh in range(4):

@@ -48,7 +48,9 @@ def test_recentre_loss_combines_terms_and_has_gradients():
     mu = torch.tensor(rng.normal(size=(B, 6)), requires_grad=True)
     lv = torch.zeros(B, 6, dtype=torch.float64, requires_grad=True)
     loss, parts = recentre_loss(mu, lv, yn, ref, ref, scale, beta=0.1, fd_floor_mm=0.0)
-    np.testing.assert_allclose(float(loss.detach()), parts["nll"] - 0.1 * parts["fd_gain"], rtol=1e-12)
+    np.testing.assert_allclose(
+        float(loss.detach()), parts["nll"] - 0.1 * parts["fd_gain"], rtol=1e-12
+    )
     true = (ref + scale * yn).numpy()
     pred = (ref + scale * mu).detach().numpy()
     np.testing.assert_allclose(

@@ -36,6 +36,8 @@ def test_calibrated_gaussian_coverage_and_nll():
     assert abs(m["coverage95"] - 0.95) < 5e-3
     expect_nll = -norm.logpdf(y, loc=mean, scale=std).sum(1).mean()
     np.testing.assert_allclose(m["nll"], expect_nll, rtol=1e-12)
+    expect_med = np.median(-norm.logpdf(y, loc=mean, scale=std).sum(1))
+    np.testing.assert_allclose(m["nll_median"], expect_med, rtol=1e-12)
     np.testing.assert_allclose(m["mae_mm"], np.abs(y - mean)[:, :3].mean())
     np.testing.assert_allclose(m["mae_deg"], np.abs(y - mean)[:, 3:].mean())
 

@@ -42,16 +42,25 @@ def test_default_model_size_and_shapes():
 
 def test_normaliser_roundtrip(windows):
     X, y, _, _ = windows
-    for relative in (True, False):
-        norm = Normaliser.fit(X, y, relative=relative)
-        Xn, yn, ref = norm.transform(X, y)
-        back, _ = norm.inverse(yn, np.ones_like(yn), ref)
+    for relative, per_window in ((True, False), (False, False), (True, True)):
+        norm = Normaliser.fit(X, y, relative=relative, per_window=per_window)
+        Xn, yn, ref, unit = norm.transform(X, y)
+        back, sd = norm.inverse(yn, np.ones_like(yn), ref, unit)
         np.testing.assert_allclose(back, y, atol=1e-12)
+        np.testing.assert_allclose(sd, unit)
         assert Normaliser.from_dict(norm.to_dict()).to_dict() == norm.to_dict()
     rel = Normaliser.fit(X, y, relative=True)
     # relative scale = RMS one-step increment, so the normalised target has unit RMS
-    _, yn, _ = rel.transform(X, y)
+    _, yn, _, _ = rel.transform(X, y)
     np.testing.assert_allclose(np.sqrt(np.mean(yn**2, axis=0)), 1.0, rtol=1e-10)
+    # per-window: each window's normalised increments have unit RMS (above the floor),
+    # so a window and the same window scaled by 7 give identical network inputs
+    pw = Normaliser.fit(X, y, per_window=True, window_floor=1e-6)
+    Xn, _, _, _ = pw.transform(X)
+    np.testing.assert_allclose(np.sqrt(np.mean(np.diff(Xn, axis=1) ** 2, axis=(1, 2))), 1.0)
+    np.testing.assert_allclose(pw.transform(7 * X)[0], Xn, atol=1e-9)
+    with pytest.raises(ValueError, match="relative"):
+        Normaliser.fit(X, y, relative=False, per_window=True)
 
 
 def test_tiny_training_decreases_loss_and_roundtrips(windows, tmp_path):
@@ -80,14 +89,14 @@ def test_checkpoint_errors(tmp_path):
         load_checkpoint(tmp_path / "x.pt")
 
 
-@pytest.mark.parametrize("relative", [True, False])
-def test_streaming_predictor_matches_batch(relative):
+@pytest.mark.parametrize("relative, per_window", [(True, False), (False, False), (True, True)])
+def test_streaming_predictor_matches_batch(relative, per_window):
     rng = np.random.default_rng(5)
     P = np.cumsum(0.1 * rng.normal(size=(60, 6)), axis=0)
     X, y = make_windows(P)
     torch.manual_seed(0)
-    model = RecentreGRU(RecentreConfig(**TINY, relative=relative))
-    norm = Normaliser.fit(X, y, relative=relative)
+    model = RecentreGRU(RecentreConfig(**TINY, relative=relative, per_window=per_window))
+    norm = Normaliser.fit(X, y, relative=relative, per_window=per_window)
     pred = Predictor(model, norm)
     out = [pred.update(p) for p in P]
     assert all(np.isnan(m).all() and np.isnan(s).all() for m, s in out[:13])

@@ -166,8 +166,12 @@ class SliceDataset(Dataset):
         """Sample index, subject, variant and slice number of item ``i``."""
         row, s = self.items[i]
         idx = self.rows.index
-        return {"sample": int(idx["sample"][row]), "subject": int(idx["subject"][row]),
-                "variant": str(idx["variant"][row]), "slice": s}
+        return {
+            "sample": int(idx["sample"][row]),
+            "subject": int(idx["subject"][row]),
+            "variant": str(idx["variant"][row]),
+            "slice": s,
+        }
 
     @property
     def subjects(self) -> np.ndarray:
@@ -225,8 +229,9 @@ class PatchDataset(Dataset):
     ) -> None:
         self.rows = H5Rows(path, split, keys, variant)
         spatial = {k: s[-3:] for k, s in self.rows.shapes.items()}
-        if len(set(spatial.values())) != 1 or any(len(s) not in (4, 5)
-                                                   for s in self.rows.shapes.values()):
+        if len(set(spatial.values())) != 1 or any(
+            len(s) not in (4, 5) for s in self.rows.shapes.values()
+        ):
             raise ValueError(
                 f"{self.rows.path}: PatchDataset needs 3D or 4D samples of one spatial shape, "
                 f"got {self.rows.shapes}"
@@ -236,8 +241,9 @@ class PatchDataset(Dataset):
         stride = tuple(int(s) for s in (stride or self.patch_size))
         if any(s < 1 for s in stride):
             raise ValueError(f"stride must be >= 1, got {stride}")
-        grids = [_tile_starts(n, p, s) for n, p, s in zip(vol, self.patch_size, stride,
-                                                          strict=True)]
+        grids = [
+            _tile_starts(n, p, s) for n, p, s in zip(vol, self.patch_size, stride, strict=True)
+        ]
         corners = [(a, b, c) for a in grids[0] for b in grids[1] for c in grids[2]]
         self.items = [(int(r), c) for r in self.rows.rows for c in corners]
         self.keys = tuple(keys)
@@ -296,9 +302,7 @@ class WindowDataset(Dataset):
         else:
             self._stacked = False
         self._offsets = ref
-        self.items = [
-            (int(r), j) for r in self.rows.rows for j in range(int(ref[r + 1] - ref[r]))
-        ]
+        self.items = [(int(r), j) for r in self.rows.rows for j in range(int(ref[r + 1] - ref[r]))]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -307,4 +311,3 @@ class WindowDataset(Dataset):
         row, j = self.items[i]
         sel = (row, j) if self._stacked else (int(self._offsets[row]) + j,)
         return tuple(_to_tensor(self.rows.read(k, sel), False) for k in self.keys)
-

@@ -34,21 +34,21 @@ def iter_samples(path: str | os.PathLike, split: str, variant: str | None = None
 
     Each dict has ``corrupted`` and ``clean`` (S, H, W) arrays, ``data_range``
     and the index metadata ``sample``, ``subject``, ``variant`` and
-    ``motion_magnitude``. ``data_range`` is the sample's stored
-    ``clean_max`` attribute-array when the dataset has one (the max of the
-    whole clean reference volume), else the max of the stored clean slices.
+    ``motion_magnitude``. ``data_range`` is the max of the sample's stored
+    clean slices: ``mcnet_mprage`` stores the 10 slices, not the whole
+    reference volume, so this stack is the "reference volume" of the
+    DESIGN.md convention (for central sagittal slices it holds the brain's
+    brightest tissue).
     """
     rows = H5Rows(path, split, ("corrupted", "clean"), variant)
     idx = rows.index
-    f = rows.file()
-    has_max = "clean_max" in f["data"]
     for r in rows.rows:
         r = int(r)
         clean = rows.read("clean", (r,))
         out = {
             "corrupted": rows.read("corrupted", (r,)),
             "clean": clean,
-            "data_range": float(f["data"]["clean_max"][r]) if has_max else float(np.max(clean)),
+            "data_range": float(np.max(clean)),
         }
         for key in ("sample", "subject", "variant", "motion_magnitude"):
             if key in idx:

@@ -147,9 +147,7 @@ class ARIncrements(_ResidualStd):
         return X[:, -1] + np.einsum("wkp,pk->wp", D, self.coef_)
 
 
-def _kalman_cv(
-    X: np.ndarray, q: np.ndarray, r: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _kalman_cv(X: np.ndarray, q: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Constant-velocity Kalman filter over each window; one-step-ahead prediction.
 
     Vectorised over windows and parameters. State (position, velocity) per parameter,

@@ -47,6 +47,7 @@ TABLE_KEYS = (
     ("mae_mm", "MAE mm"),
     ("mae_deg", "MAE deg"),
     ("nll", "NLL"),
+    ("nll_median", "NLL med"),
     ("coverage68", "cov68"),
     ("coverage95", "cov95"),
     ("fd_total_mm", "FDtot mm"),
@@ -88,8 +89,11 @@ def _source(args) -> dict:
         if args.generate < 1:
             raise ValueError(f"--generate must be >= 1, got {args.generate}")
         return {"generate": args.generate, "seed": args.seed}
-    return {"files": [str(Path(f).resolve()) for f in args.files], "format": args.format,
-            "tr": args.tr}
+    return {
+        "files": [str(Path(f).resolve()) for f in args.files],
+        "format": args.format,
+        "tr": args.tr,
+    }
 
 
 def _split(trajs, val_fraction: float, seed: int):
@@ -118,6 +122,9 @@ def cmd_train(args) -> int:
         num_layers=args.num_layers,
         fc_hidden=args.fc_hidden,
         relative=not args.absolute,
+        per_window=not args.no_per_window,
+        window_floor=args.window_floor,
+        dropout=args.dropout,
         beta=args.beta,
         lr=args.lr,
         batch_size=args.batch_size,
@@ -130,16 +137,20 @@ def cmd_train(args) -> int:
     tr_idx, va_idx = _split(trajs, args.val_fraction, args.seed)
     Xtr, ytr, _ = make_windows_many([trajs[i] for i in tr_idx], n_past=cfg.n_past)
     Xva, yva, _ = make_windows_many([trajs[i] for i in va_idx], n_past=cfg.n_past)
-    print(f"training on {len(Xtr)} windows ({len(tr_idx)} trajectories), "
-          f"validating on {len(Xva)} ({len(va_idx)})")
+    print(
+        f"training on {len(Xtr)} windows ({len(tr_idx)} trajectories), "
+        f"validating on {len(Xva)} ({len(va_idx)})"
+    )
     model, norm, hist = train_model(
         Xtr, ytr, Xva, yva, cfg, progress=not args.quiet, max_minutes=args.max_minutes
     )
     extra = {"train_data": src, "train_index": tr_idx, "val_index": va_idx}
     out = save_checkpoint(args.output, model, norm, hist, extra)
-    print(f"best epoch {hist['best_epoch'] + 1}/{hist['epochs']} ({hist['stopped']}), "
-          f"val loss {min(hist['val_loss']):.4f}, {hist['seconds']:.1f} s, "
-          f"{hist['n_parameters']} parameters -> {out}")
+    print(
+        f"best epoch {hist['best_epoch'] + 1}/{hist['epochs']} ({hist['stopped']}), "
+        f"val loss {min(hist['val_loss']):.4f}, {hist['seconds']:.1f} s, "
+        f"{hist['n_parameters']} parameters -> {out}"
+    )
     return 0
 
 
@@ -176,8 +187,10 @@ def cmd_eval(args) -> int:
     n_past = model.config.n_past
     extra = meta["extra"]
     if "train_data" not in extra:
-        raise ValueError(f"{args.checkpoint}: field 'extra.train_data' missing; cannot refit "
-                         "baselines on the model's training data")
+        raise ValueError(
+            f"{args.checkpoint}: field 'extra.train_data' missing; cannot refit "
+            "baselines on the model's training data"
+        )
     train_all = _load_data(extra["train_data"])
     Xf, yf, _ = make_windows_many([train_all[i] for i in extra["train_index"]], n_past=n_past)
     trajs = _load_data(_source(args))
@@ -214,8 +227,15 @@ def plot_prediction(path, t_s, true, mean, std, title: str = "") -> None:
 
     fig, axes = plt.subplots(6, 1, figsize=(10, 11), sharex=True)
     for j, ax in enumerate(axes):
-        ax.fill_between(t_s, mean[:, j] - Z95 * std[:, j], mean[:, j] + Z95 * std[:, j],
-                        color="C1", alpha=0.3, lw=0, label="95 % interval")
+        ax.fill_between(
+            t_s,
+            mean[:, j] - Z95 * std[:, j],
+            mean[:, j] + Z95 * std[:, j],
+            color="C1",
+            alpha=0.3,
+            lw=0,
+            label="95 % interval",
+        )
         ax.plot(t_s, true[:, j], "k-", lw=0.8, label="truth")
         ax.plot(t_s, mean[:, j], "C1-", lw=0.8, label="prediction")
         ax.set_ylabel(PARAM_NAMES[j])
@@ -243,21 +263,33 @@ def cmd_predict(args) -> int:
     cols = ["t_s"]
     blocks = [t[:, None]]
     for prefix, arr in (
-        ("true", true), ("mean", mean), ("std", std),
-        ("lo68", mean - std), ("hi68", mean + std),
-        ("lo95", mean - Z95 * std), ("hi95", mean + Z95 * std),
+        ("true", true),
+        ("mean", mean),
+        ("std", std),
+        ("lo68", mean - std),
+        ("hi68", mean + std),
+        ("lo95", mean - Z95 * std),
+        ("hi95", mean + Z95 * std),
     ):
         cols += [f"{prefix}_{n}" for n in PARAM_NAMES]
         blocks.append(arr)
     int_path = stem.parent / (stem.name + "_intervals.csv")
-    np.savetxt(int_path, np.concatenate(blocks, axis=1), delimiter=",", header=",".join(cols),
-               comments="", fmt="%.6g")
+    np.savetxt(
+        int_path,
+        np.concatenate(blocks, axis=1),
+        delimiter=",",
+        header=",".join(cols),
+        comments="",
+        fmt="%.6g",
+    )
     png = stem.parent / (stem.name + ".png")
     plot_prediction(png, t, true, mean, std, title=f"{Path(args.input).name}: next-pose GRU")
-    m = prediction_metrics(true, mean, std, np.asarray(traj.params)[model.config.n_past - 1:-1])
-    print(f"{args.input}: {len(t)} predicted samples; R2 {m['r2']:.3f}, MAE "
-          f"{m['mae_mm']:.4f} mm / {m['mae_deg']:.4f} deg, FD_gain {m['fd_gain']:.3f} "
-          f"(pooled {m['fd_gain_pooled']:.3f}), 95 % coverage {m['coverage95']:.3f}")
+    m = prediction_metrics(true, mean, std, np.asarray(traj.params)[model.config.n_past - 1 : -1])
+    print(
+        f"{args.input}: {len(t)} predicted samples; R2 {m['r2']:.3f}, MAE "
+        f"{m['mae_mm']:.4f} mm / {m['mae_deg']:.4f} deg, FD_gain {m['fd_gain']:.3f} "
+        f"(pooled {m['fd_gain_pooled']:.3f}), 95 % coverage {m['coverage95']:.3f}"
+    )
     print(f"-> {traj_path}, {int_path}, {png}")
     return 0
 
@@ -270,8 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
-    p = sub.add_parser("train", help="train on generated or real motion", epilog=EPILOG_TRAIN,
-                       formatter_class=fmt)
+    p = sub.add_parser(
+        "train", help="train on generated or real motion", epilog=EPILOG_TRAIN, formatter_class=fmt
+    )
     _add_data_args(p)
     p.add_argument("-o", "--output", required=True, help="checkpoint path (.pt)")
     p.add_argument("--val-fraction", type=float, default=0.2, help="trajectories for validation")
@@ -284,24 +317,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-layers", type=int, default=2)
     p.add_argument("--fc-hidden", type=int, default=800)
     p.add_argument("--absolute", action="store_true", help="absolute instead of relative poses")
+    p.add_argument(
+        "--no-per-window",
+        action="store_true",
+        help="do not scale each window by its own motion level",
+    )
+    p.add_argument("--window-floor", type=float, default=1.0, help="floor of that level")
+    p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="metrics of a checkpoint vs baselines", epilog=EPILOG_EVAL,
-                       formatter_class=fmt)
+    p = sub.add_parser(
+        "eval", help="metrics of a checkpoint vs baselines", epilog=EPILOG_EVAL, formatter_class=fmt
+    )
     p.add_argument("-c", "--checkpoint", required=True)
     _add_data_args(p)
     p.add_argument("--json", help="write all metrics to this JSON file")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("predict", help="predict a motion file sample by sample",
-                       epilog=EPILOG_PREDICT, formatter_class=fmt)
+    p = sub.add_parser(
+        "predict",
+        help="predict a motion file sample by sample",
+        epilog=EPILOG_PREDICT,
+        formatter_class=fmt,
+    )
     p.add_argument("input", help="motion file (mrsim csv, fsl, spm, afni, hcp, fmriprep)")
     p.add_argument("-c", "--checkpoint", required=True)
-    p.add_argument("-o", "--output", required=True, help="output stem (writes .csv, "
-                   "_intervals.csv, .png)")
+    p.add_argument(
+        "-o", "--output", required=True, help="output stem (writes .csv, _intervals.csv, .png)"
+    )
     p.add_argument("--format", help="input format when the name does not tell")
     p.add_argument("--tr", type=float, help="sampling interval (s) for files without times")
     p.set_defaults(func=cmd_predict)

@@ -81,7 +81,7 @@ def recentre_loss(
     target_n: torch.Tensor,
     ref: torch.Tensor,
     previous: torch.Tensor,
-    scale: torch.Tensor,
+    unit: torch.Tensor,
     beta: float = 0.1,
     fd_floor_mm: float = 0.01,
 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -101,7 +101,8 @@ def recentre_loss(
         Reference pose of the normalisation (mm, deg).
     previous : Tensor, shape (B, 6)
         Last input pose of each window (mm, deg), the ``t`` of Eq. 1.
-    scale : Tensor, shape (6,)
+    unit : Tensor, shape (6,) or (B, 6)
+        Physical size (mm, deg) of one normalised unit (``Normaliser.transform``).
     beta : float
         Seed 000: 0.1.
     fd_floor_mm : float
@@ -113,8 +114,8 @@ def recentre_loss(
     parts : dict with float "nll" and "fd_gain"
     """
     nll = gaussian_nll(mu, logvar, target_n)
-    pred = ref + scale * mu
-    true = ref + scale * target_n
+    pred = ref + unit * mu
+    true = ref + unit * target_n
     gain = fd_gain_torch(true, pred, previous, floor_mm=fd_floor_mm).mean()
     loss = nll - beta * gain
     return loss, {"nll": float(nll.detach()), "fd_gain": float(gain.detach())}

@@ -54,6 +54,10 @@ class RecentreConfig:
         Dropout before the output layer.
     relative : bool
         Normalise relative to the last input pose (see ``normalisation``).
+    per_window : bool
+        Also divide each window by its own motion level (see ``normalisation``).
+    window_floor : float
+        Floor of that per-window level (units of the global scale).
     beta : float
         Weight of the FD_gain term in the loss (seed 000 Eq. 4: 0.1).
     fd_floor_mm : float
@@ -70,8 +74,10 @@ class RecentreConfig:
     hidden: int = 128
     num_layers: int = 2
     fc_hidden: int = 800
-    dropout: float = 0.0
+    dropout: float = 0.1
     relative: bool = True
+    per_window: bool = True
+    window_floor: float = 1.0
     beta: float = 0.1
     fd_floor_mm: float = 0.01
     logvar_min: float = -12.0

@@ -39,8 +39,6 @@ class Predictor:
         self.model = model.eval()
         self.norm = normaliser
         self.n_past = model.config.n_past
-        self._scale = normaliser.scale.astype(np.float32)
-        self._offset = normaliser.offset.astype(np.float32)
         # the buffer doubles as the model's input tensor: no copy per update
         self._x = torch.zeros((1, self.n_past, 6), dtype=torch.float32)
         self._buf = np.zeros((self.n_past, 6), dtype=np.float64)
@@ -88,11 +86,11 @@ class Predictor:
         if self._count < self.n_past:
             nan = np.full(6, np.nan)
             return nan, nan.copy()
-        ref = p if self.norm.relative else self.norm.offset
-        xn = (self._buf - ref) / self.norm.scale
-        self._x[0].copy_(torch.from_numpy(xn.astype(np.float32)))
+        xn, _, ref, unit = self.norm.transform(self._buf[None])
+        self._x.copy_(torch.from_numpy(xn.astype(np.float32)))
         with torch.inference_mode():
             mu, lv = self.model(self._x)
-        mu = mu[0].double().numpy()
-        sd = np.exp(0.5 * lv[0].double().numpy())
-        return ref + self.norm.scale * mu, self.norm.scale * sd
+        mean, std = self.norm.inverse(
+            mu.double().numpy(), np.exp(0.5 * lv.double().numpy()), ref, unit
+        )
+        return mean[0], std[0]

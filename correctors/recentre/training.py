@@ -32,26 +32,21 @@ CHECKPOINT_FORMAT = "mrsim-recentre-v1"
 
 
 def _tensors(norm: Normaliser, X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, ...]:
-    Xn, yn, ref = norm.transform(X, y)
+    Xn, yn, ref, unit = norm.transform(X, y)
     prev = np.asarray(X, dtype=np.float64)[:, -1]
     f = torch.float32
-    return (
-        torch.as_tensor(Xn, dtype=f),
-        torch.as_tensor(yn, dtype=f),
-        torch.as_tensor(ref, dtype=f),
-        torch.as_tensor(prev, dtype=f),
-    )
+    return tuple(torch.as_tensor(a, dtype=f) for a in (Xn, yn, ref, prev, unit))
 
 
-def _evaluate_loss(model, tensors, scale, cfg, batch_size=4096) -> tuple[float, dict]:
+def _evaluate_loss(model, tensors, cfg, batch_size=4096) -> tuple[float, dict]:
     model.eval()
     n = tensors[0].shape[0]
     tot, parts = 0.0, {"nll": 0.0, "fd_gain": 0.0}
     with torch.no_grad():
         for i in range(0, n, batch_size):
-            xb, yb, rb, pb = (t[i : i + batch_size] for t in tensors)
+            xb, yb, rb, pb, ub = (t[i : i + batch_size] for t in tensors)
             mu, lv = model(xb)
-            loss, p = recentre_loss(mu, lv, yb, rb, pb, scale, cfg.beta, cfg.fd_floor_mm)
+            loss, p = recentre_loss(mu, lv, yb, rb, pb, ub, cfg.beta, cfg.fd_floor_mm)
             w = xb.shape[0] / n
             tot += float(loss) * w
             for k in parts:
@@ -99,8 +94,13 @@ def train_model(
                 f"{np.asarray(X).shape}, {np.asarray(y).shape}"
             )
     torch.manual_seed(cfg.seed)
-    norm = Normaliser.fit(X_train, y_train, relative=cfg.relative)
-    scale = torch.as_tensor(norm.scale, dtype=torch.float32)
+    norm = Normaliser.fit(
+        X_train,
+        y_train,
+        relative=cfg.relative,
+        per_window=cfg.per_window,
+        window_floor=cfg.window_floor,
+    )
     tr = _tensors(norm, X_train, y_train)
     va = _tensors(norm, X_val, y_val)
     model = RecentreGRU(cfg)
@@ -119,16 +119,16 @@ def train_model(
         run, seen = 0.0, 0
         for i in range(0, n, cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
-            xb, yb, rb, pb = (t[idx] for t in tr)
+            xb, yb, rb, pb, ub = (t[idx] for t in tr)
             mu, lv = model(xb)
-            loss, _ = recentre_loss(mu, lv, yb, rb, pb, scale, cfg.beta, cfg.fd_floor_mm)
+            loss, _ = recentre_loss(mu, lv, yb, rb, pb, ub, cfg.beta, cfg.fd_floor_mm)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             run += float(loss.detach()) * len(idx)
             seen += len(idx)
-        vloss, vparts = _evaluate_loss(model, va, scale, cfg)
+        vloss, vparts = _evaluate_loss(model, va, cfg)
         sched.step(vloss)
         hist["train_loss"].append(run / seen)
         hist["val_loss"].append(vloss)
@@ -169,7 +169,7 @@ def predict_windows(
     X = np.asarray(X, dtype=np.float64)
     if len(X) == 0:
         return np.zeros((0, 6)), np.zeros((0, 6))
-    Xn, _, ref = norm.transform(X)
+    Xn, _, ref, unit = norm.transform(X)
     mus, sds = [], []
     model.eval()
     with torch.inference_mode():
@@ -177,7 +177,7 @@ def predict_windows(
             mu, lv = model(torch.as_tensor(Xn[i : i + batch_size], dtype=torch.float32))
             mus.append(mu.double().numpy())
             sds.append(torch.exp(0.5 * lv).double().numpy())
-    return norm.inverse(np.concatenate(mus), np.concatenate(sds), ref)
+    return norm.inverse(np.concatenate(mus), np.concatenate(sds), ref, unit)
 
 
 def save_checkpoint(

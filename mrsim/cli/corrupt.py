@@ -56,37 +56,81 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     )
     p.add_argument("--trajectory", required=True, help="motion file (mrsim CSV, FSL, SPM, ...)")
     p.add_argument("--format", default=None, help="motion file format (default: detected)")
-    p.add_argument("--tr", type=float, default=None, dest="tr_s",
-                   help="sample spacing (s) for motion files without a time column")
-    p.add_argument("--input", default=None,
-                   help="3D NIfTI to corrupt (default: embedded MNI152 T1, 256x256x176 at 1 mm)")
-    p.add_argument("--matrix", type=_matrix, default=None,
-                   help="output matrix, N or NX,NY,NZ; FOV kept (default: the input grid; "
-                   "seed 001 used 128)")
-    p.add_argument("--ordering", default="linear",
-                   choices=["linear", "centric", "interleaved", "per-line"],
-                   help="MP-RAGE line ordering (default linear)")
-    p.add_argument("--readout-axis", type=int, default=0, choices=[0, 1, 2],
-                   help="fully sampled array axis (default 0)")
-    p.add_argument("--shot-tr", type=float, default=2.3, dest="shot_tr_s",
-                   help="time between inversions in s (default 2.3)")
-    p.add_argument("--mapping", default="seconds", choices=["seconds", "stretch"],
-                   help="trajectory times are scan seconds (default), or stretch the "
-                   "trajectory over the whole scan")
-    p.add_argument("--granularity", default="line", choices=["line", "shot"],
-                   help="one pose per k-space line (default) or per shot")
-    p.add_argument("--no-rereference", action="store_true",
-                   help="keep the trajectory as is instead of making the pose at the k-space "
-                   "centre the identity")
+    p.add_argument(
+        "--tr",
+        type=float,
+        default=None,
+        dest="tr_s",
+        help="sample spacing (s) for motion files without a time column",
+    )
+    p.add_argument(
+        "--input",
+        default=None,
+        help="3D NIfTI to corrupt (default: embedded MNI152 T1, 256x256x176 at 1 mm)",
+    )
+    p.add_argument(
+        "--matrix",
+        type=_matrix,
+        default=None,
+        help="output matrix, N or NX,NY,NZ; FOV kept (default: the input grid; seed 001 used 128)",
+    )
+    p.add_argument(
+        "--ordering",
+        default="linear",
+        choices=["linear", "centric", "interleaved", "per-line"],
+        help="MP-RAGE line ordering (default linear)",
+    )
+    p.add_argument(
+        "--readout-axis",
+        type=int,
+        default=0,
+        choices=[0, 1, 2],
+        help="fully sampled array axis (default 0)",
+    )
+    p.add_argument(
+        "--shot-tr",
+        type=float,
+        default=2.3,
+        dest="shot_tr_s",
+        help="time between inversions in s (default 2.3)",
+    )
+    p.add_argument(
+        "--mapping",
+        default="seconds",
+        choices=["seconds", "stretch"],
+        help="trajectory times are scan seconds (default), or stretch the "
+        "trajectory over the whole scan",
+    )
+    p.add_argument(
+        "--granularity",
+        default="line",
+        choices=["line", "shot"],
+        help="one pose per k-space line (default) or per shot",
+    )
+    p.add_argument(
+        "--no-rereference",
+        action="store_true",
+        help="keep the trajectory as is instead of making the pose at the k-space "
+        "centre the identity",
+    )
     p.add_argument("--backend", default="finufft", choices=["finufft", "sigpy"])
     p.add_argument("--eps", type=float, default=1e-4, help="NUFFT tolerance (default 1e-4)")
     p.add_argument("--threads", type=int, default=None, help="threads (default: all CPUs)")
-    p.add_argument("--noise-snr", type=float, default=None,
-                   help="add complex Gaussian noise for this image SNR (default: none)")
-    p.add_argument("--complex", action="store_true",
-                   help="write complex images instead of magnitude")
-    p.add_argument("--save-kspace", default=None, metavar="FILE.h5",
-                   help="also write the corrupted k-space, per-line poses and schedule")
+    p.add_argument(
+        "--noise-snr",
+        type=float,
+        default=None,
+        help="add complex Gaussian noise for this image SNR (default: none)",
+    )
+    p.add_argument(
+        "--complex", action="store_true", help="write complex images instead of magnitude"
+    )
+    p.add_argument(
+        "--save-kspace",
+        default=None,
+        metavar="FILE.h5",
+        help="also write the corrupted k-space, per-line poses and schedule",
+    )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
     p.set_defaults(func=run)
@@ -110,16 +154,22 @@ def save_kspace_h5(path: str | Path, result, affine: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     s = result.schedule
     with h5py.File(path, "w") as f:
-        f.create_dataset("kspace", data=result.kspace.astype(np.complex64), compression="gzip",
-                         compression_opts=1)
+        f.create_dataset(
+            "kspace",
+            data=result.kspace.astype(np.complex64),
+            compression="gzip",
+            compression_opts=1,
+        )
         f.create_dataset("line_params", data=result.params)
         f.create_dataset("line_time_s", data=s.time_s)
         f.create_dataset("line_pe_index", data=s.pe_index)
         f.create_dataset("line_shot", data=s.shot)
         f.create_dataset("affine", data=affine)
         f.attrs["readout_axis"] = s.readout_axis
-        f.attrs["convention"] = ("centred k-space (DC at n//2), orthonormal; "
-                                 "line_params columns tx_mm,ty_mm,tz_mm,rx_deg,ry_deg,rz_deg")
+        f.attrs["convention"] = (
+            "centred k-space (DC at n//2), orthonormal; "
+            "line_params columns tx_mm,ty_mm,tz_mm,rx_deg,ry_deg,rz_deg"
+        )
         f.attrs["settings"] = json.dumps(result.settings)
         f.attrs["severity"] = json.dumps(result.severity)
         f.attrs["noise_sigma"] = result.noise_sigma
@@ -158,7 +208,9 @@ def run(args: argparse.Namespace) -> int:
     matrix = tuple(image.shape) if args.matrix is None else args.matrix
     try:
         schedule = mprage_schedule(
-            matrix, ordering=args.ordering, readout_axis=args.readout_axis,
+            matrix,
+            ordering=args.ordering,
+            readout_axis=args.readout_axis,
             shot_tr_s=args.shot_tr_s,
         )
     except ValueError as exc:
@@ -166,10 +218,19 @@ def run(args: argparse.Namespace) -> int:
     steps.update()
     try:
         res = corrupt(
-            image, traj, schedule, vox, orientation=orientation, mapping=args.mapping,
-            rereference_center=not args.no_rereference, granularity=args.granularity,
-            backend=args.backend, eps=args.eps, nthreads=args.threads,
-            noise_snr=args.noise_snr, output="complex" if args.complex else "magnitude",
+            image,
+            traj,
+            schedule,
+            vox,
+            orientation=orientation,
+            mapping=args.mapping,
+            rereference_center=not args.no_rereference,
+            granularity=args.granularity,
+            backend=args.backend,
+            eps=args.eps,
+            nthreads=args.threads,
+            noise_snr=args.noise_snr,
+            output="complex" if args.complex else "magnitude",
             seed=args.seed,
         )
     except ValueError as exc:
@@ -187,9 +248,11 @@ def run(args: argparse.Namespace) -> int:
     ssim_v = metrics.ssim(ref, img)
     psnr_v = metrics.psnr(ref, img)
     sev = res.severity
+    vox_out = np.round(vox * np.asarray(image.shape) / schedule.shape, 3).tolist()
+    moved_pct = 100 * sev["energy_fraction_moved"]
     summary = (
         f"input     {source}\n"
-        f"matrix    {schedule.shape}, voxel {np.round(vox * np.asarray(image.shape) / schedule.shape, 3).tolist()} mm\n"
+        f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
         f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
         f"motion    {len(traj)} samples over {traj.t_s[0]:g}-{traj.t_s[-1]:g} s, "
         f"mapping {args.mapping}, {sev['n_states']} states\n"
@@ -197,21 +260,39 @@ def run(args: argparse.Namespace) -> int:
         f"motion std {sev['motion_std']:.3f} (mm|deg, seed 001)\n"
         f"k-energy-weighted displacement {sev['mean_displacement_mm']:.3f} mm "
         f"(max {sev['max_displacement_mm']:.2f} mm)\n"
-        f"k-energy moved >{sev['moved_threshold_mm']} mm: {100 * sev['energy_fraction_moved']:.1f} %"
+        f"k-energy moved >{sev['moved_threshold_mm']} mm: {moved_pct:.1f} %"
     )
     corruption_figure(
-        res.clean, res.image, schedule.time_s, res.params, out / "corruption.png",
-        title=summary, center_time_s=float(schedule.time_s[schedule.center_line()]),
+        res.clean,
+        res.image,
+        schedule.time_s,
+        res.params,
+        out / "corruption.png",
+        title=summary,
+        center_time_s=float(schedule.time_s[schedule.center_line()]),
+        voxel_size_mm=vox * np.asarray(image.shape) / schedule.shape,
     )
     with open(out / "corruption.json", "w") as f:
-        json.dump({"ssim": ssim_v, "psnr_db": psnr_v, "severity": sev,
-                   "settings": res.settings, "noise_sigma": res.noise_sigma,
-                   "trajectory": str(args.trajectory), "input": source}, f, indent=2)
+        json.dump(
+            {
+                "ssim": ssim_v,
+                "psnr_db": psnr_v,
+                "severity": sev,
+                "settings": res.settings,
+                "noise_sigma": res.noise_sigma,
+                "trajectory": str(args.trajectory),
+                "input": source,
+            },
+            f,
+            indent=2,
+        )
     steps.update()
     steps.close()
     print(summary)
     written = ["clean.nii.gz", "corrupted.nii.gz", "corruption.png", "corruption.json"]
-    print(f"wrote {out}/: {' '.join(written)}"
-          + (f" and {args.save_kspace}" if args.save_kspace else "")
-          + f"  ({time.perf_counter() - t_start:.1f} s)")
+    print(
+        f"wrote {out}/: {' '.join(written)}"
+        + (f" and {args.save_kspace}" if args.save_kspace else "")
+        + f"  ({time.perf_counter() - t_start:.1f} s)"
+    )
     return 0

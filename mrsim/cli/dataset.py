@@ -39,14 +39,24 @@ def register(subparsers, name: str, help_text: str) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    b.add_argument("recipe", help="recipe TOML file, or the name of a shipped recipe "
-                   "(mcnet_mprage, qsm_motion, motion_windows)")
+    b.add_argument(
+        "recipe",
+        help="recipe TOML file, or the name of a shipped recipe "
+        "(mcnet_mprage, qsm_motion, motion_windows)",
+    )
     b.add_argument("--out", required=True, help="output directory")
     b.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
-    b.add_argument("--scheduler", default=None,
-                   help="Dask scheduler address (tcp://host:port); --out must be shared")
-    b.add_argument("--threads", type=int, default=None,
-                   help="NUFFT/FFT threads per worker (default: cores // workers)")
+    b.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address (tcp://host:port); --out must be shared",
+    )
+    b.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="NUFFT/FFT threads per worker (default: cores // workers)",
+    )
     b.add_argument("--small", action="store_true", help="apply the recipe's [small] overrides")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(action_func=run_build)
@@ -128,14 +138,17 @@ def run_info(args: argparse.Namespace) -> int:
         data = {k: (ds.shape, ds.dtype) for k, ds in f["data"].items()}
         unit = f.attrs.get("motion_magnitude_unit", "")
     n = idx["sample"].size
-    print(f"{merged}: recipe {recipe['name']!r} (kind {recipe['kind']}, seed {recipe['seed']}"
-          f"{', small' if recipe.get('small') else ''}), {n} samples")
+    print(
+        f"{merged}: recipe {recipe['name']!r} (kind {recipe['kind']}, seed {recipe['seed']}"
+        f"{', small' if recipe.get('small') else ''}), {n} samples"
+    )
     print("splits:")
     for split in ("train", "val", "test"):
         rows = idx["split"] == split
         subj = np.unique(idx["subject"][rows])
-        variants = {str(v): int(np.sum(idx["variant"][rows] == v))
-                    for v in np.unique(idx["variant"][rows])}
+        variants = {
+            str(v): int(np.sum(idx["variant"][rows] == v)) for v in np.unique(idx["variant"][rows])
+        }
         print(f"  {split:5s}: {int(rows.sum()):6d} samples, {subj.size:4d} subjects  {variants}")
     shared = set(np.unique(idx["subject"][idx["split"] == "train"])) & (
         set(np.unique(idx["subject"][idx["split"] != "train"]))
@@ -146,9 +159,14 @@ def run_info(args: argparse.Namespace) -> int:
     for key, (shape, dtype) in data.items():
         print(f"  {key:20s} {str(shape):24s} {dtype}")
     mm = np.asarray(idx.get("motion_magnitude", np.array([])), dtype=float)
-    print(f"motion magnitude{f' ({unit})' if unit else ''}: "
-          + (f"mean {np.nanmean(mm):.3f}, min {np.nanmin(mm):.3f}, max {np.nanmax(mm):.3f}"
-             if np.isfinite(mm).any() else "n/a"))
+    print(
+        f"motion magnitude{f' ({unit})' if unit else ''}: "
+        + (
+            f"mean {np.nanmean(mm):.3f}, min {np.nanmin(mm):.3f}, max {np.nanmax(mm):.3f}"
+            if np.isfinite(mm).any()
+            else "n/a"
+        )
+    )
     for line in _histogram(mm, args.bins):
         print(line)
     print("parameters:")
@@ -168,9 +186,18 @@ def run_regenerate(args: argparse.Namespace) -> int:
     from mrsim.dataset.build import regenerate_sample
 
     sample, stored, attrs = regenerate_sample(args.file, args.sample)
+    from mrsim.dataset.build import code_fingerprint
+
+    if attrs.get("mrsim_code") not in (None, code_fingerprint()):
+        print(
+            f"note: stored with mrsim code {attrs.get('mrsim_code')}, "
+            f"regenerating with {code_fingerprint()}"
+        )
     if attrs.get("mrsim_version") != mrsim.__version__:
-        print(f"note: stored with mrsim {attrs.get('mrsim_version')}, "
-              f"regenerated with {mrsim.__version__}")
+        print(
+            f"note: stored with mrsim {attrs.get('mrsim_version')}, "
+            f"regenerated with {mrsim.__version__}"
+        )
     identical = True
     for key in sorted(set(stored) | set(sample.arrays)):
         if key not in stored or key not in sample.arrays:
@@ -179,8 +206,11 @@ def run_regenerate(args: argparse.Namespace) -> int:
             continue
         a, b = stored[key], np.asarray(sample.arrays[key])
         same = a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
-        diff = float(np.max(np.abs(a.astype(complex) - b.astype(complex)))) if (
-            a.shape == b.shape and a.size) else float("nan")
+        diff = (
+            float(np.max(np.abs(a.astype(complex) - b.astype(complex))))
+            if (a.shape == b.shape and a.size)
+            else float("nan")
+        )
         print(f"  {key:20s} {'identical' if same else f'DIFFERS (max |diff| {diff:.3g})'}")
         identical &= same
     if args.out:

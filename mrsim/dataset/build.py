@@ -22,6 +22,8 @@ see :mod:`mrsim.io.hdf5`).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +44,7 @@ from mrsim.io.hdf5 import (
     PLAN_NAME,
     SHARD_DIR,
     Sample,
+    file_sha256,
     merge_shards,
     read_json,
     read_sample,
@@ -60,6 +63,7 @@ __all__ = [
     "verify_dataset",
     "regenerate_sample",
     "threads_per_worker",
+    "code_fingerprint",
 ]
 
 
@@ -103,7 +107,10 @@ def plan_samples(recipe: Recipe) -> list[dict[str, Any]]:
     recipe_dir = Path(recipe.source).parent if recipe.source != "<dict>" else Path(".")
     subjects = (
         subject_specs(
-            recipe.subjects, recipe.split, recipe.seed, recipe_dir=recipe_dir,
+            recipe.subjects,
+            recipe.split,
+            recipe.seed,
+            recipe_dir=recipe_dir,
             source=recipe.source,
         )
         if kind.uses_subjects
@@ -128,6 +135,22 @@ def plan_shards(n_samples: int, samples_per_shard: int) -> list[list[int]]:
     ]
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 (first 16 hex digits) of the ``mrsim`` package's Python sources.
+
+    The version string does not change while the code is being developed; this
+    does, so a dataset records exactly which simulator produced it, and a resume
+    or a regeneration with different code is reported.
+    """
+    root = Path(mrsim.__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """CPU threads each worker may use so that ``workers * threads <= cores``."""
     cores = cores or os.cpu_count() or 1
@@ -144,6 +167,7 @@ def _sample_attrs(params: dict[str, Any], sample: Sample) -> dict[str, Any]:
         split=params["split"],
         variant=params["variant"],
         mrsim_version=mrsim.__version__,
+        mrsim_code=code_fingerprint(),
     )
     attrs.setdefault("motion_magnitude", float("nan"))
     return attrs
@@ -255,13 +279,19 @@ def build_dataset(
         "n_samples": len(plan),
         "shards": shards,
         "mrsim_version": mrsim.__version__,
+        "mrsim_code": code_fingerprint(),
     }
     if plan_path.exists():
         old = read_json(plan_path)
+        if old.get("mrsim_code") != code_fingerprint():
+            say(
+                f"warning: {out} was started with mrsim code {old.get('mrsim_code')}, this is "
+                f"{code_fingerprint()}; kept shards may differ from rebuilt ones"
+            )
         if old.get("recipe_hash") != rhash:
             raise ValueError(
-                f"{out}: holds a build of a different recipe (hash {old.get('recipe_hash', '?')[:12]}"
-                f" vs {rhash[:12]}); use another --out directory"
+                f"{out}: holds a build of a different recipe (hash "
+                f"{old.get('recipe_hash', '?')[:12]} vs {rhash[:12]}); use another --out directory"
             )
     else:
         write_json_atomic(plan_path, plan_doc)
@@ -285,8 +315,6 @@ def build_dataset(
             reason = f"{path}: manifest lists samples {entry.get('samples')}, plan {indices}"
         if reason is None:
             if entry is None:  # finished before the driver could record it
-                from mrsim.io.hdf5 import file_sha256
-
                 entry = {
                     "file": f"{SHARD_DIR}/{shard_name(k)}",
                     "samples": indices,
@@ -314,13 +342,19 @@ def build_dataset(
         )
 
     save_manifest()
+    if todo and result.merged.exists():
+        result.merged.unlink()  # stale merged view: rewritten once every shard is back
     if result.kept_shards and todo:
         say(f"resuming: {len(result.kept_shards)} of {len(shards)} shards already built")
     shard_attrs = {"recipe_hash": rhash, "recipe_name": recipe.name}
     done_samples = sum(len(shards[k]) for k in entries)
     bar = tqdm(
-        total=len(plan), initial=done_samples, unit="sample", desc=recipe.name,
-        disable=not progress, smoothing=0.1,
+        total=len(plan),
+        initial=done_samples,
+        unit="sample",
+        desc=recipe.name,
+        disable=not progress,
+        smoothing=0.1,
     )
 
     def record(k: int, entry: dict[str, Any]) -> None:
@@ -339,15 +373,20 @@ def build_dataset(
         else:
             nthreads = threads or threads_per_worker(1)
             for k in todo:
-                record(k, build_shard(str(out), k, [plan[i] for i in shards[k]],
-                                      nthreads, shard_attrs))
+                record(
+                    k, build_shard(str(out), k, [plan[i] for i in shards[k]], nthreads, shard_attrs)
+                )
     finally:
         bar.close()
     t_merge = time.perf_counter()
     merge_shards(
         out,
         [entries[k] for k in sorted(entries)],
-        attrs={"recipe": recipe.to_dict(), "recipe_hash": rhash, "mrsim_version": mrsim.__version__},
+        attrs={
+            "recipe": recipe.to_dict(),
+            "recipe_hash": rhash,
+            "mrsim_version": mrsim.__version__,
+        },
     )
     result.phases_s["merge"] = time.perf_counter() - t_merge
     save_manifest(complete=True)
@@ -364,8 +403,9 @@ def _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record) ->
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = {
-            pool.submit(build_shard, str(out), k, [plan[i] for i in shards[k]], nthreads,
-                        shard_attrs): k
+            pool.submit(
+                build_shard, str(out), k, [plan[i] for i in shards[k]], nthreads, shard_attrs
+            ): k
             for k in todo
         }
         try:
@@ -381,16 +421,25 @@ def _run_dask(scheduler, out, todo, shards, plan, threads, shard_attrs, record) 
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - dask[distributed] is a core dependency
-        raise RuntimeError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from exc
+        raise RuntimeError(
+            "--scheduler needs dask.distributed (pip install 'dask[distributed]')"
+        ) from exc
 
     own = not hasattr(scheduler, "submit")
     client = Client(scheduler) if own else scheduler
     try:
         nthreads = threads or _dask_threads(client)
         futures = {
-            client.submit(build_shard, str(out.resolve()), k, [plan[i] for i in shards[k]],
-                          nthreads, shard_attrs, key=f"mrsim-shard-{k}-{os.getpid()}-{time.time_ns()}",
-                          pure=False): k
+            client.submit(
+                build_shard,
+                str(out.resolve()),
+                k,
+                [plan[i] for i in shards[k]],
+                nthreads,
+                shard_attrs,
+                key=f"mrsim-shard-{k}-{os.getpid()}-{time.time_ns()}",
+                pure=False,
+            ): k
             for k in todo
         }
         by_key = {f.key: k for f, k in futures.items()}

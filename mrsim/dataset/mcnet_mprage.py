@@ -63,12 +63,12 @@ SCHEMA = {
     "limit_mm": Field(float, 2.0, "trajectory bound before scaling (mm)", positive),
     "limit_deg": Field(float, 2.0, "trajectory bound before scaling (deg)", positive),
     "scale": Field(float, 8.0, "trajectory scale factor", non_negative),
-    "ordering": Field(str, "linear", "MP-RAGE ordering",
-                      one_of("linear", "centric", "interleaved")),
+    "ordering": Field(
+        str, "linear", "MP-RAGE ordering", one_of("linear", "centric", "interleaved")
+    ),
     "readout_axis": Field(int, 2, "fully sampled axis (2 = S-I)", one_of(0, 1, 2)),
     "shot_tr_s": Field(float, 2.3, "time between inversions (s)", positive),
-    "granularity": Field(str, "shot", "one pose per 'shot' or per 'line'",
-                         one_of("shot", "line")),
+    "granularity": Field(str, "shot", "one pose per 'shot' or per 'line'", one_of("shot", "line")),
     "slice_axis": Field(int, 0, "slice normal (0 = x: sagittal)", one_of(0, 1, 2)),
     "n_slices": Field(int, 10, "slices per volume", positive),
     "slice_step_mm": Field(float, 5.0, "slice spacing (mm)", positive),
@@ -146,13 +146,12 @@ def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     """Build one ``mcnet_mprage`` sample from its params (see module docstring)."""
+    from mrsim.dataset.threads import moved_kspace_threads
     from mrsim.kspace.corrupt import moved_kspace
     from mrsim.kspace.fft import ifft_centered
     from mrsim.kspace.schedule import mprage_schedule, poses_for_schedule
     from mrsim.motion.generators import pace_like
     from mrsim.motion.trajectory import Trajectory
-
-    from mrsim.dataset.threads import moved_kspace_threads
 
     shape = tuple(int(n) for n in params["shape"])
     fov = float(params["fov_mm"])
@@ -162,28 +161,37 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     with phase("subject"):
         image = load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
     with phase("motion"):
-        sched = mprage_schedule(shape, ordering=params["ordering"],
-                                readout_axis=params["readout_axis"],
-                                shot_tr_s=params["shot_tr_s"])
+        sched = mprage_schedule(
+            shape,
+            ordering=params["ordering"],
+            readout_axis=params["readout_axis"],
+            shot_tr_s=params["shot_tr_s"],
+        )
         traj = pace_like(
-            n=params["trajectory_points"], limit_mm=params["limit_mm"],
-            limit_deg=params["limit_deg"], scale=params["scale"],
+            n=params["trajectory_points"],
+            limit_mm=params["limit_mm"],
+            limit_deg=params["limit_deg"],
+            scale=params["scale"],
             duration_s=sched.n_shots * params["shot_tr_s"],
             seed=seeded_rng(params["trajectory_seed"]),
         )
         cols = variant_columns(params["variant"], params["slice_axis"])
         traj = Trajectory(traj.t_s, np.where(cols, traj.params, 0.0))
         R, t_mm, line_params = poses_for_schedule(
-            traj, sched, mapping="stretch", method="linear", rereference_center=True,
+            traj,
+            sched,
+            mapping="stretch",
+            method="linear",
+            rereference_center=True,
             granularity=params["granularity"],
         )
     eps = float(params["nufft_eps"])
     with phase("nufft"):
         # Thread-count-independent NUFFT: same bytes whatever the worker layout.
-        k_moved = moved_kspace_threads(image, sched, R, t_mm, src_vox, eps=eps,
-                                       threads=threads)
-        k_clean = moved_kspace(image, sched, np.eye(3), np.zeros(3), voxel_size_mm=src_vox,
-                               eps=eps, nthreads=threads)
+        k_moved = moved_kspace_threads(image, sched, R, t_mm, src_vox, eps=eps, threads=threads)
+        k_clean = moved_kspace(
+            image, sched, np.eye(3), np.zeros(3), voxel_size_mm=src_vox, eps=eps, nthreads=threads
+        )
     with phase("fft"):
         corrupted = np.abs(ifft_centered(k_moved, workers=threads))
         clean = np.abs(ifft_centered(k_clean, workers=threads))
@@ -202,7 +210,10 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     return Sample(
         arrays=arrays,
         attrs={
+            "motion_magnitude_unit": "mean std of moving params (mm | deg)",
             "motion_magnitude": float(std[cols].mean()),
+            # SSIM data range convention: max of the whole clean reference volume
+            "clean_volume_max": float(clean.max()),
             "motion_std_per_param": std.tolist(),
             "slice_indices": idx.tolist(),
             "slice_positions_mm": ((idx - shape[ax] // 2) * fov / shape[ax]).tolist(),

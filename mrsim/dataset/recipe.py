@@ -112,7 +112,7 @@ def length(n: int, inner: Callable[[Any], str | None] | None = None):
 
     def check(value: Any) -> str | None:
         if len(value) != n:
-            return f"must have {n} items, got {len(value)}"
+            return f"must have {n} items"
         return inner(value) if inner else None
 
     return check
@@ -127,19 +127,21 @@ COMMON_SCHEMA: dict[str, Field] = {
 }
 
 SUBJECTS_SCHEMA: dict[str, Field] = {
-    "source": Field(str, "synthetic", "'synthetic' (MNI152-derived) or 'nifti'",
-                    one_of("synthetic", "nifti")),
-    "n": Field(int, 0, "number of synthetic subjects (nifti: 0 = all files found)",
-               non_negative),
+    "source": Field(
+        str, "synthetic", "'synthetic' (MNI152-derived) or 'nifti'", one_of("synthetic", "nifti")
+    ),
+    "n": Field(int, 0, "number of synthetic subjects (nifti: 0 = all files found)", non_negative),
     "glob": Field(str, "", "nifti only: glob pattern of T1 volumes, relative to the recipe"),
-    "deform_mm": Field(float, 3.0, "synthetic: peak displacement of the random warp (mm)",
-                       non_negative),
+    "deform_mm": Field(
+        float, 3.0, "synthetic: peak displacement of the random warp (mm)", non_negative
+    ),
     "smooth_mm": Field(float, 15.0, "synthetic: Gaussian smoothness of the warp (mm)", positive),
-    "scale_jitter": Field(float, 0.05, "synthetic: std of the random global scale (fraction)",
-                          non_negative),
-    "contrast_jitter": Field(float, 0.15,
-                             "synthetic: std of the log GM/WM/CSF intensity factors",
-                             non_negative),
+    "scale_jitter": Field(
+        float, 0.05, "synthetic: std of the random global scale (fraction)", non_negative
+    ),
+    "contrast_jitter": Field(
+        float, 0.15, "synthetic: std of the log GM/WM/CSF intensity factors", non_negative
+    ),
 }
 
 SPLIT_SCHEMA: dict[str, Field] = {
@@ -209,8 +211,12 @@ def _deep_merge(base: dict, over: Mapping) -> dict:
 
 def _type_name(t: type | tuple[type, ...]) -> str:
     ts = t if isinstance(t, tuple) else (t,)
-    return " or ".join({int: "integer", float: "number", str: "string", bool: "boolean",
-                        list: "list"}.get(x, x.__name__) for x in ts)
+    return " or ".join(
+        {int: "integer", float: "number", str: "string", bool: "boolean", list: "list"}.get(
+            x, x.__name__
+        )
+        for x in ts
+    )
 
 
 def _validate_table(
@@ -220,8 +226,7 @@ def _validate_table(
     unknown = sorted(set(table) - set(schema))
     if unknown:
         raise ValueError(
-            f"{where}: unknown field {prefix + unknown[0]!r}; expected one of "
-            f"{sorted(schema)}"
+            f"{where}: unknown field {prefix + unknown[0]!r}; expected one of {sorted(schema)}"
         )
     for key, spec in schema.items():
         name = f"{prefix}{key}"
@@ -241,7 +246,10 @@ def _validate_table(
                 f"got {value!r}"
             )
         if spec.check is not None:
-            reason = spec.check(value)
+            try:
+                reason = spec.check(value)
+            except TypeError:  # e.g. a string inside a list of numbers
+                reason = "has an element of the wrong type"
             if reason:
                 raise ValueError(f"{where}: field {name!r} {reason} ({spec.doc}), got {value!r}")
         out[key] = value

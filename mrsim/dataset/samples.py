@@ -85,8 +85,7 @@ def make_sample(params: dict[str, Any], threads: int = 1) -> Sample:
 # --- toy ------------------------------------------------------------------------------------
 
 TOY_SCHEMA = {
-    "shape": Field(list, [4, 16, 16], "array shape per sample (slices, H, W)",
-                   length(3, positive)),
+    "shape": Field(list, [4, 16, 16], "array shape per sample (slices, H, W)", length(3, positive)),
     "samples_per_subject": Field(int, 3, "samples per subject", positive),
     "variants": Field(list, ["a"], "variant names; every sample exists once per variant"),
     "noise": Field(float, 0.2, "std of the additive 'corruption' noise", non_negative),
@@ -139,7 +138,7 @@ register_kind(Kind("toy", TOY_SCHEMA, _toy_plan, _toy_make))
 
 # Modules that define and register the physics kinds (their heavy imports are
 # inside their functions, so registering them is cheap).
-_KIND_MODULES: tuple[str, ...] = ("mcnet_mprage",)
+_KIND_MODULES: tuple[str, ...] = ("mcnet_mprage", "qsm_motion", "motion_windows")
 
 
 def _ensure_kinds() -> None:

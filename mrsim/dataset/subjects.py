@@ -38,6 +38,8 @@ __all__ = [
     "subject_specs",
     "load_subject",
     "synthetic_subject",
+    "random_warp_coords",
+    "warp",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -86,9 +88,7 @@ def split_counts(n_subjects: int, split: Mapping[str, float | int]) -> dict[str,
     return counts
 
 
-def assign_splits(
-    n_subjects: int, split: Mapping[str, float | int], seed: int
-) -> list[str]:
+def assign_splits(n_subjects: int, split: Mapping[str, float | int], seed: int) -> list[str]:
     """Split name of each subject: a seeded permutation cut by :func:`split_counts`."""
     counts = split_counts(n_subjects, split)
     order = seeded_rng([seed, DOMAIN_SPLIT]).permutation(n_subjects)
@@ -180,12 +180,43 @@ def _smooth_field(
     return ndimage.map_coordinates(smooth, coords, order=1, mode="nearest")
 
 
+def random_warp_coords(
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """Pull-back sampling coordinates of a random smooth warp (see :func:`synthetic_subject`).
+
+    Output voxel ``x`` reads the template at ``c + (x - c) / s + u(x)`` (voxel units),
+    with ``s ~ 1 + N(0, scale_jitter)`` and ``u`` smoothed noise of peak
+    ``deform_mm`` and width ``smooth_mm``. Draws from ``rng`` in a fixed order.
+    """
+    shape = tuple(int(n) for n in shape)
+    vox = np.asarray(voxel_size_mm, dtype=float)
+    scale = 1.0 + spec["scale_jitter"] * rng.standard_normal()
+    sigma_vox = spec["smooth_mm"] / vox
+    disp_vox = [spec["deform_mm"] / vox[a] * _smooth_field(rng, shape, sigma_vox) for a in range(3)]
+    centre = np.array([n // 2 for n in shape], dtype=float)
+    grid = np.meshgrid(*[np.arange(n, dtype=float) for n in shape], indexing="ij")
+    return [centre[a] + (grid[a] - centre[a]) / scale + disp_vox[a] for a in range(3)]
+
+
+def warp(volume: np.ndarray, coords: Sequence[np.ndarray], order: int = 1) -> np.ndarray:
+    """Sample ``volume`` at warp coordinates (zero outside), keeping its dtype."""
+    return ndimage.map_coordinates(volume, coords, order=order, mode="constant", cval=0.0).astype(
+        volume.dtype, copy=False
+    )
+
+
 @lru_cache(maxsize=2)
 def _template_maps(shape: tuple[int, ...], vox: tuple[float, ...]) -> dict[str, np.ndarray]:
     from mrsim.phantoms.mni152 import load_mni152
 
-    return {k: load_mni152(k, shape=shape, voxel_size_mm=vox)[0]
-            for k in ("t1", "gm", "wm", "csf", "mask")}
+    return {
+        k: load_mni152(k, shape=shape, voxel_size_mm=vox)[0]
+        for k in ("t1", "gm", "wm", "csf", "mask")
+    }
 
 
 def synthetic_subject(
@@ -213,22 +244,8 @@ def synthetic_subject(
     vox = np.asarray(voxel_size_mm, dtype=float)
     maps = _template_maps(shape, tuple(float(v) for v in vox))
     rng = seeded_rng(spec["seed"])
-    scale = 1.0 + spec["scale_jitter"] * rng.standard_normal()
-    sigma_vox = spec["smooth_mm"] / vox
-    disp_vox = [
-        spec["deform_mm"] / vox[a] * _smooth_field(rng, shape, sigma_vox) for a in range(3)
-    ]
-    centre = np.array([n // 2 for n in shape], dtype=float)
-    grid = np.meshgrid(*[np.arange(n, dtype=float) for n in shape], indexing="ij")
-    # Pull-back sampling: output voxel x reads the template at c + (x - c)/s + u(x).
-    coords = [centre[a] + (grid[a] - centre[a]) / scale + disp_vox[a] for a in range(3)]
-    del grid
-    warped = {
-        k: ndimage.map_coordinates(v, coords, order=1, mode="constant", cval=0.0).astype(
-            np.float32
-        )
-        for k, v in maps.items()
-    }
+    coords = random_warp_coords(spec, shape, vox, rng)
+    warped = {k: warp(v, coords) for k, v in maps.items()}
     tissues = np.stack([warped["gm"], warped["wm"], warped["csf"]], axis=-1)
     inside = warped["mask"] > 0.5
     base, *_ = np.linalg.lstsq(tissues[inside], warped["t1"][inside], rcond=None)

@@ -7,7 +7,7 @@ single-threaded type-2 NUFFT, however, gives each k-space point a value that
 does not depend on which other points are in the call (tested in
 ``tests/test_dataset_recipes.py``). So the lines are cut into ``threads``
 blocks, each block is transformed single-threaded in its own thread (finufft
-releases the GIL), and the disjoint line sets are summed into one grid: the
+releases the GIL), and the disjoint line sets are copied into one grid: the
 same bytes for any ``threads``, with near-linear speed-up on the interpolation.
 """
 
@@ -61,8 +61,14 @@ def moved_kspace_threads(
 
     def run(idx: np.ndarray) -> np.ndarray:
         return moved_kspace(
-            image, schedule.subset(idx), R[idx], t[idx], voxel_size_mm=voxel_size_mm,
-            eps=eps, nthreads=1, fast_path=False,
+            image,
+            schedule.subset(idx),
+            R[idx],
+            t[idx],
+            voxel_size_mm=voxel_size_mm,
+            eps=eps,
+            nthreads=1,
+            fast_path=False,
         )
 
     if len(blocks) == 1:
@@ -70,6 +76,9 @@ def moved_kspace_threads(
     with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
         parts = list(pool.map(run, blocks))
     out = parts[0]
-    for part in parts[1:]:
-        out += part  # disjoint lines: adding zeros is exact
+    for idx, part in zip(blocks[1:], parts[1:], strict=True):
+        # Copy (not add) each block's own lines: 0.0 + -0.0 would flip signed zeros.
+        sub = schedule.subset(idx)
+        mask = sub.to_grid(np.ones((sub.n_lines, sub.n_readout), dtype=bool))
+        out[..., mask] = part[..., mask]
     return out

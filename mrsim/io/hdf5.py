@@ -19,6 +19,9 @@ Each sample group holds its arrays and the attributes ``index``, ``kind``,
 ``schema_version``. Shard files are byte-for-byte reproducible: HDF5 object
 timestamps are off and the file format version is pinned.
 
+``/index`` of ``dataset.h5`` also holds, as float columns, every other numeric
+scalar attribute that all samples carry (e.g. ``clean_volume_max``).
+
 In ``dataset.h5`` a key whose arrays share one shape across samples is stacked
 to ``(n_samples, *shape)``; a key whose arrays differ only along their first
 axis is concatenated along that axis, with ``/index/<key>_offsets``
@@ -108,6 +111,12 @@ def _default_chunks(arr: np.ndarray) -> tuple[int, ...] | bool:
 
 
 def _attr_value(value: Any) -> Any:
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value)
+    ):
+        return np.asarray(value)  # numeric lists: native HDF5 array attributes
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, sort_keys=True)
     if value is None:
@@ -347,6 +356,8 @@ def merge_shards(
     info: dict[str, list[tuple[tuple[int, ...], np.dtype]]] = {}
     index_cols: dict[str, list[Any]] = {k: [] for k in _INDEX_ATTRS}
     params: list[str] = []
+    scalars: dict[str, list[float]] = {}  # other numeric scalar attributes, per sample
+    units: set[str] = set()
     open_files: dict[str, h5py.File] = {}
     try:
         for index, rel in rows:
@@ -357,7 +368,12 @@ def merge_shards(
                 info.setdefault(key, []).append((g[key].shape, g[key].dtype))
             for k in _INDEX_ATTRS:
                 index_cols[k].append(_decode_attr(g.attrs.get(k, "" if k != "subject" else -1)))
+            for k, v in g.attrs.items():
+                v = _decode_attr(v)
+                if k not in _INDEX_ATTRS and k != "index" and isinstance(v, (int, float)):
+                    scalars.setdefault(k, []).append(float(v))
             params.append(_decode_attr(g.attrs.get("params", "{}")))
+            units.add(_decode_attr(g.attrs.get("motion_magnitude_unit", "")))
     finally:
         for f in open_files.values():
             f.close()
@@ -370,9 +386,13 @@ def merge_shards(
             f.attrs[key] = _attr_value(value)
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["n_samples"] = n
+        if len(units) == 1:
+            f.attrs["motion_magnitude_unit"] = units.pop()
         idx = f.create_group("index")
         idx.create_dataset("sample", data=np.array([r[0] for r in rows], dtype=np.int64))
-        idx.create_dataset("shard_file", data=np.array([r[1] for r in rows], dtype=object), dtype=str_dt)
+        idx.create_dataset(
+            "shard_file", data=np.array([r[1] for r in rows], dtype=object), dtype=str_dt
+        )
         idx.create_dataset("subject", data=np.asarray(index_cols["subject"], dtype=np.int64))
         for k in ("split", "variant"):
             idx.create_dataset(k, data=np.array(index_cols[k], dtype=object), dtype=str_dt)
@@ -380,13 +400,20 @@ def merge_shards(
             "motion_magnitude", data=np.asarray(index_cols["motion_magnitude"] or [], dtype=float)
         )
         idx.create_dataset("params", data=np.array(params, dtype=object), dtype=str_dt)
+        for k, values in scalars.items():
+            if len(values) == n and k not in idx:  # only attributes every sample has
+                idx.create_dataset(k, data=np.asarray(values, dtype=float))
         data = f.create_group("data")
         for key, shapes in info.items():
             if len(shapes) != n:
-                raise ValueError(f"{out_dir}: dataset {key!r} present in only {len(shapes)} of {n} samples")
+                raise ValueError(
+                    f"{out_dir}: dataset {key!r} present in only {len(shapes)} of {n} samples"
+                )
             dtypes = {d for _, d in shapes}
             if len(dtypes) != 1:
-                raise ValueError(f"{out_dir}: dataset {key!r} has mixed dtypes {sorted(map(str, dtypes))}")
+                raise ValueError(
+                    f"{out_dir}: dataset {key!r} has mixed dtypes {sorted(map(str, dtypes))}"
+                )
             dtype = dtypes.pop()
             if dtype.kind in "OSU":
                 continue  # strings stay in the shards (read_sample)
@@ -395,7 +422,9 @@ def merge_shards(
                 shape = same.pop()
                 layout = h5py.VirtualLayout(shape=(n, *shape), dtype=dtype)
                 for row, (index, rel) in enumerate(rows):
-                    layout[row] = h5py.VirtualSource(rel, f"{_sample_group(index)}/{key}", shape=shape)
+                    layout[row] = h5py.VirtualSource(
+                        rel, f"{_sample_group(index)}/{key}", shape=shape
+                    )
             elif len({s[1:] for s, _ in shapes}) == 1 and shapes[0][0]:
                 lengths = np.array([s[0] for s, _ in shapes], dtype=np.int64)
                 offsets = np.concatenate([[0], np.cumsum(lengths)])

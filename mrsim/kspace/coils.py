@@ -50,7 +50,9 @@ def birdcage_sensitivities(
         raise ValueError(f"need a 2D/3D shape and n_coils >= 1, got {shape}, {n_coils}")
     vox = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (nd,))
     grids = np.meshgrid(
-        *[(np.arange(n) - n // 2) * v for n, v in zip(shape, vox)], indexing="ij", sparse=True
+        *[(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=False)],
+        indexing="ij",
+        sparse=True,
     )
     plane = [a for a in range(nd) if nd == 2 or a != axis % nd][:2]
     half = 0.5 * min(shape[a] * vox[a] for a in plane)

@@ -42,6 +42,7 @@ __all__ = [
     "rigid_move",
     "image_domain_kspace",
     "motion_states",
+    "orientation_from_affine",
     "motion_severity",
     "noise_sigma_for_snr",
     "corrupt",
@@ -158,17 +159,11 @@ def _line_values(
     single = single_precision(eps) and not callable(source)
     rdt = np.float32 if single else np.float64
     # kappa(l, s) = kpe_l + s e_ro / FOV_ro (cycles/mm); rotated: R_l^T kappa.
-    kpe = np.zeros((schedule.n_lines, nd))
-    for col, a in enumerate(schedule.pe_axes):
-        kpe[:, a] = schedule.pe_index[:, col] / fov[a]
+    kpe = _pe_kappa(schedule, fov)
     s = schedule.readout_coords()
     base = np.einsum("lji,lj->li", R, kpe)  # R^T kpe
     direc = R[:, ro, :] / fov[ro]  # R^T e_ro is row `ro` of R
-    # Translation phase -2 pi kappa . t, separable into a per-line and a readout part.
-    ph_line = -2 * np.pi * np.einsum("li,li->l", kpe, t)
-    ph_ro = -2 * np.pi * t[:, ro] / fov[ro]
-    phase = (ph_line[:, None] + ph_ro[:, None] * s[None, :]).astype(rdt)
-    ramp = np.cos(phase) + 1j * np.sin(phase)
+    ramp = _translation_ramp(schedule, kpe, t, fov, rdt)
     if callable(source):
         kq = base[:, None, :] + direc[:, None, :] * s[None, :, None]
         vals = np.asarray(source(kq.reshape(-1, nd)), dtype=complex).reshape(kq.shape[:2])
@@ -193,7 +188,7 @@ def _line_values(
         # finufft accepts [-3 pi, 3 pi]; wrap far (zeroed anyway) points into [-pi, pi).
         x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
     batch = source.shape[:-nd]
-    out = nufft_type2(source, x, backend, eps, nthreads, upsampfac)
+    out = nufft_type2(source, x, backend, eps, nthreads, upsampfac, coherent_points=True)
     out = out.reshape(batch + (schedule.n_lines, len(s)))
     out *= ramp
     if partial.any():
@@ -228,6 +223,33 @@ def _scale(in_shape: Sequence[int], out_shape: Sequence[int]) -> float:
     return float(np.sqrt(np.prod(out_shape)) / np.prod(in_shape))
 
 
+def _pe_kappa(schedule: Schedule, fov: np.ndarray) -> np.ndarray:
+    """Phase-encode position of each line in cycles/mm, shape (L, ndim) (readout entry 0)."""
+    kpe = np.zeros((schedule.n_lines, schedule.ndim))
+    for col, a in enumerate(schedule.pe_axes):
+        kpe[:, a] = schedule.pe_index[:, col] / fov[a]
+    return kpe
+
+
+def _translation_ramp(
+    schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray, rdt: type
+) -> np.ndarray:
+    """``exp(-i 2 pi kappa . t_l)`` for every sample, shape (L, S), complex of ``rdt``.
+
+    The phase is separable into a per-line constant and a readout ramp, so it is built by
+    broadcasting; cos/sin in the working precision (SIMD float32 for bulk runs).
+    """
+    ro = schedule.readout_axis
+    s = schedule.readout_coords().astype(rdt)
+    ph_line = (-2 * np.pi * np.einsum("li,li->l", kpe, t)).astype(rdt)
+    ph_ro = (-2 * np.pi * t[:, ro] / fov[ro]).astype(rdt)
+    phase = ph_line[:, None] + ph_ro[:, None] * s[None, :]
+    ramp = np.empty(phase.shape, np.complex64 if rdt is np.float32 else np.complex128)
+    ramp.real = np.cos(phase)
+    ramp.imag = np.sin(phase)
+    return ramp
+
+
 def _fft_lines(
     image: np.ndarray,
     schedule: Schedule,
@@ -235,22 +257,19 @@ def _fft_lines(
     fov: np.ndarray,
     workers: int | None,
 ) -> np.ndarray:
-    """Translation-only fast path: one FFT, crop/pad (FOV kept), phase ramp per line."""
+    """Translation-only fast path: one FFT, crop/pad (FOV kept), phase ramp per line.
+
+    Exact; works in the image's precision (complex64 for float32/complex64 input).
+    """
     nd = schedule.ndim
     in_shape = image.shape[-nd:]
     k = fft_centered(image, axes=tuple(range(-nd, 0)), workers=workers)
-    k = _resize_kspace(k, schedule.shape) * np.sqrt(np.prod(schedule.shape) / np.prod(in_shape))
+    k = _resize_kspace(k, schedule.shape)
+    k *= np.sqrt(np.prod(schedule.shape) / np.prod(in_shape))
     lines = schedule.from_grid(k)
     if np.any(t):
-        ro = schedule.readout_axis
-        kpe = np.zeros((schedule.n_lines, nd))
-        for col, a in enumerate(schedule.pe_axes):
-            kpe[:, a] = schedule.pe_index[:, col] / fov[a]
-        phase = -2 * np.pi * (
-            np.einsum("li,li->l", kpe, t)[:, None]
-            + (t[:, ro] / fov[ro])[:, None] * schedule.readout_coords()[None, :]
-        )
-        lines = lines * np.exp(1j * phase)
+        rdt = np.float32 if k.dtype == np.complex64 else np.float64
+        lines *= _translation_ramp(schedule, _pe_kappa(schedule, fov), t, fov, rdt)
     return lines
 
 
@@ -262,7 +281,7 @@ def _resize_kspace(k: np.ndarray, shape: Sequence[int]) -> np.ndarray:
         return k
     out = np.zeros(k.shape[:-nd] + tuple(shape), dtype=k.dtype)
     sl_in, sl_out = [], []
-    for n_in, n_out in zip(src, shape):
+    for n_in, n_out in zip(src, shape, strict=False):
         m = min(n_in, n_out)
         sl_in.append(slice(n_in // 2 - m // 2, n_in // 2 - m // 2 + m))
         sl_out.append(slice(n_out // 2 - m // 2, n_out // 2 - m // 2 + m))
@@ -360,8 +379,9 @@ def moved_kspace(
         if coil_sensitivities is not None:
             raise ValueError("coil sensitivities need an image, not a k-space function")
         fov = np.asarray(schedule.shape) * vox
-        lines = _line_values(image, schedule.shape, vox, schedule, R, t, fov, backend, eps,
-                             nthreads, upsampfac)
+        lines = _line_values(
+            image, schedule.shape, vox, schedule, R, t, fov, backend, eps, nthreads, upsampfac
+        )
         return schedule.to_grid(lines, grid)
     image = np.asarray(image)
     if image.ndim not in (nd, nd + 1) or not np.issubdtype(image.dtype, np.number):
@@ -376,14 +396,27 @@ def moved_kspace(
     workers = nthreads
     if coil_sensitivities is not None:
         return _moved_kspace_coils(
-            image, schedule, R, t, vox, fov, grid, backend, eps, nthreads, upsampfac,
-            np.asarray(coil_sensitivities), fast_path, progress,
+            image,
+            schedule,
+            R,
+            t,
+            vox,
+            fov,
+            grid,
+            backend,
+            eps,
+            nthreads,
+            upsampfac,
+            np.asarray(coil_sensitivities),
+            fast_path,
+            progress,
         )
     if fast_path and _is_identity(R):
         lines = _fft_lines(image, schedule, t, fov, workers)
     else:
-        lines = _line_values(image, in_shape, vox, schedule, R, t, fov, backend, eps,
-                             nthreads, upsampfac)
+        lines = _line_values(
+            image, in_shape, vox, schedule, R, t, fov, backend, eps, nthreads, upsampfac
+        )
         lines *= _scale(in_shape, schedule.shape)
     k = schedule.to_grid(lines, grid)
     if grid != schedule.shape:
@@ -392,7 +425,19 @@ def moved_kspace(
 
 
 def _moved_kspace_coils(
-    image, schedule, R, t, vox, fov, grid, backend, eps, nthreads, upsampfac, sens, fast_path,
+    image,
+    schedule,
+    R,
+    t,
+    vox,
+    fov,
+    grid,
+    backend,
+    eps,
+    nthreads,
+    upsampfac,
+    sens,
+    fast_path,
     progress,
 ):
     from tqdm.auto import tqdm
@@ -410,8 +455,9 @@ def _moved_kspace_coils(
     axes = tuple(range(-nd, 0))
     for s_idx in tqdm(range(len(first)), desc="motion states", disable=not progress):
         i = first[s_idx]
-        moved = _moved_grid_image(image, full, R[i], t[i], vox, fov, backend, eps, nthreads,
-                                  upsampfac, fast_path)
+        moved = _moved_grid_image(
+            image, full, R[i], t[i], vox, fov, backend, eps, nthreads, upsampfac, fast_path
+        )
         coil_imgs = moved[..., None, :, :, :] if nd == 3 else moved[..., None, :, :]
         kc = fft_centered(coil_imgs * sens, axes=axes, workers=nthreads)
         sel = state == s_idx
@@ -432,8 +478,9 @@ def _moved_grid_image(image, full, R1, t1, vox, fov, backend, eps, nthreads, ups
     if fast_path and _is_identity(Rl[:1]):
         lines = _fft_lines(image, full, tl, fov, nthreads)
     else:
-        lines = _line_values(image, in_shape, vox, full, Rl, tl, fov, backend, eps, nthreads,
-                             upsampfac) * _scale(in_shape, full.shape)
+        lines = _line_values(
+            image, in_shape, vox, full, Rl, tl, fov, backend, eps, nthreads, upsampfac
+        ) * _scale(in_shape, full.shape)
     return ifft_centered(full.to_grid(lines), axes=tuple(range(-nd, 0)), workers=nthreads)
 
 
@@ -478,15 +525,18 @@ def rigid_move(
         raise ValueError(f"rotation must be a 3x3 (or 2x2) matrix, got shape {R.shape}")
     nd = R.shape[-1]
     if image.ndim not in (nd, nd + 1):
-        raise ValueError(f"a {nd}x{nd} rotation needs a {nd}D image (+1 batch axis), got {image.shape}")
+        raise ValueError(
+            f"a {nd}x{nd} rotation needs a {nd}D image (+1 batch axis), got {image.shape}"
+        )
     shape = tuple(image.shape[-nd:]) if out_shape is None else tuple(int(s) for s in out_shape)
     full = _full_schedule(shape)
     R1, t1 = _as_poses(R, translation_mm, 1, nd)
     R1, t1 = _to_array_frame(R1, t1, orientation)
     vox = _voxel(voxel_size_mm, nd)
     fov = np.asarray(image.shape[-nd:]) * vox
-    out = _moved_grid_image(image, full, R1[0], t1[0], vox, fov, backend, eps, nthreads,
-                            upsampfac, True)
+    out = _moved_grid_image(
+        image, full, R1[0], t1[0], vox, fov, backend, eps, nthreads, upsampfac, True
+    )
     if np.isrealobj(image):
         return out.real.astype(image.dtype if image.dtype.kind == "f" else np.float64)
     return out
@@ -572,10 +622,17 @@ def motion_severity(
         ``rms_displacement_mm`` (unweighted RMS of d over lines), ``radius_mm``,
         ``moved_threshold_mm``.
     """
+    from mrsim.motion.rigid import rms_deviation
+
     R = np.asarray(rotations, dtype=float)
     t = np.asarray(translations_mm, dtype=float)
-    M = R - np.eye(R.shape[-1])
-    d = np.sqrt(np.sum(t**2, axis=-1) + radius_mm**2 / 5.0 * np.sum(M**2, axis=(-2, -1)))
+    if R.shape[-2:] != (3, 3) or t.shape != R.shape[:-1]:
+        raise ValueError(
+            f"need rotations (L, 3, 3) and translations (L, 3), got {R.shape}, {t.shape}"
+        )
+    A = np.zeros(R.shape[:-2] + (4, 4))
+    A[..., :3, :3], A[..., :3, 3], A[..., 3, 3] = R, t, 1.0
+    d = rms_deviation(A, radius_mm=radius_mm)
     w = np.ones(len(d)) if line_weights is None else np.asarray(line_weights, dtype=float)
     w = w / w.sum() if w.sum() > 0 else np.full(len(d), 1.0 / max(len(d), 1))
     return {
@@ -702,11 +759,22 @@ def corrupt(
     if schedule.ndim != image.ndim:
         raise ValueError(f"schedule is {schedule.ndim}D but the image is {image.ndim}D")
     R, t, params = poses_for_schedule(
-        trajectory, schedule, mapping=mapping, method=method,
-        rereference_center=rereference_center, granularity=granularity,
+        trajectory,
+        schedule,
+        mapping=mapping,
+        method=method,
+        rereference_center=rereference_center,
+        granularity=granularity,
     )
-    kw = dict(voxel_size_mm=voxel_size_mm, backend=backend, eps=eps, nthreads=nthreads,
-              orientation=orientation, upsampfac=upsampfac, coil_sensitivities=coil_sensitivities)
+    kw = dict(
+        voxel_size_mm=voxel_size_mm,
+        backend=backend,
+        eps=eps,
+        nthreads=nthreads,
+        orientation=orientation,
+        upsampfac=upsampfac,
+        coil_sensitivities=coil_sensitivities,
+    )
     eye = np.eye(3)
     zero = np.zeros(3)
     if image.ndim == 2:
@@ -744,13 +812,30 @@ def corrupt(
     sev["n_states"] = int(len(motion_states(R, t)[0]))
     settings = dict(
         voxel_size_mm=list(np.broadcast_to(np.asarray(voxel_size_mm, float), (nd,))),
-        mapping=mapping, method=method, rereference_center=rereference_center,
-        granularity=granularity, backend=backend, eps=eps, upsampfac=upsampfac,
-        noise_snr=noise_snr, output=output, seed=seed, schedule=schedule.name,
-        shape=list(schedule.shape), readout_axis=schedule.readout_axis,
+        mapping=mapping,
+        method=method,
+        rereference_center=rereference_center,
+        granularity=granularity,
+        backend=backend,
+        eps=eps,
+        upsampfac=upsampfac,
+        noise_snr=noise_snr,
+        output=output,
+        seed=seed,
+        schedule=schedule.name,
+        shape=list(schedule.shape),
+        readout_axis=schedule.readout_axis,
         n_coils=0 if coil_sensitivities is None else int(np.shape(coil_sensitivities)[0]),
     )
     return CorruptionResult(
-        kspace=k, image=img_out, clean=clean_out, params=params, rotations=R,
-        translations_mm=t, schedule=schedule, severity=sev, noise_sigma=sigma, settings=settings,
+        kspace=k,
+        image=img_out,
+        clean=clean_out,
+        params=params,
+        rotations=R,
+        translations_mm=t,
+        schedule=schedule,
+        severity=sev,
+        noise_sigma=sigma,
+        settings=settings,
     )

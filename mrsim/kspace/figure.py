@@ -24,6 +24,7 @@ def corruption_figure(
     path: str | Path,
     title: str = "",
     center_time_s: float | None = None,
+    voxel_size_mm: np.ndarray | None = None,
 ) -> Path:
     """Write a PNG: rows clean / corrupted / |difference| (3 orthogonal central slices each)
     and a plot of the six per-line pose parameters against acquisition time.
@@ -38,6 +39,8 @@ def corruption_figure(
     title : str
     center_time_s : float, optional
         Time of the k-space centre, marked on the motion plot.
+    voxel_size_mm : sequence of 3 floats, optional
+        Displayed aspect ratios (isotropic if None).
 
     Returns
     -------
@@ -53,11 +56,21 @@ def corruption_figure(
     vmax = float(a.max()) or 1.0
     fig = plt.figure(figsize=(11, 11), constrained_layout=True)
     gs = fig.add_gridspec(4, 3, height_ratios=[1, 1, 1, 0.8])
+    v = np.ones(3) if voxel_size_mm is None else np.asarray(voxel_size_mm, dtype=float)
+    aspects = [v[2] / v[1], v[2] / v[0], v[1] / v[0]]
     rows = [("clean", a, vmax), ("corrupted", b, vmax), ("|difference|", diff, 0.5 * vmax)]
     for r, (name, vol, vm) in enumerate(rows):
         for col, sl in enumerate(_ortho(vol)):
             ax = fig.add_subplot(gs[r, col])
-            ax.imshow(sl, cmap="gray", origin="lower", vmin=0, vmax=vm, interpolation="nearest")
+            ax.imshow(
+                sl,
+                cmap="gray",
+                origin="lower",
+                vmin=0,
+                vmax=vm,
+                interpolation="nearest",
+                aspect=aspects[col],
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:

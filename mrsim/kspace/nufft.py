@@ -28,10 +28,15 @@ library based on an 'exponential of semicircle' kernel", SIAM J. Sci. Comput. 41
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 
 __all__ = ["BACKENDS", "nufft_type2", "default_nthreads", "single_precision"]
+
+# Smallest upsampled grid: at least twice the widest finufft kernel (16 points).
+_MIN_FINE = 32
 
 BACKENDS = ("finufft", "sigpy")
 
@@ -56,6 +61,8 @@ def nufft_type2(
     eps: float = 1e-6,
     nthreads: int | None = None,
     upsampfac: float | None = None,
+    coherent_points: bool = False,
+    fft_method: str = "auto",
 ) -> np.ndarray:
     """Evaluate the DTFT of a Cartesian image at non-uniform k-space points.
 
@@ -77,6 +84,18 @@ def nufft_type2(
         finufft upsampling factor: 1.25 is faster for eps >= ~1e-9 at large point counts,
         2.0 is finufft's classic choice. Default: 1.25 in single precision, else finufft's
         own choice. Ignored by sigpy.
+    coherent_points : bool
+        The points are already in a cache-friendly order (e.g. consecutive samples of
+        k-space lines): finufft's bin sort is skipped (``spread_sort=0``), which saves its
+        cost without slowing the interpolation.
+    fft_method : {"auto", "scipy", "finufft"}
+        finufft backend only. ``"finufft"``: finufft does everything (its FFTW plan is made
+        with FFTW_ESTIMATE, which on this kind of machine runs the upsampled-grid FFT several
+        times slower than scipy's pocketfft). ``"scipy"``: the same algorithm split in
+        three steps: deconvolve and zero-pad on the upsampled grid, scipy FFT, then
+        finufft's interpolation only (``spreadinterponly=1``); see
+        :func:`_finufft_interp_scipy_fft`. ``"auto"``: scipy in single precision (bulk
+        runs), finufft in double precision (validation).
 
     Returns
     -------
@@ -104,13 +123,16 @@ def nufft_type2(
         f = np.ascontiguousarray(image, dtype=cdt)
         n_modes = f.shape[-nd:]
         n_trans = f.shape[0] if f.ndim == nd + 1 else 1
+        up = float(upsampfac) if upsampfac is not None else (1.25 if single else None)
         opts = {"nthreads": nthreads}
-        if upsampfac is not None:
-            opts["upsampfac"] = float(upsampfac)
-        elif single:
-            opts["upsampfac"] = 1.25
-        plan = finufft.Plan(2, n_modes, n_trans=n_trans, eps=eps, isign=-1, dtype=cdt, **opts)
+        if coherent_points:
+            opts["spread_sort"] = 0
         coords = [np.ascontiguousarray(p, dtype=rdt) for p in points]
+        if fft_method == "scipy" or (fft_method == "auto" and single):
+            return _finufft_interp_scipy_fft(f, coords, n_modes, n_trans, eps, up or 2.0, opts)
+        if up is not None:
+            opts["upsampfac"] = up
+        plan = finufft.Plan(2, n_modes, n_trans=n_trans, eps=eps, isign=-1, dtype=cdt, **opts)
         plan.setpts(*coords)
         return plan.execute(f)
     # sigpy: coordinates in cycles/FOV, orthonormal scaling; undo it to match finufft.
@@ -121,3 +143,98 @@ def nufft_type2(
     u = np.stack([points[a].astype(np.float64) * n_modes[a] / (2 * np.pi) for a in range(nd)], -1)
     out = sigpy.nufft(np.asarray(image, dtype=np.complex128), u, oversamp=2.0, width=width)
     return (out * np.sqrt(float(np.prod(n_modes)))).astype(cdt)
+
+
+def _next_smooth_even(n: int) -> int:
+    """Smallest even integer >= n with no prime factor above 5 (fast FFT sizes)."""
+    n = max(int(n), 2)
+    while True:
+        if n % 2 == 0:
+            m = n
+            for p in (2, 3, 5):
+                while m % p == 0:
+                    m //= p
+            if m == 1:
+                return n
+        n += 1
+
+
+@lru_cache(maxsize=8)
+def _kernel_series(
+    fine: tuple[int, ...], n_modes: tuple[int, ...], eps: float, upsampfac: float, single: bool
+) -> tuple[np.ndarray, ...]:
+    """Per-axis pre-correction ``(-1)^k / C_a(k)`` for the modes of each axis.
+
+    ``C_a(k) = sum_i phi_a(y_i) exp(-i k y_i)`` is the discrete Fourier series of finufft's
+    kernel on the upsampled grid (``y_i = 2 pi (i - nf/2) / nf``), measured by spreading a
+    unit point at the origin with the very plan settings used for the interpolation (finufft
+    picks the kernel width from eps, upsampfac, dimension and precision). The kernel is a
+    tensor product, so the lines through the centre give each axis' factor up to the
+    centre value. ``(-1)^k`` shifts the FFT output to finufft's centred grid order.
+    """
+    import finufft
+
+    cdt = np.complex64 if single else np.complex128
+    nd = len(fine)
+    plan = finufft.Plan(
+        1, fine, eps=eps, isign=-1, dtype=cdt, upsampfac=upsampfac, spreadinterponly=1
+    )
+    plan.setpts(*[np.zeros(1, dtype=np.float32 if single else np.float64)] * nd)
+    grid = plan.execute(np.ones(1, dtype=cdt)).astype(np.complex128).real
+    centre = tuple(nf // 2 for nf in fine)
+    peak = grid[centre]
+    out = []
+    for a in range(nd):
+        line = grid[tuple(slice(None) if b == a else centre[b] for b in range(nd))]
+        line = line / peak ** ((nd - 1) / nd)  # share the centre value between the axes
+        nf = fine[a]
+        y = 2 * np.pi * (np.arange(nf) - nf // 2) / nf
+        k = np.arange(n_modes[a]) - n_modes[a] // 2
+        C = (np.exp(-1j * np.outer(k, y)) @ line).real
+        out.append(np.where(k % 2 == 0, 1.0, -1.0) / C)
+    return tuple(out)
+
+
+def _finufft_interp_scipy_fft(
+    f: np.ndarray,
+    coords: list[np.ndarray],
+    n_modes: tuple[int, ...],
+    n_trans: int,
+    eps: float,
+    upsampfac: float,
+    opts: dict,
+) -> np.ndarray:
+    """Type-2 NUFFT as deconvolve + zero-pad -> scipy FFT -> finufft interpolation only.
+
+    The same three steps as inside finufft (Barnett et al. 2019), with the upsampled-grid FFT
+    done by scipy (multi-threaded pocketfft, no planning cost) instead of an FFTW_ESTIMATE
+    plan. Modes ``k`` go to index ``k mod nf`` after multiplication by ``(-1)^k / C(k)``; the
+    forward FFT then yields the grid in finufft's centred order directly (no shifts).
+    """
+    import finufft
+
+    single = f.dtype == np.complex64
+    nd = len(n_modes)
+    fine = tuple(max(_next_smooth_even(np.ceil(upsampfac * n)), _MIN_FINE) for n in n_modes)
+    factors = _kernel_series(fine, tuple(n_modes), float(eps), float(upsampfac), single)
+    batch = f.shape[:-nd]
+    g = np.zeros(batch + fine, dtype=f.dtype)
+    corr = factors[0].reshape((-1,) + (1,) * (nd - 1))
+    for a in range(1, nd):
+        corr = corr * factors[a].reshape((1,) * a + (-1,) + (1,) * (nd - 1 - a))
+    idx = np.ix_(*[(np.arange(n) - n // 2) % nf for n, nf in zip(n_modes, fine, strict=True)])
+    g[(Ellipsis, *idx)] = f * corr.astype(f.real.dtype)
+    g = scipy.fft.fftn(g, axes=tuple(range(-nd, 0)), overwrite_x=True, workers=opts.get("nthreads"))
+    plan = finufft.Plan(
+        2,
+        fine,
+        n_trans=n_trans,
+        eps=eps,
+        isign=-1,
+        dtype=f.dtype,
+        upsampfac=upsampfac,
+        spreadinterponly=1,
+        **opts,
+    )
+    plan.setpts(*coords)
+    return plan.execute(g)

@@ -188,7 +188,9 @@ class Schedule:
                 f"lines must end with shape ({self.n_lines}, {self.n_readout}), got {lines.shape}"
             )
         out_shape = self.shape if shape is None else tuple(int(s) for s in shape)
-        if len(out_shape) != self.ndim or any(o < s for o, s in zip(out_shape, self.shape)):
+        if len(out_shape) != self.ndim or any(
+            o < s for o, s in zip(out_shape, self.shape, strict=False)
+        ):
             raise ValueError(f"grid shape {out_shape} must be >= schedule shape {self.shape}")
         lead = lines.shape[:-2]
         # Build on the schedule grid with the readout axis last, then move it into place.
@@ -199,7 +201,10 @@ class Schedule:
         if out_shape == self.shape:
             return tmp
         out = np.zeros(lead + out_shape, dtype=lines.dtype)
-        sl = tuple(slice(o // 2 - s // 2, o // 2 - s // 2 + s) for o, s in zip(out_shape, self.shape))
+        sl = tuple(
+            slice(o // 2 - s // 2, o // 2 - s // 2 + s)
+            for o, s in zip(out_shape, self.shape, strict=False)
+        )
         out[(Ellipsis,) + sl] = tmp
         return out
 
@@ -345,7 +350,12 @@ def mprage_schedule(
         raise ValueError("echo_spacing_s and shot_tr_s must be > 0 and ti_s >= 0")
     if ordering == "per-line":
         return Schedule(
-            shape, ro, pe, np.arange(L) * float(echo_spacing_s), np.arange(L), name="mprage per-line"
+            shape,
+            ro,
+            pe,
+            np.arange(L) * float(echo_spacing_s),
+            np.arange(L),
+            name="mprage per-line",
         )
     tf = ny if turbo_factor is None else int(turbo_factor)
     if tf < 1:
@@ -439,7 +449,9 @@ def cartesian2d_schedule(
     n = shape[1 - ro]
     k = _centric(n) if ordering == "centric" else _linear(n)
     L = len(k)
-    return Schedule(shape, ro, k[:, None], np.arange(L) * float(tr_s), np.arange(L), name=f"2d {ordering}")
+    return Schedule(
+        shape, ro, k[:, None], np.arange(L) * float(tr_s), np.arange(L), name=f"2d {ordering}"
+    )
 
 
 def poses_for_schedule(

@@ -141,7 +141,9 @@ def ellipsoids_kspace(kappa_per_mm: np.ndarray, ellipsoids: Sequence[Ellipsoid])
 
 def _grid_mm(shape: Sequence[int], vox: np.ndarray) -> list[np.ndarray]:
     return np.meshgrid(
-        *[(np.arange(n) - n // 2) * v for n, v in zip(shape, vox)], indexing="ij", sparse=True
+        *[(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=False)],
+        indexing="ij",
+        sparse=True,
     )
 
 
@@ -224,7 +226,9 @@ def shepp_logan_image(
                 for e in ell:
                     Ainv = np.linalg.inv(e.matrix_mm)
                     d = [g[i] - e.centre_mm[i] for i in range(3)]
-                    u2 = sum((Ainv[i, 0] * d[0] + Ainv[i, 1] * d[1] + Ainv[i, 2] * d[2]) ** 2
-                             for i in range(3))
+                    u2 = sum(
+                        (Ainv[i, 0] * d[0] + Ainv[i, 1] * d[1] + Ainv[i, 2] * d[2]) ** 2
+                        for i in range(3)
+                    )
                     out += e.rho * (u2 < 1.0)
     return out / ss**3

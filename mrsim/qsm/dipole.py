@@ -98,7 +98,9 @@ def padded_shape(shape: Sequence[int], pad_factor: float = 2.0) -> tuple[int, ..
 def _pad_centered(x: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[slice, ...]]:
     # Keep voxel n//2 (the FOV centre, image origin) at index N//2 of the padded grid.
     out = np.zeros(shape, dtype=x.dtype)
-    sl = tuple(slice(N // 2 - n // 2, N // 2 - n // 2 + n) for n, N in zip(x.shape, shape, strict=True))
+    sl = tuple(
+        slice(N // 2 - n // 2, N // 2 - n // 2 + n) for n, N in zip(x.shape, shape, strict=True)
+    )
     out[sl] = x
     return out, sl
 

@@ -125,12 +125,14 @@ def _load_4d(paths: Sequence[str | Path] | str | Path, what: str) -> tuple[np.nd
         paths = [paths]
     vols, affine = [], None
     for p in paths:
-        data, aff = load_volume(p)
+        data, aff = load_volume(p, ndim=None)
         data = np.asarray(data, dtype=float)
         if data.ndim == 3:
             data = data[..., None]
         if data.ndim != 4:
-            raise ValueError(f"{p}: {what} must be 3D (one echo) or 4D (x, y, z, echo), got {data.shape}")
+            raise ValueError(
+                f"{p}: {what} must be 3D (one echo) or 4D (x, y, z, echo), got {data.shape}"
+            )
         vols.append(data)
         affine = aff if affine is None else affine
     out = np.concatenate(vols, axis=-1)
@@ -169,7 +171,9 @@ def load_mgre(
         raise ValueError(f"{names}: magnitude shape {mag.shape} != phase shape {ph.shape}")
     te = np.asarray(te_s, dtype=float).reshape(-1)
     if te.size != mag.shape[-1]:
-        raise ValueError(f"{names}: {mag.shape[-1]} echoes in the files but {te.size} echo times given")
+        raise ValueError(
+            f"{names}: {mag.shape[-1]} echoes in the files but {te.size} echo times given"
+        )
     if phase_units == "siemens":
         if np.abs(ph).max() > 4096.5:
             raise ValueError(f"{phase!r}: phase_units='siemens' expects values in [-4096, 4095]")

@@ -99,7 +99,7 @@ def tv_inversion(
     *,
     magnitude: np.ndarray | None = None,
     weight: np.ndarray | None = None,
-    lam: float = 2e-3,
+    lam: float = 1e-5,
     edge_percentage: float = 0.9,
     n_outer: int = 10,
     n_cg: int = 30,
@@ -142,7 +142,11 @@ def tv_inversion(
     if m.any():
         w = w / w[m].mean()
     w2 = w**2
-    mg = np.ones(b.shape) if magnitude is None else gradient_mask(magnitude, m, percentage=edge_percentage).astype(float)
+    mg = (
+        np.ones(b.shape)
+        if magnitude is None
+        else gradient_mask(magnitude, m, percentage=edge_percentage).astype(float)
+    )
     d = dipole_kernel(b.shape, voxel_size_mm, b0_dir)
     rhs = dipole_convolve(w2 * np.where(m, b, 0.0), d)
     chi = np.zeros(b.shape)

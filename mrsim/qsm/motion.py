@@ -47,7 +47,7 @@ import numpy as np
 from mrsim.kspace.corrupt import motion_states, moved_kspace, rigid_move
 from mrsim.kspace.fft import fft_centered, ifft_centered
 from mrsim.kspace.schedule import Schedule, gre3d_schedule, poses_for_schedule
-from mrsim.qsm.dipole import dipole_field
+from mrsim.qsm.dipole import _pad_centered, dipole_field, padded_shape
 from mrsim.qsm.gre import add_noise, gre_signal
 
 __all__ = [
@@ -57,6 +57,8 @@ __all__ = [
     "mix_exact",
     "QSMMotionResult",
     "simulate_qsm_motion",
+    "corrupt_mgre",
+    "line_poses",
 ]
 
 
@@ -169,7 +171,9 @@ def mix_approx(
     if tuple(schedule.shape) != s.shape[1:]:
         raise ValueError(f"schedule.shape {schedule.shape} != signal shape {s.shape[1:]}")
     if b0_change is None:
-        k = moved_kspace(s, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=nthreads)
+        k = moved_kspace(
+            s, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=nthreads
+        )
     else:
         if te_s is None or len(te_s) != s.shape[0]:
             raise ValueError("b0_change needs te_s with one echo time per echo")
@@ -178,7 +182,9 @@ def mix_approx(
 
         def state(i: int) -> np.ndarray:
             j = first[i]
-            moved = rigid_move(s, rotations[j], translations_mm[j], voxel_size_mm, eps=eps, nthreads=nthreads)
+            moved = rigid_move(
+                s, rotations[j], translations_mm[j], voxel_size_mm, eps=eps, nthreads=nthreads
+            )
             df = b0_change_hz(_rot_deg(rotations[j]), s.shape[1:], voxel_size_mm, b0_change)
             return moved * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
 
@@ -203,6 +209,7 @@ def mix_exact(
     eps: float = 1e-6,
     nthreads: int | None = None,
     progress: bool = False,
+    field_ppm: np.ndarray | None = None,
 ) -> np.ndarray:
     """Exact mixing (seed 002 Eq. 4): move chi, recompute the field per state.
 
@@ -217,32 +224,87 @@ def mix_exact(
     b0_t, b0_dir, pad_factor :
         Field model (:func:`mrsim.qsm.dipole.dipole_field`); ``b0_dir`` stays fixed
         in the scanner (array) frame while the head moves.
+        chi moves on the padded grid, so sources at the FOV edge (skull, sinuses)
+        leave the FOV instead of wrapping around.
     b0_change : B0ChangeModel, optional
     eps, nthreads, progress :
+    field_ppm : (X, Y, Z) array, optional
+        If given, ``chi_ppm`` is ignored and this total field moves with the head
+        like M0 and R2* (seed 002 Eq. 5 applied to the parameter maps,
+        ``mixing="approx-maps"``): the signal is then composed pointwise per state
+        exactly as in the exact model, so the difference to ``mix_exact`` isolates
+        the physics (field moved vs recomputed) from discretisation.
 
     Returns
     -------
     complex ndarray (X, Y, Z, E)
     """
-    chi = np.asarray(chi_ppm, float)
+    chi = np.asarray(chi_ppm if field_ppm is None else field_ppm, float)
     if tuple(schedule.shape) != chi.shape:
         raise ValueError(f"schedule.shape {schedule.shape} != chi shape {chi.shape}")
     te = np.asarray(te_s, float)
     R = np.asarray(rotations, float)
     t = np.asarray(translations_mm, float)
+    if field_ppm is not None:
+        return _mix_moved_field(
+            field_ppm,
+            m0,
+            r2s_hz,
+            te,
+            schedule,
+            R,
+            t,
+            voxel_size_mm,
+            b0_t,
+            b0_change,
+            eps,
+            nthreads,
+            progress,
+        )
     first, sol = motion_states(R, t)
-    maps = np.stack([chi, np.asarray(m0, float), np.asarray(r2s_hz, float)])
+    # chi (with its background sources, which may reach the FOV edge) moves on the
+    # zero-padded grid of the dipole convolution, so band-limited (periodic) motion cannot
+    # wrap sources around the FOV, and the identity pose gives exactly dipole_field(chi).
+    # M0 and R2* vanish outside the head and move on the FOV grid.
+    big = padded_shape(chi.shape, pad_factor)
+    chi_big, sl = _pad_centered(chi, big)
+    rel = np.stack([np.asarray(m0, float), np.asarray(r2s_hz, float)])
 
     def state(i: int) -> np.ndarray:
         j = first[i]
         if np.allclose(R[j], np.eye(3), atol=1e-12) and not np.any(t[j]):
-            c, m, r = maps
+            c, (m, r) = chi_big, rel
         else:
-            c, m, r = rigid_move(maps, R[j], t[j], voxel_size_mm, eps=eps, nthreads=nthreads)
-        b = dipole_field(c, voxel_size_mm, b0_dir, pad_factor=pad_factor)
+            c = rigid_move(chi_big, R[j], t[j], voxel_size_mm, eps=eps, nthreads=nthreads)
+            m, r = rigid_move(rel, R[j], t[j], voxel_size_mm, eps=eps, nthreads=nthreads)
+        b = dipole_field(c, voxel_size_mm, b0_dir, pad_factor=1.0)[sl]
         sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=b0_t), -1, 0)
         if b0_change is not None:
             df = b0_change_hz(_rot_deg(R[j]), chi.shape, voxel_size_mm, b0_change)
+            sig = sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
+        return sig
+
+    k = _per_state_mix(state, schedule, sol, len(first), progress)
+    return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
+
+
+def _mix_moved_field(
+    field_ppm, m0, r2s_hz, te, schedule, R, t, vox, b0_t, b0_change, eps, nthreads, progress
+):
+    first, sol = motion_states(R, t)
+    maps = np.stack(
+        [np.asarray(field_ppm, float), np.asarray(m0, float), np.asarray(r2s_hz, float)]
+    )
+
+    def state(i: int) -> np.ndarray:
+        j = first[i]
+        if np.allclose(R[j], np.eye(3), atol=1e-12) and not np.any(t[j]):
+            b, m, r = maps
+        else:
+            b, m, r = rigid_move(maps, R[j], t[j], vox, eps=eps, nthreads=nthreads)
+        sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=b0_t), -1, 0)
+        if b0_change is not None:
+            df = b0_change_hz(_rot_deg(R[j]), b.shape, vox, b0_change)
             sig = sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
         return sig
 
@@ -276,7 +338,8 @@ def simulate_qsm_motion(
     snr: float | None = None,
     noise_seed: int | None = 0,
     pose_method: str = "nearest",
-    rereference_center: bool = False,
+    mapping: str = "seconds",
+    rereference_center: bool = True,
     b0_change: B0ChangeModel | None = None,
     eps: float = 1e-6,
     progress: bool = False,
@@ -289,8 +352,9 @@ def simulate_qsm_motion(
     trajectory : mrsim.motion.Trajectory, optional
         Head motion in scan time (s); None = no motion (corrupted == clean).
     te_s : echo times (default :func:`mrsim.qsm.gre.echo_times`, seed 002).
-    mixing : {"approx", "exact"}
-        Seed 002 Eq. 5 or Eq. 4.
+    mixing : {"approx", "approx-maps", "exact"}
+        Seed 002 Eq. 5 on the complex signal (one NUFFT), Eq. 5 on the parameter maps
+        (M0, R2*, total field moved per state), or Eq. 4.
     schedule : Schedule, optional
         Default :func:`mrsim.kspace.schedule.gre3d_schedule` (linear, one line per ``tr_s``).
     b0_t, b0_dir : field strength and direction (array axes).
@@ -299,6 +363,8 @@ def simulate_qsm_motion(
         added to the clean and the corrupted signal, so their difference is motion only.
     pose_method : {"nearest", "linear"}
         Trajectory sampling per line (nearest keeps step profiles to a few states).
+    mapping : {"seconds", "stretch"}
+        Trajectory time -> scan time (:func:`mrsim.kspace.schedule.poses_for_schedule`).
     rereference_center : bool
         Make the pose at the k-space centre the identity (DESIGN.md option).
     b0_change : B0ChangeModel, optional
@@ -310,39 +376,129 @@ def simulate_qsm_motion(
     """
     from mrsim.qsm.gre import echo_times
 
-    if mixing not in ("approx", "exact"):
-        raise ValueError(f"mixing must be 'approx' or 'exact', got {mixing!r}")
+    if mixing not in ("approx", "approx-maps", "exact"):
+        raise ValueError(f"mixing must be 'approx', 'approx-maps' or 'exact', got {mixing!r}")
     te = echo_times() if te_s is None else np.asarray(te_s, float)
     p = phantom
     vox = np.asarray(p.voxel_size_mm, float)
     sched = gre3d_schedule(p.chi_ppm.shape, tr_s=tr_s) if schedule is None else schedule
     field_ppm = dipole_field(p.chi_ppm, vox, b0_dir)
     clean = gre_signal(p.m0, p.r2s_hz, field_ppm, te, b0_t=b0_t)
-    L = sched.n_lines
-    if trajectory is None:
-        R = np.broadcast_to(np.eye(3), (L, 3, 3)).copy()
-        t = np.zeros((L, 3))
-        params = np.zeros((L, 6))
-    else:
-        R, t, params = poses_for_schedule(
-            trajectory, sched, method=pose_method, rereference_center=rereference_center
-        )
+    R, t, params = line_poses(trajectory, sched, pose_method, mapping, rereference_center)
     n_states = len(motion_states(R, t)[0])
     if trajectory is None:
         corrupted = clean.copy()
     elif mixing == "approx":
-        corrupted = mix_approx(clean, sched, R, t, vox, te_s=te, b0_change=b0_change, eps=eps, progress=progress)
+        corrupted = mix_approx(
+            clean, sched, R, t, vox, te_s=te, b0_change=b0_change, eps=eps, progress=progress
+        )
+    elif mixing == "approx-maps":
+        corrupted = mix_exact(
+            p.chi_ppm,
+            p.m0,
+            p.r2s_hz,
+            te,
+            sched,
+            R,
+            t,
+            vox,
+            b0_t=b0_t,
+            b0_change=b0_change,
+            eps=eps,
+            progress=progress,
+            field_ppm=field_ppm,
+        )
     else:
         corrupted = mix_exact(
-            p.chi_ppm, p.m0, p.r2s_hz, te, sched, R, t, vox, b0_t=b0_t, b0_dir=b0_dir,
-            b0_change=b0_change, eps=eps, progress=progress,
-        )  # fmt: skip
+            p.chi_ppm,
+            p.m0,
+            p.r2s_hz,
+            te,
+            sched,
+            R,
+            t,
+            vox,
+            b0_t=b0_t,
+            b0_dir=b0_dir,
+            b0_change=b0_change,
+            eps=eps,
+            progress=progress,
+        )
     if snr is not None:
         ref = float(np.abs(clean[..., 0]).max())
         clean = add_noise(clean, snr, reference=ref, seed=noise_seed)
         corrupted = add_noise(corrupted, snr, reference=ref, seed=noise_seed)
-    info = {"mixing": mixing, "b0_t": b0_t, "b0_dir": list(map(float, b0_dir)), "snr": snr,
-            "noise_seed": noise_seed, "pose_method": pose_method,
-            "rereference_center": rereference_center, "b0_change": b0_change is not None,
-            "eps": eps, "tr_s": tr_s}  # fmt: skip
+    info = {
+        "mixing": mixing,
+        "b0_t": b0_t,
+        "b0_dir": list(map(float, b0_dir)),
+        "snr": snr,
+        "noise_seed": noise_seed,
+        "pose_method": pose_method,
+        "mapping": mapping,
+        "rereference_center": rereference_center,
+        "b0_change": b0_change is not None,
+        "eps": eps,
+        "tr_s": tr_s,
+    }
     return QSMMotionResult(clean, corrupted, te, params, n_states, sched, info)
+
+
+def line_poses(
+    trajectory,
+    schedule: Schedule,
+    pose_method: str = "nearest",
+    mapping: str = "seconds",
+    rereference_center: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-line rotations (L, 3, 3), translations (L, 3) and params (L, 6); identity if None."""
+    L = schedule.n_lines
+    if trajectory is None:
+        return np.broadcast_to(np.eye(3), (L, 3, 3)).copy(), np.zeros((L, 3)), np.zeros((L, 6))
+    return poses_for_schedule(
+        trajectory,
+        schedule,
+        mapping=mapping,
+        method=pose_method,
+        rereference_center=rereference_center,
+    )
+
+
+def corrupt_mgre(
+    signal: np.ndarray,
+    voxel_size_mm: Sequence[float] | float,
+    trajectory,
+    *,
+    te_s: Sequence[float] | None = None,
+    schedule: Schedule | None = None,
+    tr_s: float = 0.03,
+    pose_method: str = "nearest",
+    mapping: str = "seconds",
+    rereference_center: bool = True,
+    b0_change: B0ChangeModel | None = None,
+    eps: float = 1e-6,
+) -> QSMMotionResult:
+    """Approximate-mixing motion corruption of real (or any) complex MGRE data.
+
+    Only seed 002's Eq. 5 applies: without a chi map the field cannot be
+    recomputed per pose. Arguments as :func:`simulate_qsm_motion`.
+    """
+    s = np.asarray(signal)
+    if s.ndim != 4 or not np.iscomplexobj(s):
+        raise ValueError(f"signal must be complex (X, Y, Z, echoes), got {s.dtype} {s.shape}")
+    sched = gre3d_schedule(s.shape[:3], tr_s=tr_s) if schedule is None else schedule
+    R, t, params = line_poses(trajectory, sched, pose_method, mapping, rereference_center)
+    n_states = len(motion_states(R, t)[0])
+    te = None if te_s is None else np.asarray(te_s, float)
+    out = mix_approx(s, sched, R, t, voxel_size_mm, te_s=te, b0_change=b0_change, eps=eps)
+    info = {
+        "mixing": "approx",
+        "pose_method": pose_method,
+        "mapping": mapping,
+        "rereference_center": rereference_center,
+        "b0_change": b0_change is not None,
+        "eps": eps,
+        "tr_s": tr_s,
+        "input": "MGRE",
+    }
+    return QSMMotionResult(s, out, te, params, n_states, sched, info)

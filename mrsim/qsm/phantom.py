@@ -67,10 +67,22 @@ NUCLEI: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]]
 
 #: label values of :attr:`QSMPhantom.labels`
 LABELS: dict[str, int] = {
-    "background": 0, "csf": 1, "gm": 2, "wm": 3, "caudate": 4, "putamen": 5, "thalamus": 6,
-    "globus_pallidus": 7, "substantia_nigra": 8, "red_nucleus": 9, "dentate": 10, "vein": 11,
-    "calcification": 12, "bone": 13, "air": 14,
-}  # fmt: skip
+    "background": 0,
+    "csf": 1,
+    "gm": 2,
+    "wm": 3,
+    "caudate": 4,
+    "putamen": 5,
+    "thalamus": 6,
+    "globus_pallidus": 7,
+    "substantia_nigra": 8,
+    "red_nucleus": 9,
+    "dentate": 10,
+    "vein": 11,
+    "calcification": 12,
+    "bone": 13,
+    "air": 14,
+}
 
 # Internal cerebral veins (both sides) as polylines in MNI mm, radius 1.5 mm.
 _VEINS: list[tuple[list[tuple[float, float, float]], float]] = [
@@ -154,6 +166,7 @@ def make_qsm_phantom(
     background_scale: float = 1.0,
     tissues: dict[str, tuple[float, float, float]] | None = None,
     edge_mm: float | None = None,
+    background_smooth_voxels: float = 1.0,
 ) -> QSMPhantom:
     """Build the chi / R2* / M0 head phantom on an MNI152-aligned grid.
 
@@ -173,6 +186,12 @@ def make_qsm_phantom(
         Overrides of :data:`TISSUES` entries, ``name -> (chi_ppm, r2s_hz, m0)``.
     edge_mm : float, optional
         Width of the smooth edges of nuclei/veins (default: half a voxel).
+    background_smooth_voxels : float
+        Gaussian sigma (voxels) applied to the air/bone sources. Their binary edges
+        carry ppm-sized steps whose band-limited (sinc) motion would ring into the
+        brain at the level of tissue chi; smoothing keeps the motion simulation
+        faithful (docs/qsm.md). M0 and R2* fall off with the MNI partial-volume
+        brain mask for the same reason.
 
     Returns
     -------
@@ -192,13 +211,16 @@ def make_qsm_phantom(
         tab[k] = tuple(float(x) for x in v)
     shape = tuple(int(s) for s in shape)
     vox = np.broadcast_to(np.asarray(voxel_size_mm, float), (3,)).copy()
-    maps = {k: load_mni152(k, shape=shape, voxel_size_mm=vox)[0].astype(float) for k in ("gm", "wm", "csf", "mask")}
-    _, affine = load_mni152("mask", shape=shape, voxel_size_mm=vox)
+    maps, affine = {}, None
+    for k in ("gm", "wm", "csf", "mask"):
+        data, affine = load_mni152(k, shape=shape, voxel_size_mm=vox)
+        maps[k] = data.astype(float)
     edge = float(vox.min()) * 0.5 if edge_mm is None else float(edge_mm)
     mask = maps["mask"] > 0.5
     tot = maps["gm"] + maps["wm"] + maps["csf"]
     tot = np.where(tot > 1e-6, tot, 1.0)
-    frac = {k: np.where(mask, maps[k] / tot, 0.0) for k in ("gm", "wm", "csf")}
+    head = maps["mask"] > 0.0  # brain incl. its partial-volume rim
+    frac = {k: np.where(head, maps[k] / tot, 0.0) for k in ("gm", "wm", "csf")}
     chi = sum(frac[k] * tab[k][0] for k in frac)
     r2s = sum(frac[k] * tab[k][1] for k in frac)
     m0 = sum(frac[k] * tab[k][2] for k in frac)
@@ -227,9 +249,13 @@ def make_qsm_phantom(
         c, rad = _CALCIFICATION
         blend(_ellipsoid_weight(xyz, c, (rad, rad, rad), edge), "calcification")
     if background:
+        chi_tissue = chi.copy()
         step = float(vox.min())
-        inner = ndimage.binary_dilation(mask, iterations=max(1, int(round(3.0 / step))))
-        outer = ndimage.binary_dilation(mask, iterations=max(2, int(round(10.0 / step))))
+        # a gap of >= 2 voxels (and >= 3 mm) of tissue between brain and bone keeps the
+        # smoothed bone edge out of the brain mask
+        n_in = max(2, int(round(3.0 / step)))
+        inner = ndimage.binary_dilation(mask, iterations=n_in)
+        outer = ndimage.binary_dilation(mask, iterations=n_in + max(2, int(round(7.0 / step))))
         bone = outer & ~inner
         chi = np.where(bone, tab["bone"][0] * background_scale, chi)
         labels[bone] = LABELS["bone"]
@@ -239,15 +265,30 @@ def make_qsm_phantom(
         air = np.where(inner, 0.0, air)  # keep a tissue gap next to the brain
         chi = (1 - air) * chi + air * tab["air"][0] * background_scale
         labels[air > 0.5] = LABELS["air"]
-    m0 = np.where(mask, m0, 0.0)
-    r2s = np.where(mask, r2s, 0.0)
+        bg = chi - chi_tissue
+        if background_smooth_voxels > 0:
+            bg = ndimage.gaussian_filter(bg, background_smooth_voxels)
+        chi = chi_tissue + bg
+    pv = np.clip(maps["mask"], 0.0, 1.0)  # partial-volume brain edge
+    m0 = m0 * pv
+    r2s = np.where(pv > 0, r2s, 0.0)
     return QSMPhantom(
-        chi_ppm=chi, r2s_hz=r2s, m0=m0, mask=mask, labels=labels, affine=affine,
+        chi_ppm=chi,
+        r2s_hz=r2s,
+        m0=m0,
+        mask=mask,
+        labels=labels,
+        affine=affine,
         voxel_size_mm=vox,
-        info={"source": "MNI152 2009a (nilearn) + ellipsoid nuclei", "veins": veins,
-              "calcification": calcification, "background": background,
-              "background_scale": background_scale},
-    )  # fmt: skip
+        info={
+            "source": "MNI152 2009a (nilearn) + ellipsoid nuclei",
+            "veins": veins,
+            "calcification": calcification,
+            "background": background,
+            "background_scale": background_scale,
+            "background_smooth_voxels": background_smooth_voxels,
+        },
+    )
 
 
 def phantom_from_chi(
@@ -273,4 +314,6 @@ def phantom_from_chi(
     m0a = np.where(m, np.broadcast_to(np.asarray(m0, float), chi.shape), 0.0)
     r2a = np.where(m, np.broadcast_to(np.asarray(r2s_hz, float), chi.shape), 0.0)
     labels = m.astype(np.int16) * LABELS["gm"]
-    return QSMPhantom(chi, r2a, m0a, m, labels, np.asarray(affine, float), vox, {"source": "user chi"})
+    return QSMPhantom(
+        chi, r2a, m0a, m, labels, np.asarray(affine, float), vox, {"source": "user chi"}
+    )

@@ -124,7 +124,9 @@ def unwrap_laplacian(
         return (-y + outside * x).ravel()
 
     A = LinearOperator((psi.size, psi.size), matvec=matvec, dtype=float)
-    M = LinearOperator((psi.size, psi.size), matvec=lambda v: -_poisson_dct(v.reshape(shape)).ravel(), dtype=float)
+    M = LinearOperator(
+        (psi.size, psi.size), matvec=lambda v: -_poisson_dct(v.reshape(shape)).ravel(), dtype=float
+    )
     x0 = _poisson_dct(rho)
     sol, _ = cg(A, -rho.ravel(), x0=x0.ravel(), M=M, maxiter=maxiter, rtol=rtol)
     out = sol.reshape(shape) * mf

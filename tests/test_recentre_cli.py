@@ -1,0 +1,51 @@
+"""``python -m correctors.recentre train|eval|predict`` end to end on a tiny config."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from correctors.recentre.cli import main  # noqa: E402
+from mrsim.motion.formats import read_trajectory, write_trajectory  # noqa: E402
+from mrsim.motion.generators import realistic  # noqa: E402
+
+TINY = ["--hidden", "16", "--num-layers", "1", "--fc-hidden", "32", "--epochs", "2", "-q"]
+
+
+def test_train_eval_predict(tmp_path, capsys):
+    ck = tmp_path / "r.pt"
+    assert main(["train", "--generate", "3", "--seed", "0", "-o", str(ck), *TINY]) == 0
+    assert ck.is_file()
+    js = tmp_path / "m.json"
+    assert main(["eval", "-c", str(ck), "--generate", "1", "--seed", "9", "--json", str(js)]) == 0
+    rows = json.loads(js.read_text())
+    assert set(rows) == {"gru", "persistence", "linear", "kalman_cv", "ar6"}
+    assert rows["persistence"]["fd_gain"] == 0.0
+    out = capsys.readouterr().out
+    assert "| gru |" in out and "| persistence |" in out
+
+    motion = tmp_path / "rp_sub01.txt"  # SPM: radians, no time column
+    traj = realistic(60, tr_s=2.0, magnitude_mm=1.0, seed=1)
+    write_trajectory(traj, motion, format="spm")
+    stem = tmp_path / "out" / "pred"
+    assert main(["predict", str(motion), "-c", str(ck), "--tr", "2.0", "-o", str(stem)]) == 0
+    pred = read_trajectory(stem.with_suffix(".csv"))
+    assert len(pred) == 60 - 14
+    np.testing.assert_allclose(pred.t_s, traj.t_s[14:])
+    table = np.loadtxt(tmp_path / "out" / "pred_intervals.csv", delimiter=",", skiprows=1)
+    assert table.shape == (46, 1 + 7 * 6)
+    np.testing.assert_allclose(table[:, 1:7], traj.params[14:], atol=1e-5)  # true columns
+    mean, lo95, hi95 = table[:, 7:13], table[:, 31:37], table[:, 37:43]
+    assert np.all(lo95 < mean) and np.all(mean < hi95)
+    assert (tmp_path / "out" / "pred.png").stat().st_size > 0
+
+
+def test_cli_errors_name_the_file(tmp_path, capsys):
+    missing = tmp_path / "nope.pt"
+    motion = tmp_path / "m.par"
+    motion.write_text("0 0 0 0 0\n")
+    assert main(["predict", str(motion), "-c", str(missing), "-o", str(tmp_path / "x")]) == 2
+    assert "nope.pt: no such checkpoint" in capsys.readouterr().err
+    assert main(["eval", "-c", str(missing), "--generate", "1"]) == 2
