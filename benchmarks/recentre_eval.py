@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from correctors.recentre.baselines import default_baselines  # noqa: E402
-from correctors.recentre.cli import format_table, plot_prediction  # noqa: E402
+from correctors.recentre.cli import format_table, fresh_seed, plot_prediction  # noqa: E402
 from correctors.recentre.data import (  # noqa: E402
     HCP_LENGTHS,
     HCP_TR_S,
@@ -117,6 +117,11 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--max-minutes", type=float, default=8.0, help="training wall-clock budget")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument(
+        "--fixed-train",
+        action="store_true",
+        help="reuse the same training trajectories every epoch (default: fresh ones)",
+    )
     ap.add_argument("--out", default=str(ROOT / "docs"), help="docs directory")
     ap.add_argument("--checkpoint", default=str(ROOT / "runs" / "recentre" / "recentre.pt"))
     args = ap.parse_args()
@@ -136,7 +141,20 @@ def main() -> int:
     print(f"windows: train {len(Xtr)}, val {len(Xva)}", flush=True)
 
     cfg = RecentreConfig(max_epochs=args.epochs, seed=args.seed)
-    model, norm, hist = train_model(Xtr, ytr, Xva, yva, cfg, max_minutes=args.max_minutes)
+
+    def resample(epoch: int):
+        fresh = generate_trajectories(args.n_train, seed=fresh_seed(args.seed, epoch))
+        return make_windows_many(fresh)[:2]
+
+    model, norm, hist = train_model(
+        Xtr,
+        ytr,
+        Xva,
+        yva,
+        cfg,
+        max_minutes=args.max_minutes,
+        resample=None if args.fixed_train else resample,
+    )
     save_checkpoint(
         args.checkpoint,
         model,
@@ -175,8 +193,15 @@ def main() -> int:
         f"- machine: {report['machine']}",
         f"- data: generated `realistic` trajectories, TR {HCP_TR_S} s, lengths cycling "
         f"{'/'.join(map(str, HCP_LENGTHS))}, magnitude log-uniform 0.3-3 mm; train "
-        f"{args.n_train} trajectories ({len(Xtr)} windows), val {args.n_val} ({len(Xva)}), "
-        f"test {args.n_test} (seeds {args.seed}, {args.seed + 1000}, {args.seed + 2000})",
+        f"{args.n_train} trajectories ({len(Xtr)} windows) "
+        + (
+            "reused every epoch"
+            if args.fixed_train
+            else f"drawn afresh every epoch (seeds {args.seed}, then "
+            f"{fresh_seed(args.seed, 1)}, {fresh_seed(args.seed, 2)}, ...)"
+        )
+        + f", val {args.n_val} ({len(Xva)}), test {args.n_test} "
+        f"(seeds {args.seed + 1000}, {args.seed + 2000})",
         f"- model: {hist['n_parameters']} parameters; {hist['epochs']} epochs "
         f"({hist['stopped']}), best epoch {hist['best_epoch'] + 1}, training "
         f"{hist['seconds']:.0f} s",

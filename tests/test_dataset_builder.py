@@ -288,3 +288,13 @@ def test_small_without_table_is_an_error(tmp_path):
 def test_checksum_is_of_file_bytes(clean_build):
     entry = read_json(clean_build / "manifest.json")["shards"]["0"]
     assert file_sha256(clean_build / entry["file"]) == entry["sha256"]
+
+
+def test_threads_per_worker_never_oversubscribes():
+    from mrsim.dataset.build import threads_per_worker
+
+    for cores in (1, 2, 3, 16):
+        for workers in range(1, 20):
+            t = threads_per_worker(workers, cores)
+            assert t >= 1 and (workers * t <= cores or t == 1)
+    assert threads_per_worker(4, 16) == 4

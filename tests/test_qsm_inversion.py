@@ -9,6 +9,7 @@ scale of published open pipelines on the QSM challenge 2.0 phantom (~37 % TKD,
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from mrsim.qsm.dipole import dipole_field
 from mrsim.qsm.gre import add_noise, echo_times, gre_signal
@@ -36,8 +37,10 @@ def test_phantom_values(phantom):
         assert sel.sum() >= 2, name
     gp = p.chi_ppm[p.labels == LABELS["globus_pallidus"]].max()
     assert 0.1 < gp <= 0.1305 + 1e-9
-    assert p.chi_ppm[p.labels == LABELS["air"]].max() > 5  # background sources present
-    assert np.all(p.m0[~p.mask] == 0)
+    assert p.chi_ppm[p.labels == LABELS["air"]].max() > 2  # background sources present
+    assert p.chi_ppm[p.labels == LABELS["bone"]].min() < -1
+    # M0 falls off over the partial-volume rim of the brain mask and is 0 beyond it
+    assert np.all(p.m0[~ndimage.binary_dilation(p.mask, iterations=3)] == 0)
 
 
 def test_tkd_beats_stated_rmse(phantom, local_field):

@@ -49,3 +49,32 @@ def test_cli_errors_name_the_file(tmp_path, capsys):
     assert main(["predict", str(motion), "-c", str(missing), "-o", str(tmp_path / "x")]) == 2
     assert "nope.pt: no such checkpoint" in capsys.readouterr().err
     assert main(["eval", "-c", str(missing), "--generate", "1"]) == 2
+
+
+def test_train_eval_on_motion_windows_dataset(tmp_path):
+    """The recipe's stored windows are make_windows of its stored trajectories."""
+    from correctors.common.readers import H5Rows
+    from correctors.recentre.data import read_dataset_trajectories
+    from mrsim.cli import main as mrsim_main
+    from mrsim.motion.windows import make_windows
+
+    recipe = tmp_path / "w.toml"
+    recipe.write_text(
+        'name = "w"\nkind = "motion_windows"\nseed = 3\nsamples_per_shard = 4\n'
+        "[split]\ntrain = 0.5\nval = 0.25\ntest = 0.25\n"
+        '[params]\nsource = "generated"\nn_subjects = 4\n'
+        "[params.acquisitions]\nrest = 60\nwm = 40\n"
+    )
+    out = tmp_path / "ds"
+    assert mrsim_main(["dataset", "build", str(recipe), "--out", str(out)]) == 0
+    trajs = read_dataset_trajectories(str(out), "train")
+    rows = H5Rows(out, "train", ("inputs", "targets"))
+    off = rows.index["inputs_offsets"]
+    for traj, r in zip(trajs, rows.rows, strict=True):
+        X, y = make_windows(traj)
+        sel = (slice(int(off[r]), int(off[r + 1])),)
+        np.testing.assert_allclose(rows.read("inputs", sel), X, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(rows.read("targets", sel), y, rtol=1e-6, atol=1e-6)
+    ck = tmp_path / "r.pt"
+    assert main(["train", "--dataset", str(out), "-o", str(ck), *TINY]) == 0
+    assert main(["eval", "-c", str(ck), "--dataset", str(out), "--split", "test"]) == 0

@@ -71,14 +71,25 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--generate", type=int, metavar="N", help="generate N HCP-like trajectories")
     g.add_argument("--files", nargs="+", metavar="FILE", help="motion files")
+    g.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="motion_windows HDF5 dataset (train: its train/val splits; eval: --split)",
+    )
     p.add_argument("--seed", type=int, default=0, help="generator seed (with --generate)")
     p.add_argument("--format", help="motion file format when the name does not tell")
     p.add_argument("--tr", type=float, default=0.72, help="sampling interval (s) for files")
 
 
-def _load_data(source: dict):
-    from correctors.recentre.data import generate_trajectories, read_trajectories
+def _load_data(source: dict, split: str | None = None):
+    from correctors.recentre.data import (
+        generate_trajectories,
+        read_dataset_trajectories,
+        read_trajectories,
+    )
 
+    if source.get("dataset") is not None:
+        return read_dataset_trajectories(source["dataset"], split or source.get("split", "all"))
     if source.get("generate") is not None:
         return generate_trajectories(int(source["generate"]), seed=int(source["seed"]))
     return read_trajectories(source["files"], format=source.get("format"), tr_s=source["tr"])
@@ -89,11 +100,22 @@ def _source(args) -> dict:
         if args.generate < 1:
             raise ValueError(f"--generate must be >= 1, got {args.generate}")
         return {"generate": args.generate, "seed": args.seed}
+    if args.dataset is not None:
+        return {"dataset": str(Path(args.dataset).resolve()), "split": getattr(args, "split", None)}
     return {
         "files": [str(Path(f).resolve()) for f in args.files],
         "format": args.format,
         "tr": args.tr,
     }
+
+
+def fresh_seed(seed: int, epoch: int) -> int:
+    """Generator seed of the fresh training set of ``epoch`` (>= 1).
+
+    Far from ``seed`` and the ``seed + 1000`` / ``seed + 2000`` that the benchmark uses
+    for validation and test, so fresh training trajectories never repeat those.
+    """
+    return seed + 100_000 + epoch
 
 
 def _split(trajs, val_fraction: float, seed: int):
@@ -133,16 +155,44 @@ def cmd_train(args) -> int:
         seed=args.seed,
     )
     src = _source(args)
-    trajs = _load_data(src)
-    tr_idx, va_idx = _split(trajs, args.val_fraction, args.seed)
-    Xtr, ytr, _ = make_windows_many([trajs[i] for i in tr_idx], n_past=cfg.n_past)
-    Xva, yva, _ = make_windows_many([trajs[i] for i in va_idx], n_past=cfg.n_past)
+    if "dataset" in src:
+        # the dataset's own subject-level splits
+        train_trajs = _load_data(src, "train")
+        val_trajs = _load_data(src, "val")
+        tr_idx, va_idx = list(range(len(train_trajs))), []
+        src = {"dataset": src["dataset"], "split": "train"}
+    else:
+        trajs = _load_data(src)
+        tr_idx, va_idx = _split(trajs, args.val_fraction, args.seed)
+        train_trajs = [trajs[i] for i in tr_idx]
+        val_trajs = [trajs[i] for i in va_idx]
+    Xtr, ytr, _ = make_windows_many(train_trajs, n_past=cfg.n_past)
+    Xva, yva, _ = make_windows_many(val_trajs, n_past=cfg.n_past)
     print(
-        f"training on {len(Xtr)} windows ({len(tr_idx)} trajectories), "
-        f"validating on {len(Xva)} ({len(va_idx)})"
+        f"training on {len(Xtr)} windows ({len(train_trajs)} trajectories), "
+        f"validating on {len(Xva)} ({len(val_trajs)})"
     )
+    resample = None
+    if args.fresh_per_epoch:
+        if args.generate is None:
+            raise ValueError("--fresh-per-epoch needs --generate (it draws new trajectories)")
+        n_train = len(train_trajs)
+
+        def resample(epoch: int):
+            from correctors.recentre.data import generate_trajectories
+
+            fresh = generate_trajectories(n_train, seed=fresh_seed(args.seed, epoch))
+            return make_windows_many(fresh, n_past=cfg.n_past)[:2]
+
     model, norm, hist = train_model(
-        Xtr, ytr, Xva, yva, cfg, progress=not args.quiet, max_minutes=args.max_minutes
+        Xtr,
+        ytr,
+        Xva,
+        yva,
+        cfg,
+        progress=not args.quiet,
+        max_minutes=args.max_minutes,
+        resample=resample,
     )
     extra = {"train_data": src, "train_index": tr_idx, "val_index": va_idx}
     out = save_checkpoint(args.output, model, norm, hist, extra)
@@ -324,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--window-floor", type=float, default=1.0, help="floor of that level")
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument(
+        "--fresh-per-epoch",
+        action="store_true",
+        help="with --generate: draw new training trajectories every epoch",
+    )
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -334,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-c", "--checkpoint", required=True)
     _add_data_args(p)
+    p.add_argument(
+        "--split", default="test", help="split of --dataset to evaluate (default test)"
+    )
     p.add_argument("--json", help="write all metrics to this JSON file")
     p.set_defaults(func=cmd_eval)
 
@@ -362,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
         print(f"recentre {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -17,7 +17,13 @@ from mrsim.motion.formats import read_trajectory
 from mrsim.motion.generators import realistic
 from mrsim.motion.trajectory import Trajectory
 
-__all__ = ["HCP_TR_S", "HCP_LENGTHS", "generate_trajectories", "read_trajectories"]
+__all__ = [
+    "HCP_TR_S",
+    "HCP_LENGTHS",
+    "generate_trajectories",
+    "read_trajectories",
+    "read_dataset_trajectories",
+]
 
 #: HCP fMRI repetition time (s), seed 000.
 HCP_TR_S = 0.72
@@ -67,3 +73,39 @@ def read_trajectories(
 ) -> list[Trajectory]:
     """Read motion files (any format ``read_trajectory`` supports)."""
     return [read_trajectory(p, format=format, tr_s=tr_s) for p in paths]
+
+
+def read_dataset_trajectories(path: str, split: str = "train") -> list[Trajectory]:
+    """The motion sequences of one split of a ``motion_windows`` HDF5 dataset.
+
+    Reads each sequence's stored ``trajectory`` (``t_s`` + 6 parameters); windows are
+    then cut with :func:`mrsim.motion.windows.make_windows`, the function the recipe
+    used to write its ``inputs`` / ``targets``, so they are the same windows.
+
+    Parameters
+    ----------
+    path : str
+        Dataset directory or its ``dataset.h5`` (``mrsim dataset build motion_windows``).
+    split : {"train", "val", "test", "all"}
+
+    Returns
+    -------
+    list of Trajectory
+    """
+    from correctors.common.readers import H5Rows  # torch-side reader
+
+    rows = H5Rows(path, split, ("trajectory",))
+    off = rows.index.get("trajectory_offsets")
+    out = []
+    for r in rows.rows:
+        sel = (slice(int(off[r]), int(off[r + 1])),) if off is not None else (int(r),)
+        a = np.asarray(rows.read("trajectory", sel), dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] != 7:
+            raise ValueError(
+                f"{rows.path}: /data/trajectory row {r} has shape {a.shape}; expected (N, 7) "
+                "(t_s then 6 parameters)"
+            )
+        out.append(Trajectory(a[:, 0], a[:, 1:]))
+    if not out:
+        raise ValueError(f"{rows.path}: no sequences in split {split!r}")
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,7 @@ def train_model(
     *,
     progress: bool = True,
     max_minutes: float | None = None,
+    resample: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[RecentreGRU, Normaliser, dict]:
     """Fit the GRU on windows (mm, deg).
 
@@ -75,6 +77,12 @@ def train_model(
         tqdm bar over epochs.
     max_minutes : float, optional
         Wall-clock budget; training stops after the epoch that exceeds it.
+    resample : callable, optional
+        ``resample(epoch) -> (X, y)`` gives fresh training windows for epochs >= 1
+        (epoch 0 uses ``X_train``, which also fixes the normaliser). With generated
+        motion this means no trajectory is seen twice, so the network cannot memorise
+        the rare unpredictable jerks of a fixed training set and become overconfident
+        elsewhere.
 
     Returns
     -------
@@ -114,6 +122,9 @@ def train_model(
     n = tr[0].shape[0]
     bar = tqdm(range(cfg.max_epochs), desc="recentre train", disable=not progress)
     for epoch in bar:
+        if resample is not None and epoch > 0:
+            tr = _tensors(norm, *resample(epoch))
+            n = tr[0].shape[0]
         model.train()
         perm = torch.randperm(n, generator=gen)
         run, seen = 0.0, 0

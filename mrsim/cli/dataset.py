@@ -150,11 +150,12 @@ def run_info(args: argparse.Namespace) -> int:
             str(v): int(np.sum(idx["variant"][rows] == v)) for v in np.unique(idx["variant"][rows])
         }
         print(f"  {split:5s}: {int(rows.sum()):6d} samples, {subj.size:4d} subjects  {variants}")
-    shared = set(np.unique(idx["subject"][idx["split"] == "train"])) & (
-        set(np.unique(idx["subject"][idx["split"] != "train"]))
-    )
+    splits_of: dict[int, set[str]] = {}
+    for subj, split in zip(idx["subject"].tolist(), idx["split"].tolist(), strict=True):
+        splits_of.setdefault(int(subj), set()).add(str(split))
+    shared = sorted(s for s, names in splits_of.items() if len(names) > 1)
     if shared:
-        print(f"  WARNING: subjects in more than one split: {sorted(shared)}")
+        print(f"  WARNING: subjects in more than one split: {shared}")
     print("arrays (merged view):")
     for key, (shape, dtype) in data.items():
         print(f"  {key:20s} {str(shape):24s} {dtype}")

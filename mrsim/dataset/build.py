@@ -153,7 +153,10 @@ def code_fingerprint() -> str:
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """CPU threads each worker may use so that ``workers * threads <= cores``."""
-    cores = cores or os.cpu_count() or 1
+    if cores is None:
+        from mrsim.kspace.nufft import default_nthreads  # CPUs this process may run on
+
+        cores = default_nthreads()
     return max(1, cores // max(1, workers))
 
 

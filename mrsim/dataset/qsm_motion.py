@@ -68,7 +68,7 @@ SCHEMA = {
     "snr": Field(float, 0.0, "peak SNR of echo 1 (0: no noise)", non_negative),
     "tissue_jitter": Field(float, 0.1, "std of log M0 / R2* factors per tissue", non_negative),
     "nufft_eps": Field(float, 1e-4, "NUFFT tolerance", positive),
-    "recon": Field(bool, True, "also reconstruct chi from both signals"),
+    "recon": Field(bool, False, "also reconstruct chi from both signals"),
     "recon_unwrap": Field(str, "graphcut", "phase unwrapping", one_of("graphcut", "laplacian")),
     "recon_background": Field(str, "pdf", "background removal", one_of("pdf", "vsharp")),
     "recon_inversion": Field(str, "tv", "dipole inversion", one_of("tv", "tkd")),

@@ -184,7 +184,7 @@ def _line_values(
     # part of each line is one interval [lo, hi] of s, found without touching every sample.
     lo, hi = _band_interval(b, d, s[0], s[-1])
     partial = (lo > s[0]) | (hi < s[-1])
-    if partial.any() and max(np.abs(b).max() + np.abs(d).max() * np.abs(s).max(), 0) > 2.9 * np.pi:
+    if partial.any() and np.abs(b).max() + np.abs(d).max() * np.abs(s).max() > 2.9 * np.pi:
         # finufft accepts [-3 pi, 3 pi]; wrap far (zeroed anyway) points into [-pi, pi).
         x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
     batch = source.shape[:-nd]

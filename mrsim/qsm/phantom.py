@@ -251,9 +251,9 @@ def make_qsm_phantom(
     if background:
         chi_tissue = chi.copy()
         step = float(vox.min())
-        # a gap of >= 2 voxels (and >= 3 mm) of tissue between brain and bone keeps the
-        # smoothed bone edge out of the brain mask
-        n_in = max(2, int(round(3.0 / step)))
+        # a gap of >= 3 voxels (and >= 4 mm) of tissue between brain and bone keeps the
+        # smoothed bone edge out of the brain mask (its tail there is < 0.2 % of the step)
+        n_in = max(3, int(round(4.0 / step)))
         inner = ndimage.binary_dilation(mask, iterations=n_in)
         outer = ndimage.binary_dilation(mask, iterations=n_in + max(2, int(round(7.0 / step))))
         bone = outer & ~inner
@@ -268,8 +268,9 @@ def make_qsm_phantom(
         bg = chi - chi_tissue
         if background_smooth_voxels > 0:
             bg = ndimage.gaussian_filter(bg, background_smooth_voxels)
-        chi = chi_tissue + bg
+        chi = chi_tissue + np.where(mask, 0.0, bg)
     pv = np.clip(maps["mask"], 0.0, 1.0)  # partial-volume brain edge
+    pv = np.where(pv < 0.01, 0.0, pv)  # drop the interpolation tail
     m0 = m0 * pv
     r2s = np.where(pv > 0, r2s, 0.0)
     return QSMPhantom(
