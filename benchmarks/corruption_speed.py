@@ -53,24 +53,34 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
 
 def timed(fn, repeat=1):
-    """Best wall time of ``repeat`` calls (s) and the last result."""
-    best, out = np.inf, None
+    """Best wall time of ``repeat`` calls (s), the last result, and the best process CPU time
+    (all threads; less sensitive than wall time to other jobs on a shared machine)."""
+    best, best_cpu, out = np.inf, np.inf, None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         best = min(best, time.perf_counter() - t0)
-    return best, out
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    return best, out, best_cpu
 
 
-def torchio_per_state(img: np.ndarray, threads: int, n_states=(2, 4)) -> tuple[float, float]:
-    """TorchIO Motion time for a few state counts -> (per-state cost, fixed cost) in s."""
+def torchio_per_state(
+    img: np.ndarray, threads: int, n_states=(2, 4)
+) -> tuple[float, float, float, float]:
+    """TorchIO Motion for a few state counts -> per-state and fixed cost (wall, then CPU), s."""
     import torch
     import torchio as tio
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     subj = tio.Subject(im=tio.ScalarImage(tensor=torch.from_numpy(img[None].copy())))
-    times = []
+    times, cpus = [], []
+    tio.Motion(
+        degrees=np.ones((1, 3)),
+        translation=np.ones((1, 3)),
+        times=np.array([0.5]),
+        image_interpolation="linear",
+    )(subj)  # warm-up (first-call costs)
     for s in n_states:
         m = s - 1  # TorchIO adds the identity as the first state
         tr = tio.Motion(
@@ -79,25 +89,29 @@ def torchio_per_state(img: np.ndarray, threads: int, n_states=(2, 4)) -> tuple[f
             times=np.sort(rng.uniform(0.1, 0.9, m)),
             image_interpolation="linear",
         )
-        times.append(timed(lambda tr=tr: tr(subj))[0])
+        wall, _, cpu = timed(lambda tr=tr: tr(subj))
+        times.append(wall)
+        cpus.append(cpu)
     slope, icpt = np.polyfit(n_states, times, 1)
-    return float(slope), float(icpt)
+    cslope, cicpt = np.polyfit(n_states, cpus, 1)
+    return float(slope), float(icpt), float(cslope), float(cicpt)
 
 
-def image_domain_per_state(img, order, threads, n=3) -> float:
-    """Cost of one state of the image-domain method (resample + FFT), best of ``n``."""
+def image_domain_per_state(img, order, threads, n=3) -> tuple[float, float]:
+    """Wall and CPU time of one state of the image-domain method (resample + FFT), best of n."""
     from scipy import ndimage
 
     R = rotation_matrix([2.0, -1.5, 3.0])
     c = np.array([s // 2 for s in img.shape], float)
     off = c - R.T @ c - R.T @ np.array([1.0, 2.0, -1.0])
-    return timed(
+    wall, _, cpu = timed(
         lambda: fft_centered(
             ndimage.affine_transform(img, R.T, off, order=order, mode="constant"),
             workers=threads,
         ),
         repeat=n,
-    )[0]
+    )
+    return wall, cpu
 
 
 def speed(shape, threads, rows):
@@ -106,7 +120,7 @@ def speed(shape, threads, rows):
     traj = pace_like(seed=0)
     print(f"grid {shape}, {s.n_lines} lines, {s.n_shots} shots, threads {threads}")
     c64 = img.astype(np.complex64)
-    t_fft, _ = timed(lambda: scipy.fft.fftn(c64, workers=threads), repeat=5)
+    t_fft, _, c_fft = timed(lambda: scipy.fft.fftn(c64, workers=threads), repeat=5)
     rows.append(
         dict(
             method="scipy.fft.fftn complex64",
@@ -114,6 +128,8 @@ def speed(shape, threads, rows):
             eps="",
             seconds=t_fft,
             x_fft=1.0,
+            cpu_seconds=c_fft,
+            cpu_x_fft=1.0,
             note="measured, best of 5",
         )
     )
@@ -140,7 +156,7 @@ def speed(shape, threads, rows):
     ]
     for eps in (1e-4, 1e-3):
         for name, R, t in cases:
-            dt, _ = timed(
+            dt, _, cpu = timed(
                 lambda R=R, t=t, eps=eps: moved_kspace(img, s, R, t, eps=eps, nthreads=threads),
                 repeat=2,
             )
@@ -151,11 +167,13 @@ def speed(shape, threads, rows):
                     eps=eps,
                     seconds=dt,
                     x_fft=dt / t_fft,
+                    cpu_seconds=cpu,
+                    cpu_x_fft=cpu / c_fft,
                     note="measured, best of 2",
                 )
             )
             print(f"mrsim finufft eps {eps:g} states {name}: {dt:.2f} s = {dt / t_fft:.1f} FFT")
-    dt, _ = timed(
+    dt, _, cpu = timed(
         lambda: moved_kspace(img, s, np.eye(3), t_line, eps=1e-4, nthreads=threads), repeat=2
     )
     rows.append(
@@ -165,6 +183,8 @@ def speed(shape, threads, rows):
             eps="",
             seconds=dt,
             x_fft=dt / t_fft,
+            cpu_seconds=cpu,
+            cpu_x_fft=cpu / c_fft,
             note="measured, best of 2",
         )
     )
@@ -173,7 +193,7 @@ def speed(shape, threads, rows):
     # time it on every 8th line and scale by 8 (its oversampled-grid FFT, which does not
     # scale with the lines, is then counted 8 times: an upper bound).
     sub = np.arange(0, s.n_lines, 8)
-    dt8, _ = timed(
+    dt8, _, cpu8 = timed(
         lambda: moved_kspace(
             img,
             s.subset(sub),
@@ -192,12 +212,14 @@ def speed(shape, threads, rows):
             eps=1e-4,
             seconds=dt,
             x_fft=dt / t_fft,
+            cpu_seconds=8 * cpu8,
+            cpu_x_fft=8 * cpu8 / c_fft,
             note=f"extrapolated: {dt8:.2f} s on 1/8 of the lines x 8",
         )
     )
     print(f"sigpy per line: {dt:.2f} s")
     for order, label in ((1, "linear"), (3, "cubic")):
-        per = image_domain_per_state(img, order, threads)
+        per, per_cpu = image_domain_per_state(img, order, threads)
         for n in (1, s.n_shots, s.n_lines):
             rows.append(
                 dict(
@@ -206,12 +228,14 @@ def speed(shape, threads, rows):
                     eps="",
                     seconds=per * n,
                     x_fft=per * n / t_fft,
+                    cpu_seconds=per_cpu * n,
+                    cpu_x_fft=per_cpu * n / c_fft,
                     note="measured" if n == 1 else f"extrapolated: {per:.3f} s/state x {n}",
                 )
             )
         print(f"image-domain {label}: {per:.3f} s per state")
     try:
-        slope, icpt = torchio_per_state(img, threads)
+        slope, icpt, cslope, cicpt = torchio_per_state(img, threads)
     except ImportError:
         print("torchio not installed (pip install torchio, the [bench] extra): skipped")
         return
@@ -224,6 +248,8 @@ def speed(shape, threads, rows):
                 eps="",
                 seconds=sec,
                 x_fft=sec / t_fft,
+                cpu_seconds=cicpt + cslope * n,
+                cpu_x_fft=(cicpt + cslope * n) / c_fft,
                 note=f"extrapolated: {slope:.3f} s/state + {icpt:.3f} s (fit on 2 and 4 states)",
             )
         )
@@ -320,7 +346,10 @@ def main() -> None:
         speed(tuple(args.shape), args.threads, rows)
         machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible"
         with open(OUT / "corruption_speed.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, ["method", "states", "eps", "seconds", "x_fft", "note"])
+            w = csv.DictWriter(
+                f,
+                ["method", "states", "eps", "seconds", "x_fft", "cpu_seconds", "cpu_x_fft", "note"],
+            )
             w.writeheader()
             for r in rows:
                 w.writerow({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()})

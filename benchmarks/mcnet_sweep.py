@@ -12,7 +12,7 @@ Two steps, around ``python -m correctors.mcnet train`` / ``eval``::
         --out runs/mcnet_cpu/eval
     # 3. the sweep (seed 001 Fig. 5): held-out subjects x held-out trajectories x scale
     .venv/bin/python benchmarks/mcnet_sweep.py sweep --model runs/mcnet_cpu \\
-        --data data/mcnet_cpu --out docs/img/mcnet_sweep
+        --data data/mcnet_cpu --out docs/benchmarks/mcnet_sweep
 
 The sweep uses the test-split subjects of the dataset (never seen in training).
 For each one, each variant, each trajectory scale factor (seed 001 multiplies
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--data", required=True, help="dataset dir built by `data` (its plan.json)")
     s.add_argument(
         "--out",
-        default=str(ROOT / "docs" / "img" / "mcnet_sweep"),
+        default=str(ROOT / "docs" / "benchmarks" / "mcnet_sweep"),
         help="output stem: STEM.csv, STEM_summary.csv, STEM.png",
     )
     s.add_argument("--scales", default="1,2,4,8,12", help="trajectory scale factors")

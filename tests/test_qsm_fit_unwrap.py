@@ -10,11 +10,11 @@ from mrsim.qsm.unwrap import unwrap_graphcut, unwrap_laplacian
 TE = echo_times()  # seed 002: 6.3 ms + 4.1 ms steps, 11 echoes (up to 47 ms)
 
 
-def _smooth_phase(n=40):
+def _smooth_phase(n=32):
     g = np.arange(n) - n // 2
     X, Y, Z = np.meshgrid(g, g, g, indexing="ij")
-    phase = 12 * np.exp(-(X**2 + (Y - 3) ** 2 + Z**2) / (2 * 10.0**2)) + 0.15 * X + 0.05 * Z
-    mask = X**2 + Y**2 + (Z / 1.2) ** 2 < 17**2
+    phase = 12 * np.exp(-(X**2 + (Y - 3) ** 2 + Z**2) / (2 * 8.0**2)) + 0.15 * X + 0.05 * Z
+    mask = X**2 + Y**2 + (Z / 1.2) ** 2 < 13**2
     return phase, mask
 
 

@@ -49,6 +49,9 @@ def test_cli_errors_name_the_file(tmp_path, capsys):
     assert main(["predict", str(motion), "-c", str(missing), "-o", str(tmp_path / "x")]) == 2
     assert "nope.pt: no such checkpoint" in capsys.readouterr().err
     assert main(["eval", "-c", str(missing), "--generate", "1"]) == 2
+    args = ["train", "--files", str(motion), "--fresh-per-epoch", "-o", str(tmp_path / "r.pt")]
+    assert main(args) == 2
+    assert "--fresh-per-epoch needs --generate" in capsys.readouterr().err
 
 
 def test_train_eval_on_motion_windows_dataset(tmp_path):

@@ -81,6 +81,23 @@ def test_tiny_training_decreases_loss_and_roundtrips(windows, tmp_path):
     assert meta["history"]["best_epoch"] == hist["best_epoch"]
 
 
+def test_training_with_fresh_windows_each_epoch(windows):
+    Xtr, ytr, Xva, yva = windows
+    calls = []
+
+    def resample(epoch):
+        calls.append(epoch)
+        trajs = generate_trajectories(2, lengths=(120,), seed=100 + epoch)
+        return make_windows_many(trajs)[:2]
+
+    cfg = RecentreConfig(max_epochs=3, **TINY)
+    _, norm, hist = train_model(Xtr, ytr, Xva, yva, cfg, progress=False, resample=resample)
+    assert calls == [1, 2] and hist["epochs"] == 3
+    # the normaliser comes from the first (given) training set only
+    ref = Normaliser.fit(Xtr, ytr, per_window=True, window_floor=cfg.window_floor)
+    np.testing.assert_array_equal(norm.scale, ref.scale)
+
+
 def test_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 EXAMPLES_TRAIN = """examples:
   # build the (small) seed-001 dataset, then train the documented CPU config
-  mrsim dataset build datasets/mcnet_mprage.toml --small -o data/mcnet
+  mrsim dataset build mcnet_mprage --out data/mcnet --small
   python -m correctors.mcnet train --data data/mcnet --out runs/mcnet
   # a quick run: 200 + 50 steps, at most 10 minutes (resume later with the same options)
   python -m correctors.mcnet train --data data/mcnet --out runs/quick \\
@@ -176,8 +176,7 @@ def _eval(a: argparse.Namespace) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows, out / "rows.csv")
-    table = summarize(rows) + summarize(rows, group_by="all_variants")
-    table[-1]["variant"] = table[-1].pop("all_variants")
+    table = summarize(rows) + summarize(rows, pooled=True)
     md = table_markdown(table)
     (out / "table.md").write_text(md + "\n")
     (out / "summary.json").write_text(json.dumps(table, indent=2))

@@ -88,15 +88,17 @@ def evaluate_samples(
     return rows
 
 
-def summarize(rows: list[dict], group_by: str = "variant") -> list[dict]:
+def summarize(rows: list[dict], group_by: str = "variant", pooled: bool = False) -> list[dict]:
     """Mean and std (over slices) of each metric per group, with slice counts.
 
-    Rows without ``group_by`` are grouped under ``"all"``. PSNR statistics
-    skip infinite values (identical slices).
+    Rows without ``group_by`` are grouped under ``"all"``; ``pooled=True``
+    puts every row in one group ``"all"``. PSNR statistics skip infinite
+    values (identical slices).
     """
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        groups.setdefault(str(r.get(group_by, "all")), []).append(r)
+        key = "all" if pooled else str(r.get(group_by, "all"))
+        groups.setdefault(key, []).append(r)
     table = []
     for name, rs in groups.items():
         entry: dict = {group_by: name, "n_slices": len(rs)}

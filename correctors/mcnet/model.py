@@ -160,8 +160,3 @@ def build_model(config: str | ModelConfig | dict = "cpu") -> MCNet:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def config_dict(model: MCNet) -> dict:
-    """The model's configuration as a JSON-able dict (stored in checkpoints)."""
-    return model.config.to_dict()

@@ -137,6 +137,8 @@ def cmd_train(args) -> int:
     from correctors.recentre.training import save_checkpoint, train_model
     from mrsim.motion.windows import make_windows_many
 
+    if args.fresh_per_epoch and args.generate is None:
+        raise ValueError("--fresh-per-epoch needs --generate (it draws new trajectories)")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = RecentreConfig(
@@ -174,8 +176,6 @@ def cmd_train(args) -> int:
     )
     resample = None
     if args.fresh_per_epoch:
-        if args.generate is None:
-            raise ValueError("--fresh-per-epoch needs --generate (it draws new trajectories)")
         n_train = len(train_trajs)
 
         def resample(epoch: int):
@@ -389,9 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-c", "--checkpoint", required=True)
     _add_data_args(p)
-    p.add_argument(
-        "--split", default="test", help="split of --dataset to evaluate (default test)"
-    )
+    p.add_argument("--split", default="test", help="split of --dataset to evaluate (default test)")
     p.add_argument("--json", help="write all metrics to this JSON file")
     p.set_defaults(func=cmd_eval)
 

@@ -105,9 +105,12 @@ def qsm_recon(
         raise ValueError(f"unwrap must be 'graphcut' or 'laplacian', got {unwrap!r}")
     total = hz_to_ppm(uw / (2 * np.pi * fit.dte_s), b0_t)
     total = np.where(m, total - np.median(total[m]), 0.0)  # 2 pi k offset is arbitrary
-    with np.errstate(divide="ignore"):
-        weight = np.where(m, 1.0 / fit.freq_std_hz, 0.0)
-    weight = np.where(np.isfinite(weight), weight, 0.0)
+    # W = 1 / field std; the std is floored at 1e-3 x its median so that (near)
+    # noise-free voxels do not get unbounded weights
+    std = fit.freq_std_hz
+    finite = m & np.isfinite(std)
+    floor = 1e-3 * float(np.median(std[finite])) if finite.any() else 1.0
+    weight = np.where(finite, 1.0 / np.maximum(std, max(floor, 1e-12)), 0.0)
     if background == "pdf":
         local = pdf(total, m, voxel_size_mm, b0_dir, weight=weight)
         m2 = ndimage.binary_erosion(m, iterations=erode_voxels) if erode_voxels else m
