@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from mrsim.io.nifti import save_volume
 from mrsim.phantoms.mni152 import KINDS, load_mni152
+from mrsim.phantoms.shepp_logan import shepp_logan_image
 
 EXAMPLES = """examples:
   mrsim phantom mni152 --kind t1 -o t1.nii.gz
   mrsim phantom mni152 --kind gm --shape 128 128 128 --voxel-size 1.5 -o gm.nii.gz
+  mrsim phantom shepp-logan --shape 128 128 128 -o sl.nii.gz
 """
 
 
+def centred_affine(shape: tuple[int, ...], voxel_size_mm: float) -> np.ndarray:
+    """RAS affine whose world origin is the FOV centre, voxel ``n // 2`` (mrsim's k-space origin)."""
+    affine = np.diag([voxel_size_mm] * 3 + [1.0])
+    affine[:3, 3] = -voxel_size_mm * (np.asarray(shape) // 2)
+    return affine
+
+
 def run(args: argparse.Namespace) -> int:
-    data, affine = load_mni152(args.kind, shape=args.shape, voxel_size_mm=args.voxel_size)
+    if args.which == "mni152":
+        data, affine = load_mni152(args.kind, shape=args.shape, voxel_size_mm=args.voxel_size)
+        label = f"MNI152 {args.kind}"
+    else:
+        shape = tuple(args.shape or (128, 128, 128))
+        data = shepp_logan_image(shape, voxel_size_mm=args.voxel_size).astype(np.float32)
+        affine = centred_affine(shape, args.voxel_size)
+        label = "3D Shepp-Logan (band-limited, from its analytic Fourier transform)"
     save_volume(args.output, data, affine)
-    print(f"wrote {args.output}: MNI152 {args.kind}, shape {data.shape}")
+    print(f"wrote {args.output}: {label}, shape {data.shape}, voxel {args.voxel_size} mm")
     return 0
 
 
@@ -28,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("which", choices=["mni152"], help="phantom to write")
-    p.add_argument("--kind", choices=KINDS, default="t1", help="volume (default t1)")
+    p.add_argument("which", choices=["mni152", "shepp-logan"], help="phantom to write")
+    p.add_argument("--kind", choices=KINDS, default="t1", help="MNI152 volume (default t1)")
     p.add_argument("--shape", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="matrix")
     p.add_argument("--voxel-size", type=float, default=1.0, help="voxel size in mm (default 1)")
     p.add_argument("-o", "--output", required=True, help="output .nii.gz")
