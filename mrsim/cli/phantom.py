@@ -18,7 +18,7 @@ EXAMPLES = """examples:
 
 
 def centred_affine(shape: tuple[int, ...], voxel_size_mm: float) -> np.ndarray:
-    """RAS affine whose world origin is the FOV centre, voxel ``n // 2`` (mrsim's k-space origin)."""
+    """RAS affine with the world origin at the FOV centre, voxel ``n // 2``."""
     affine = np.diag([voxel_size_mm] * 3 + [1.0])
     affine[:3, 3] = -voxel_size_mm * (np.asarray(shape) // 2)
     return affine

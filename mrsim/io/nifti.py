@@ -55,9 +55,7 @@ def load_volume(
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if ndim is not None and data.ndim != ndim:
-        raise ValueError(
-            f"{p}: expected a {ndim}D volume, got shape {data.shape} ({data.ndim}D)"
-        )
+        raise ValueError(f"{p}: expected a {ndim}D volume, got shape {data.shape} ({data.ndim}D)")
     data = np.asarray(data, dtype=dtype)
     if not np.all(np.isfinite(data)):
         n_bad = int(np.count_nonzero(~np.isfinite(data)))
