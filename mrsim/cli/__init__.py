@@ -27,6 +27,23 @@ class CLIError(Exception):
     """An error to print as one clean line (no traceback) and exit with status 2."""
 
 
+def add_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    description: str | None,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand parser whose examples (``epilog``) keep their line breaks."""
+    return subparsers.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mrsim",

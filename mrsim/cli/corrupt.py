@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import CLIError
+from mrsim.cli import CLIError, add_command
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -47,13 +47,7 @@ def _matrix(text: str) -> tuple[int, ...]:
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
-    p = subparsers.add_parser(
-        name,
-        help=help_text,
-        description=__doc__,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, name, help_text, __doc__, EXAMPLES)
     p.add_argument("--trajectory", required=True, help="motion file (mrsim CSV, FSL, SPM, ...)")
     p.add_argument("--format", default=None, help="motion file format (default: detected)")
     p.add_argument(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import CLIError
+from mrsim.cli import CLIError, add_command
 
 EXAMPLES = """\
 examples:
@@ -22,13 +22,13 @@ examples:
 
 
 def register(subparsers, name: str, help_text: str) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         name,
-        help=help_text,
-        description="Build paired motion datasets from recipes (datasets/*.toml), "
+        help_text,
+        "Build paired motion datasets from recipes (datasets/*.toml), "
         "summarise them and regenerate single samples from their stored attributes.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        EXAMPLES,
     )
     sub = p.add_subparsers(dest="dataset_command", metavar="ACTION")
     b = sub.add_parser(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mrsim.cli import add_command
+
 EPILOG = """\
 examples:
   mrsim fd rp_sub01.txt                      # SPM, detected from the name
@@ -19,13 +21,13 @@ The mean leaves out the first frame, as fMRIPrep and nipype do.
 
 
 def register(subparsers, name: str, help_text: str) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         name,
-        help=help_text,
-        description="Framewise displacement of a motion file: mean, max and frames above "
+        help_text,
+        "Framewise displacement of a motion file: mean, max and frames above "
         "0.2 / 0.5 mm; per-frame values with -o.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        EPILOG,
     )
     p.add_argument("input", help="motion file (mrsim csv, fsl, spm, afni, hcp, fmriprep)")
     p.add_argument("--format", help="input format when the name does not tell")

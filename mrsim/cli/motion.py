@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from mrsim.cli import CLIError
+from mrsim.cli import CLIError, add_command
 
 EPILOG = """\
 examples:
@@ -36,12 +36,12 @@ _GEN_OPTIONS = {
 
 
 def register(subparsers, name: str, help_text: str) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         name,
-        help=help_text,
-        description="Generate, convert and plot rigid head-motion trajectories.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help_text,
+        "Generate, convert and plot rigid head-motion trajectories.",
+        EPILOG,
     )
     sub = p.add_subparsers(dest="motion_command", metavar="ACTION")
 

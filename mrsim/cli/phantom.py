@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from mrsim.cli import add_command
 from mrsim.io.nifti import save_volume
 from mrsim.phantoms.mni152 import KINDS, load_mni152
 from mrsim.phantoms.shepp_logan import shepp_logan_image
@@ -39,13 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
-    p = subparsers.add_parser(
-        name,
-        help=help_text,
-        description=__doc__,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, name, help_text, __doc__, EXAMPLES)
     p.add_argument("which", choices=["mni152", "shepp-logan"], help="phantom to write")
     p.add_argument("--kind", choices=KINDS, default="t1", help="MNI152 volume (default t1)")
     p.add_argument("--shape", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="matrix")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import CLIError
+from mrsim.cli import CLIError, add_command
 
 EXAMPLES = """examples:
   mrsim qsm simulate --motion-seed 3 --mixing exact -o qsm_sim
@@ -232,13 +232,7 @@ def run_recon(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
-    p = subparsers.add_parser(
-        name,
-        help=help_text,
-        description=__doc__,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, name, help_text, __doc__, EXAMPLES)
     sub = p.add_subparsers(dest="qsm_command", metavar="{simulate,recon}")
     s = sub.add_parser(
         "simulate",
