@@ -152,8 +152,13 @@ def _line_values(
     eps: float,
     nthreads: int | None,
     upsampfac: float | None,
+    scale: float = 1.0,
 ) -> np.ndarray:
-    """Moved k-space of every scheduled line, unscaled: shape (B?, L, n_readout)."""
+    """Moved k-space of every scheduled line times ``scale``: shape (B?, L, n_readout).
+
+    The NUFFT output is multiplied in place, in cache-sized blocks of lines, by the
+    translation ramp, ``scale`` and the band mask together (one pass over the samples).
+    """
     nd = schedule.ndim
     ro = schedule.readout_axis
     single = single_precision(eps) and not callable(source)
@@ -163,11 +168,10 @@ def _line_values(
     s = schedule.readout_coords()
     base = np.einsum("lji,lj->li", R, kpe)  # R^T kpe
     direc = R[:, ro, :] / fov[ro]  # R^T e_ro is row `ro` of R
-    ramp = _translation_ramp(schedule, kpe, t, fov, rdt)
     if callable(source):
         kq = base[:, None, :] + direc[:, None, :] * s[None, :, None]
         vals = np.asarray(source(kq.reshape(-1, nd)), dtype=complex).reshape(kq.shape[:2])
-        return vals * ramp
+        return vals * _translation_ramp(schedule, kpe, t, fov, rdt) * scale
     # NUFFT coordinates in radians per input voxel, x_a = 2 pi kappa'_a d_a, built by
     # broadcasting one contiguous (L, S) array per axis.
     sr = s.astype(rdt)
@@ -195,11 +199,9 @@ def _line_values(
     x = [x[a] for a in perm]
     out = nufft_type2(src, x, backend, eps, nthreads, upsampfac, coherent_points=True)
     out = out.reshape(batch + (schedule.n_lines, len(s)))
-    out *= ramp
-    if partial.any():
-        rows = np.flatnonzero(partial)
-        keep = (s[None, :] >= lo[rows, None]) & (s[None, :] <= hi[rows, None])
-        out[..., rows, :] *= keep
+    _apply_translation_ramp(
+        out, schedule, kpe, t, fov, scale, band=(lo, hi) if partial.any() else None
+    )
     return out
 
 
@@ -236,23 +238,82 @@ def _pe_kappa(schedule: Schedule, fov: np.ndarray) -> np.ndarray:
     return kpe
 
 
+def _ramp_phases(
+    schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray, rdt: type
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Phase of ``exp(-i 2 pi kappa . t_l)`` as per-line constant + slope x readout position.
+
+    Returns ``(ph_line (L,), ph_ro (L,), s (S,))`` in ``rdt``; the phase of sample ``(l, j)``
+    is ``ph_line[l] + ph_ro[l] * s[j]``.
+    """
+    ro = schedule.readout_axis
+    s = schedule.readout_coords().astype(rdt)
+    ph_line = (-2 * np.pi * np.einsum("li,li->l", kpe, t)).astype(rdt)
+    ph_ro = (-2 * np.pi * t[:, ro] / fov[ro]).astype(rdt)
+    return ph_line, ph_ro, s
+
+
+def _ramp_block(ph_line: np.ndarray, ph_ro: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``exp(i (ph_line[:, None] + ph_ro[:, None] s))``; cos/sin in the phases' precision
+    (SIMD float32 for bulk runs)."""
+    phase = ph_line[:, None] + ph_ro[:, None] * s[None, :]
+    ramp = np.empty(phase.shape, np.complex64 if phase.dtype == np.float32 else np.complex128)
+    np.cos(phase, out=ramp.real)
+    np.sin(phase, out=ramp.imag)
+    return ramp
+
+
 def _translation_ramp(
     schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray, rdt: type
 ) -> np.ndarray:
     """``exp(-i 2 pi kappa . t_l)`` for every sample, shape (L, S), complex of ``rdt``.
 
     The phase is separable into a per-line constant and a readout ramp, so it is built by
-    broadcasting; cos/sin in the working precision (SIMD float32 for bulk runs).
+    broadcasting.
     """
-    ro = schedule.readout_axis
-    s = schedule.readout_coords().astype(rdt)
-    ph_line = (-2 * np.pi * np.einsum("li,li->l", kpe, t)).astype(rdt)
-    ph_ro = (-2 * np.pi * t[:, ro] / fov[ro]).astype(rdt)
-    phase = ph_line[:, None] + ph_ro[:, None] * s[None, :]
-    ramp = np.empty(phase.shape, np.complex64 if rdt is np.float32 else np.complex128)
-    ramp.real = np.cos(phase)
-    ramp.imag = np.sin(phase)
-    return ramp
+    return _ramp_block(*_ramp_phases(schedule, kpe, t, fov, rdt))
+
+
+# Lines per block when a ramp is applied in place: 512 x 256 complex64 samples (1 MiB)
+# keep the block's phase and ramp in cache while the samples stream through once.
+_RAMP_BLOCK_LINES = 512
+
+
+def _apply_translation_ramp(
+    lines: np.ndarray,
+    schedule: Schedule,
+    kpe: np.ndarray,
+    t: np.ndarray,
+    fov: np.ndarray,
+    scale: float = 1.0,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """``lines (..., L, S) *= scale * exp(-i 2 pi kappa . t_l)``, in place, block by block.
+
+    With ``band = (lo, hi)`` (per-line readout interval, as from :func:`_band_interval`),
+    samples with ``s`` outside ``[lo_l, hi_l]`` are set to zero in the same pass. Nothing
+    to do is skipped: no ramp when every translation is zero, no mask without ``band``.
+    """
+    rdt = np.float32 if lines.dtype == np.complex64 else np.float64
+    ph_line, ph_ro, s = _ramp_phases(schedule, kpe, t, fov, rdt)
+    has_ramp = bool(np.any(ph_line) or np.any(ph_ro))
+    if not has_ramp and band is None:
+        if scale != 1.0:
+            lines *= rdt(scale)
+        return
+    s_full = schedule.readout_coords()
+    for i0 in range(0, schedule.n_lines, _RAMP_BLOCK_LINES):
+        blk = slice(i0, i0 + _RAMP_BLOCK_LINES)
+        if has_ramp:
+            factor = _ramp_block(ph_line[blk], ph_ro[blk], s)
+            if scale != 1.0:
+                factor *= rdt(scale)
+        else:
+            factor = np.full((len(ph_line[blk]), len(s)), scale, dtype=lines.dtype)
+        if band is not None:
+            lo, hi = band[0][blk], band[1][blk]
+            factor *= (s_full[None, :] >= lo[:, None]) & (s_full[None, :] <= hi[:, None])
+        lines[..., blk, :] *= factor
 
 
 def _fft_lines(
@@ -273,8 +334,7 @@ def _fft_lines(
     k *= np.sqrt(np.prod(schedule.shape) / np.prod(in_shape))
     lines = schedule.from_grid(k)
     if np.any(t):
-        rdt = np.float32 if k.dtype == np.complex64 else np.float64
-        lines *= _translation_ramp(schedule, _pe_kappa(schedule, fov), t, fov, rdt)
+        _apply_translation_ramp(lines, schedule, _pe_kappa(schedule, fov), t, fov)
     return lines
 
 
@@ -420,9 +480,19 @@ def moved_kspace(
         lines = _fft_lines(image, schedule, t, fov, workers)
     else:
         lines = _line_values(
-            image, in_shape, vox, schedule, R, t, fov, backend, eps, nthreads, upsampfac
+            image,
+            in_shape,
+            vox,
+            schedule,
+            R,
+            t,
+            fov,
+            backend,
+            eps,
+            nthreads,
+            upsampfac,
+            _scale(in_shape, schedule.shape),
         )
-        lines *= _scale(in_shape, schedule.shape)
     k = schedule.to_grid(lines, grid)
     if grid != schedule.shape:
         k *= np.sqrt(np.prod(grid) / np.prod(schedule.shape))
@@ -484,8 +554,19 @@ def _moved_grid_image(image, full, R1, t1, vox, fov, backend, eps, nthreads, ups
         lines = _fft_lines(image, full, tl, fov, nthreads)
     else:
         lines = _line_values(
-            image, in_shape, vox, full, Rl, tl, fov, backend, eps, nthreads, upsampfac
-        ) * _scale(in_shape, full.shape)
+            image,
+            in_shape,
+            vox,
+            full,
+            Rl,
+            tl,
+            fov,
+            backend,
+            eps,
+            nthreads,
+            upsampfac,
+            _scale(in_shape, full.shape),
+        )
     return ifft_centered(full.to_grid(lines), axes=tuple(range(-nd, 0)), workers=nthreads)
 
 

@@ -27,6 +27,7 @@ library based on an 'exponential of semicircle' kernel", SIAM J. Sci. Comput. 41
 
 from __future__ import annotations
 
+import itertools
 import os
 from functools import lru_cache
 
@@ -37,6 +38,14 @@ __all__ = ["BACKENDS", "nufft_type2", "default_nthreads", "single_precision"]
 
 # Smallest upsampled grid: at least twice the widest finufft kernel (16 points).
 _MIN_FINE = 32
+
+# Default upsampling in single precision. finufft picks the kernel width from (eps, sigma):
+# at eps 1e-4 sigma 1.25 gives 7 points per axis and 1.5 gives 6; the interpolation of
+# 11.5 M line samples costs ~1.1 CPU-s at width 7 vs ~0.85 at width 6, more than the
+# larger upsampled-grid FFT adds (~0.17 -> ~0.22 CPU-s); at eps 1e-3 (width 6 -> 5) the two
+# are within a few per cent (docs/benchmarks.md). Both stay within eps (measured relative
+# l2 error on those samples: 3.9e-5 at 1e-4, 2.0e-4 at 1e-3).
+_UPSAMPFAC_SINGLE = 1.5
 
 BACKENDS = ("finufft", "sigpy")
 
@@ -81,9 +90,11 @@ def nufft_type2(
     nthreads : int, optional
         Threads; default :func:`default_nthreads`.
     upsampfac : float, optional
-        finufft upsampling factor: 1.25 is faster for eps >= ~1e-9 at large point counts,
-        2.0 is finufft's classic choice. Default: 1.25 in single precision, else finufft's
-        own choice. Ignored by sigpy.
+        finufft upsampling factor (sigma): finufft chooses its kernel width from eps and
+        sigma; a larger sigma means a narrower kernel (cheaper interpolation) but a larger
+        upsampled grid (``sigma^ndim`` times the modes) to FFT. Default: 1.5 in single
+        precision (measured fastest for ~1e7 points on 256x256x176, see
+        docs/benchmarks.md), else finufft's own choice. Ignored by sigpy.
     coherent_points : bool
         The points are already in a cache-friendly order (e.g. consecutive samples of
         k-space lines): finufft's bin sort is skipped (``spread_sort=0``), which saves its
@@ -120,16 +131,23 @@ def nufft_type2(
     if backend == "finufft":
         import finufft
 
-        f = np.ascontiguousarray(image, dtype=cdt)
-        n_modes = f.shape[-nd:]
-        n_trans = f.shape[0] if f.ndim == nd + 1 else 1
-        up = float(upsampfac) if upsampfac is not None else (1.25 if single else None)
+        image = np.asarray(image)
+        n_modes = image.shape[-nd:]
+        n_trans = image.shape[0] if image.ndim == nd + 1 else 1
+        up = float(upsampfac) if upsampfac is not None else (_UPSAMPFAC_SINGLE if single else None)
         opts = {"nthreads": nthreads}
         if coherent_points:
             opts["spread_sort"] = 0
         coords = [np.ascontiguousarray(p, dtype=rdt) for p in points]
         if fft_method == "scipy" or (fft_method == "auto" and single):
-            return _finufft_interp_scipy_fft(f, coords, n_modes, n_trans, eps, up or 2.0, opts)
+            # No contiguous complex copy of the image: it is read once, straight into the
+            # upsampled grid.
+            if image.dtype not in (rdt, cdt):
+                image = image.astype(cdt if np.iscomplexobj(image) else rdt)
+            return _finufft_interp_scipy_fft(
+                image, coords, n_modes, n_trans, eps, up or 2.0, opts, cdt
+            )
+        f = np.ascontiguousarray(image, dtype=cdt)
         if up is not None:
             opts["upsampfac"] = up
         plan = finufft.Plan(2, n_modes, n_trans=n_trans, eps=eps, isign=-1, dtype=cdt, **opts)
@@ -203,6 +221,7 @@ def _finufft_interp_scipy_fft(
     eps: float,
     upsampfac: float,
     opts: dict,
+    cdt: type = np.complex64,
 ) -> np.ndarray:
     """Type-2 NUFFT as deconvolve + zero-pad -> scipy FFT -> finufft interpolation only.
 
@@ -210,31 +229,83 @@ def _finufft_interp_scipy_fft(
     done by scipy (multi-threaded pocketfft, no planning cost) instead of an FFTW_ESTIMATE
     plan. Modes ``k`` go to index ``k mod nf`` after multiplication by ``(-1)^k / C(k)``; the
     forward FFT then yields the grid in finufft's centred order directly (no shifts).
+
+    ``f`` (real or complex, in the working precision, any memory layout) is multiplied by
+    the separable correction block by block straight into the grid: the non-negative modes
+    of each axis land at the start of the grid axis, the negative ones at its end (2^ndim
+    slab pairs), so neither a complex copy of ``f``, nor an index gather, nor a full-size
+    correction array is made. For a real ``f`` the grid is real: a real-input FFT computes
+    half of its spectrum and the other half is filled by Hermitian symmetry
+    (:func:`_hermitian_full`), ~30 % less CPU than the complex FFT (docs/benchmarks.md).
     """
     import finufft
 
-    single = f.dtype == np.complex64
+    single = cdt == np.complex64
+    rdt = np.float32 if single else np.float64
     nd = len(n_modes)
     fine = tuple(max(_next_smooth_even(np.ceil(upsampfac * n)), _MIN_FINE) for n in n_modes)
-    factors = _kernel_series(fine, tuple(n_modes), float(eps), float(upsampfac), single)
+    factors = [
+        c.astype(rdt)
+        for c in _kernel_series(fine, tuple(n_modes), float(eps), float(upsampfac), single)
+    ]
+    # Correction of the leading axes as one small array, the last axis applied in place.
+    lead = factors[0]
+    for a in range(1, nd - 1):
+        lead = lead[..., None] * factors[a]
     batch = f.shape[:-nd]
-    g = np.zeros(batch + fine, dtype=f.dtype)
-    corr = factors[0].reshape((-1,) + (1,) * (nd - 1))
-    for a in range(1, nd):
-        corr = corr * factors[a].reshape((1,) * a + (-1,) + (1,) * (nd - 1 - a))
-    idx = np.ix_(*[(np.arange(n) - n // 2) % nf for n, nf in zip(n_modes, fine, strict=True)])
-    g[(Ellipsis, *idx)] = f * corr.astype(f.real.dtype)
-    g = scipy.fft.fftn(g, axes=tuple(range(-nd, 0)), overwrite_x=True, workers=opts.get("nthreads"))
+    real = not np.iscomplexobj(f)
+    g = np.zeros(batch + fine, dtype=rdt if real else cdt)
+    halves = [
+        ((slice(n // 2, n), slice(0, n - n // 2)), (slice(0, n // 2), slice(nf - n // 2, nf)))
+        for n, nf in zip(n_modes, fine, strict=True)
+    ]
+    for blocks in itertools.product(*halves):
+        src = tuple(b[0] for b in blocks)
+        dst = g[(Ellipsis, *(b[1] for b in blocks))]
+        if dst.size == 0:
+            continue
+        np.multiply(f[(Ellipsis, *src)], lead[src[:-1]][..., None], out=dst)
+        dst *= factors[-1][src[-1]]
+    axes, workers = tuple(range(-nd, 0)), opts.get("nthreads")
+    if real:
+        g = _hermitian_full(scipy.fft.rfftn(g, axes=axes, workers=workers), fine[-1], nd)
+    else:
+        g = scipy.fft.fftn(g, axes=axes, overwrite_x=True, workers=workers)
     plan = finufft.Plan(
         2,
         fine,
         n_trans=n_trans,
         eps=eps,
         isign=-1,
-        dtype=f.dtype,
+        dtype=cdt,
         upsampfac=upsampfac,
         spreadinterponly=1,
         **opts,
     )
     plan.setpts(*coords)
     return plan.execute(g)
+
+
+def _hermitian_full(half: np.ndarray, n_last: int, nd: int) -> np.ndarray:
+    """Full DFT of a real array from its ``rfftn`` half, over the last ``nd`` axes.
+
+    ``F[m] = conj(F[-m mod n])``: the missing columns ``m_last > n_last // 2`` are the
+    conjugates of the kept ones at negated indices, copied with reversed slices (for each
+    leading axis, index 0 maps to 0 and ``1 .. n-1`` to ``n-1 .. 1``). Leading (batch) axes
+    before the last ``nd`` are carried along.
+    """
+    h = half.shape[-1]
+    full = np.empty(half.shape[:-1] + (n_last,), dtype=half.dtype)
+    full[..., :h] = half
+    m = n_last - h
+    if m == 0:
+        return full
+    pairs = [
+        ((slice(0, 1), slice(0, 1)), (slice(1, None), slice(n - 1, 0, -1)))
+        for n in half.shape[-nd:-1]
+    ]
+    for combo in itertools.product(*pairs):
+        dst = (Ellipsis, *(c[0] for c in combo), slice(h, None))
+        src = (Ellipsis, *(c[1] for c in combo), slice(m, 0, -1))
+        np.conjugate(half[src], out=full[dst])
+    return full
