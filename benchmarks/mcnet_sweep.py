@@ -24,8 +24,8 @@ trajectories ``[.., .., j < n_trajectories]``. The motion magnitude is
 seed 001's "standard deviation of motion across 128 time points" (the sample's
 ``motion_magnitude``: the mean over the variant's moving parameters of each
 parameter's std). SSIM follows DESIGN.md (per 2D slice, data_range = max of
-the sample's clean slices), averaged over the sample's slices. Each bin
-(scale) reports mean and std over subjects x trajectories.
+the whole clean reference volume, the sample's ``clean_volume_max``), averaged
+over the sample's slices. Each bin (scale) reports mean and std over subjects x trajectories.
 
 Outputs: ``OUT.csv`` (one row per sample), ``OUT_summary.csv`` (one row per
 variant and scale) and ``OUT.png``.
@@ -132,7 +132,14 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     for subject, variant, scale, j, params in tqdm(jobs, desc="mcnet sweep"):
         s = make_sample(params, threads=a.threads or 1)
         per_slice = evaluate_samples(
-            model, [{"corrupted": s.arrays["corrupted"], "clean": s.arrays["clean"]}]
+            model,
+            [
+                {
+                    "corrupted": s.arrays["corrupted"],
+                    "clean": s.arrays["clean"],
+                    "data_range": s.attrs["clean_volume_max"],
+                }
+            ],
         )
         rows.append(
             {

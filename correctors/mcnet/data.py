@@ -34,11 +34,10 @@ def iter_samples(path: str | os.PathLike, split: str, variant: str | None = None
 
     Each dict has ``corrupted`` and ``clean`` (S, H, W) arrays, ``data_range``
     and the index metadata ``sample``, ``subject``, ``variant`` and
-    ``motion_magnitude``. ``data_range`` is the max of the sample's stored
-    clean slices: ``mcnet_mprage`` stores the 10 slices, not the whole
-    reference volume, so this stack is the "reference volume" of the
-    DESIGN.md convention (for central sagittal slices it holds the brain's
-    brightest tissue).
+    ``motion_magnitude``. ``data_range`` is the sample's ``clean_volume_max``
+    attribute, the maximum of the whole clean reference volume (DESIGN.md);
+    datasets written before that attribute existed fall back to the max of
+    the stored clean slices, which can only be smaller or equal.
     """
     rows = H5Rows(path, split, ("corrupted", "clean"), variant)
     idx = rows.index
@@ -48,7 +47,9 @@ def iter_samples(path: str | os.PathLike, split: str, variant: str | None = None
         out = {
             "corrupted": rows.read("corrupted", (r,)),
             "clean": clean,
-            "data_range": float(np.max(clean)),
+            "data_range": float(
+                idx["clean_volume_max"][r] if "clean_volume_max" in idx else np.max(clean)
+            ),
         }
         for key in ("sample", "subject", "variant", "motion_magnitude"):
             if key in idx:
