@@ -34,7 +34,7 @@ import numpy as np
 
 from mrsim.kspace.coils import combine_coils
 from mrsim.kspace.fft import fft_centered, ifft_centered
-from mrsim.kspace.nufft import nufft_type2, single_precision
+from mrsim.kspace.nufft import _map_threads, default_nthreads, nufft_type2, single_precision
 from mrsim.kspace.schedule import Schedule, mprage_schedule, poses_for_schedule
 
 __all__ = [
@@ -177,11 +177,14 @@ def _line_values(
     sr = s.astype(rdt)
     b = base * (2 * np.pi * vox_in)
     d = direc * (2 * np.pi * vox_in)
-    x = []
-    for a in range(nd):
+    nth = default_nthreads() if nthreads is None else int(nthreads)
+
+    def axis_coords(a: int) -> np.ndarray:
         xa = d[:, a, None].astype(rdt) * sr
         xa += b[:, a, None].astype(rdt)
-        x.append(xa.reshape(-1))
+        return xa.reshape(-1)
+
+    x = _map_threads(axis_coords, range(nd), nth)
     # Band limit: the image holds |kappa'_a| <= n_a / (2 FOV_a), i.e. |x_a| <= pi. Outside it
     # the band-limited (sinc-interpolated) object has no energy, while the DTFT of the samples
     # would alias; those samples are set to zero. Along a line x is linear in s, so the in-band
@@ -200,7 +203,7 @@ def _line_values(
     out = nufft_type2(src, x, backend, eps, nthreads, upsampfac, coherent_points=True)
     out = out.reshape(batch + (schedule.n_lines, len(s)))
     _apply_translation_ramp(
-        out, schedule, kpe, t, fov, scale, band=(lo, hi) if partial.any() else None
+        out, schedule, kpe, t, fov, scale, band=(lo, hi) if partial.any() else None, nthreads=nth
     )
     return out
 
@@ -287,12 +290,14 @@ def _apply_translation_ramp(
     fov: np.ndarray,
     scale: float = 1.0,
     band: tuple[np.ndarray, np.ndarray] | None = None,
+    nthreads: int | None = 1,
 ) -> None:
     """``lines (..., L, S) *= scale * exp(-i 2 pi kappa . t_l)``, in place, block by block.
 
     With ``band = (lo, hi)`` (per-line readout interval, as from :func:`_band_interval`),
     samples with ``s`` outside ``[lo_l, hi_l]`` are set to zero in the same pass. Nothing
     to do is skipped: no ramp when every translation is zero, no mask without ``band``.
+    Blocks are shared among ``nthreads`` threads (elementwise: same result for any count).
     """
     rdt = np.float32 if lines.dtype == np.complex64 else np.float64
     ph_line, ph_ro, s = _ramp_phases(schedule, kpe, t, fov, rdt)
@@ -302,7 +307,8 @@ def _apply_translation_ramp(
             lines *= rdt(scale)
         return
     s_full = schedule.readout_coords()
-    for i0 in range(0, schedule.n_lines, _RAMP_BLOCK_LINES):
+
+    def apply(i0: int) -> None:
         blk = slice(i0, i0 + _RAMP_BLOCK_LINES)
         if has_ramp:
             factor = _ramp_block(ph_line[blk], ph_ro[blk], s)
@@ -314,6 +320,9 @@ def _apply_translation_ramp(
             lo, hi = band[0][blk], band[1][blk]
             factor *= (s_full[None, :] >= lo[:, None]) & (s_full[None, :] <= hi[:, None])
         lines[..., blk, :] *= factor
+
+    nthreads = default_nthreads() if nthreads is None else int(nthreads)
+    _map_threads(apply, range(0, schedule.n_lines, _RAMP_BLOCK_LINES), nthreads)
 
 
 def _fft_lines(
@@ -334,7 +343,7 @@ def _fft_lines(
     k *= np.sqrt(np.prod(schedule.shape) / np.prod(in_shape))
     lines = schedule.from_grid(k)
     if np.any(t):
-        _apply_translation_ramp(lines, schedule, _pe_kappa(schedule, fov), t, fov)
+        _apply_translation_ramp(lines, schedule, _pe_kappa(schedule, fov), t, fov, nthreads=workers)
     return lines
 
 
@@ -413,7 +422,8 @@ def moved_kspace(
         Direction cosines of the array axes in the world frame (see
         :func:`orientation_from_affine`); default: array axes are world x, y, z.
     upsampfac : float, optional
-        finufft upsampling factor (default 1.25 in single precision).
+        finufft upsampling factor (default 1.5 in single precision, see
+        :func:`mrsim.kspace.nufft.nufft_type2`).
     coil_sensitivities : ndarray, shape (C, *schedule.shape), optional
         Receive sensitivities in the scanner frame on the output grid. The exact model
         ``F{S_c m_T}`` is then evaluated per motion state (move the object by band-limited
