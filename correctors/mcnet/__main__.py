@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from mrsim.cli import run_command
+
 EXAMPLES_TRAIN = """examples:
   # build the (small) seed-001 dataset, then train the documented CPU config
   mrsim dataset build mcnet_mprage --out data/mcnet --small
@@ -106,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--axis", type=int, default=0, help="slice axis (default 0)")
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--device", default="auto")
+    t.set_defaults(func=_train)
+    e.set_defaults(func=_eval)
+    c.set_defaults(func=_correct)
     return p
 
 
@@ -193,12 +198,7 @@ def _correct(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = _parser().parse_args(argv)
-    try:
-        return {"train": _train, "eval": _eval, "correct": _correct}[a.command](a)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(_parser(), argv, "mcnet")
 
 
 if __name__ == "__main__":

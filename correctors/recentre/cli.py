@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mrsim.cli import run_command
+
 __all__ = ["main", "build_parser"]
 
 EPILOG_TRAIN = """\
@@ -411,16 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 1
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
-        print(f"recentre {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser(), argv, "recentre")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,21 +69,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+# User errors: library errors already name the file/field, so they print as one line.
+USER_ERRORS: tuple[type[BaseException], ...] = (CLIError, ValueError, KeyError, OSError)
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None, prog: str) -> int:
+    """Parse ``argv``, call the chosen subcommand's ``func`` and turn user errors into
+    one ``PROG COMMAND: error: ...`` line with exit status 2 (no traceback).
+
+    Shared by ``mrsim`` and the correctors' command lines.
+    """
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
     try:
         return int(args.func(args) or 0)
-    except CLIError as exc:
-        print(f"mrsim {args.command}: error: {exc}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"{prog} {args.command}: error: {msg}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, OSError) as exc:
-        # Library errors already name the file/field; print them without a traceback.
-        print(f"mrsim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), argv, "mrsim")
 
 
 if __name__ == "__main__":  # pragma: no cover
