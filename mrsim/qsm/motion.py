@@ -392,23 +392,9 @@ def simulate_qsm_motion(
         corrupted = mix_approx(
             clean, sched, R, t, vox, te_s=te, b0_change=b0_change, eps=eps, progress=progress
         )
-    elif mixing == "approx-maps":
-        corrupted = mix_exact(
-            p.chi_ppm,
-            p.m0,
-            p.r2s_hz,
-            te,
-            sched,
-            R,
-            t,
-            vox,
-            b0_t=b0_t,
-            b0_change=b0_change,
-            eps=eps,
-            progress=progress,
-            field_ppm=field_ppm,
-        )
     else:
+        # "approx-maps" moves the scanner-frame field map with the head (Eq. 5 on the maps);
+        # "exact" recomputes the field from the moved chi for every state (Eq. 4).
         corrupted = mix_exact(
             p.chi_ppm,
             p.m0,
@@ -423,6 +409,7 @@ def simulate_qsm_motion(
             b0_change=b0_change,
             eps=eps,
             progress=progress,
+            field_ppm=field_ppm if mixing == "approx-maps" else None,
         )
     if snr is not None:
         ref = float(np.abs(clean[..., 0]).max())
