@@ -106,6 +106,16 @@ def _rot_deg(R: np.ndarray) -> np.ndarray:
     return np.asarray(euler_from_matrix(R), float)
 
 
+def _b0_change_phase(
+    sig: np.ndarray, rotation: np.ndarray, te: np.ndarray, voxel_size_mm, model
+) -> np.ndarray:
+    """Echo-first signal (E, X, Y, Z) times the phase of the pose's B0 change (if any)."""
+    if model is None:
+        return sig
+    df = b0_change_hz(_rot_deg(rotation), sig.shape[1:], voxel_size_mm, model)
+    return sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
+
+
 def _echo_first(signal: np.ndarray) -> np.ndarray:
     s = np.asarray(signal)
     if s.ndim != 4:
@@ -185,8 +195,7 @@ def mix_approx(
             moved = rigid_move(
                 s, rotations[j], translations_mm[j], voxel_size_mm, eps=eps, nthreads=nthreads
             )
-            df = b0_change_hz(_rot_deg(rotations[j]), s.shape[1:], voxel_size_mm, b0_change)
-            return moved * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
+            return _b0_change_phase(moved, rotations[j], te, voxel_size_mm, b0_change)
 
         k = _per_state_mix(state, schedule, sol, len(first), progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
@@ -279,10 +288,7 @@ def mix_exact(
             m, r = rigid_move(rel, R[j], t[j], voxel_size_mm, eps=eps, nthreads=nthreads)
         b = dipole_field(c, voxel_size_mm, b0_dir, pad_factor=1.0)[sl]
         sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=b0_t), -1, 0)
-        if b0_change is not None:
-            df = b0_change_hz(_rot_deg(R[j]), chi.shape, voxel_size_mm, b0_change)
-            sig = sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
-        return sig
+        return _b0_change_phase(sig, R[j], te, voxel_size_mm, b0_change)
 
     k = _per_state_mix(state, schedule, sol, len(first), progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
@@ -303,10 +309,7 @@ def _mix_moved_field(
         else:
             b, m, r = rigid_move(maps, R[j], t[j], vox, eps=eps, nthreads=nthreads)
         sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=b0_t), -1, 0)
-        if b0_change is not None:
-            df = b0_change_hz(_rot_deg(R[j]), b.shape, vox, b0_change)
-            sig = sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
-        return sig
+        return _b0_change_phase(sig, R[j], te, vox, b0_change)
 
     k = _per_state_mix(state, schedule, sol, len(first), progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
