@@ -6,6 +6,18 @@ with one NUFFT (mrsim.kspace.corrupt.corrupt) and writes ``clean.nii.gz``,
 ``corrupted.nii.gz`` and ``corruption.png`` (orthogonal slices + the poses), then prints
 SSIM / PSNR and the motion severity.
 
+With ``--coils N`` the acquisition has N receive coils with synthetic birdcage
+sensitivities on the output grid (fixed in the scanner while the head moves, ring around
+the array axis closest to world z). The corrupted and clean images are then the R=1
+SENSE combinations of the coil images (with the maps the data were simulated with), and
+``--save-kspace`` stores the per-coil k-space with its sensitivities. ``--coil-method
+fourier`` (default) costs about one single-coil NUFFT per phase-encode Fourier term
+(``(2K+1)`` per phase-encode axis along which the maps vary: 7 for the birdcage maps and
+MP-RAGE) whatever the number of motion states, with the maps band-limited to ``|p| <= K``
+cycles/FOV (``--coil-terms K``); ``states`` is exact for the given maps but costs one
+NUFFT + N FFTs per motion state (use it with ``--granularity shot``). See
+docs/physics.md, section 5.
+
 Without ``--input`` the embedded MNI152 T1 (1 mm, padded/cropped to 256 x 256 x 176) is
 used: 176 shots x 2.3 s = 404.8 s, the span of ``mrsim motion generate pace`` traces.
 """
@@ -29,6 +41,10 @@ EXAMPLES = """examples:
   mrsim corrupt --trajectory rp_sub01.txt --format spm --tr 2.0 --mapping stretch \\
                 --input t1w.nii.gz --noise-snr 30 --save-kspace out/k.h5 -o out
   mrsim corrupt --trajectory pace.csv --granularity shot --backend sigpy --eps 1e-3
+  mrsim corrupt --trajectory pace.csv --matrix 128 --coils 8 --save-kspace out/k8.h5 \\
+                -o out_8coils
+  mrsim corrupt --trajectory pace.csv --matrix 96 --coils 4 --coil-method states \\
+                --granularity shot -o out_states
 """
 
 
@@ -44,6 +60,30 @@ def _matrix(text: str) -> tuple[int, ...]:
     if len(vals) != 3 or min(vals) < 2:
         raise argparse.ArgumentTypeError(f"--matrix needs 1 or 3 integers >= 2, got {text!r}")
     return vals
+
+
+def _positive_int(text: str) -> int:
+    try:
+        val = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
+    if val < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return val
+
+
+def _coil_terms(text: str) -> int | tuple[int, ...]:
+    try:
+        vals = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--coil-terms expects K or KX,KY,KZ (integers >= 0), got {text!r}"
+        ) from exc
+    if len(vals) not in (1, 3) or min(vals) < 0:
+        raise argparse.ArgumentTypeError(
+            f"--coil-terms expects K or KX,KY,KZ (integers >= 0), got {text!r}"
+        )
+    return vals[0] if len(vals) == 1 else vals
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -120,10 +160,35 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         "--complex", action="store_true", help="write complex images instead of magnitude"
     )
     p.add_argument(
+        "--coils",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="N receive coils with synthetic birdcage sensitivities; images are the "
+        "coil-combined (R=1 SENSE) ones (default: a single uniform coil)",
+    )
+    p.add_argument(
+        "--coil-method",
+        default="fourier",
+        choices=["fourier", "states"],
+        help="multi-coil model: 'fourier' (cost independent of the number of motion states, "
+        "maps band-limited to --coil-terms) or 'states' (exact, one NUFFT + N FFTs per "
+        "motion state); default fourier",
+    )
+    p.add_argument(
+        "--coil-terms",
+        type=_coil_terms,
+        default=None,
+        metavar="K",
+        help="half-width K of the sensitivities' Fourier series (|p| <= K cycles/FOV), or "
+        "KX,KY,KZ (default 3, and 0 along axes where the maps are constant); 'fourier' only",
+    )
+    p.add_argument(
         "--save-kspace",
         default=None,
         metavar="FILE.h5",
-        help="also write the corrupted k-space, per-line poses and schedule",
+        help="also write the corrupted k-space (per coil with --coils, with the "
+        "sensitivities), per-line poses and schedule",
     )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
@@ -141,19 +206,43 @@ def output_affine(affine: np.ndarray, in_shape, out_shape) -> np.ndarray:
 
 
 def save_kspace_h5(path: str | Path, result, affine: np.ndarray) -> Path:
-    """Write k-space (complex64), per-line poses and the schedule to an HDF5 file."""
+    """Write k-space (complex64), per-line poses and the schedule to an HDF5 file.
+
+    Multi-coil results (``result.coil_sensitivities`` set) store ``kspace`` with a leading
+    coil axis, the sensitivities the data were simulated with (``coil_sensitivities``,
+    complex64, same grid) and the attributes ``n_coils``, ``coil_method`` and
+    ``coil_terms`` (``-1`` when not applicable); ``kspace.attrs["axes"]`` names the axes.
+    """
     import h5py
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     s = result.schedule
+    sens = getattr(result, "coil_sensitivities", None)
     with h5py.File(path, "w") as f:
-        f.create_dataset(
+        kd = f.create_dataset(
             "kspace",
             data=result.kspace.astype(np.complex64),
             compression="gzip",
             compression_opts=1,
         )
+        grid_axes = ["array axis 0", "array axis 1", "array axis 2"][: s.ndim]
+        kd.attrs["axes"] = json.dumps((["coil"] if sens is not None else []) + grid_axes)
+        f.attrs["n_coils"] = 0 if sens is None else int(sens.shape[0])
+        if sens is not None:
+            sd = f.create_dataset(
+                "coil_sensitivities",
+                data=np.asarray(sens).astype(np.complex64),
+                compression="gzip",
+                compression_opts=1,
+            )
+            sd.attrs["description"] = (
+                "receive sensitivities (scanner frame, output grid) the k-space was simulated "
+                "with; coil images combine as sum conj(S_c) m_c / sum |S_c|^2"
+            )
+            terms = result.settings.get("coil_terms")
+            f.attrs["coil_method"] = str(result.settings.get("coil_method"))
+            f.attrs["coil_terms"] = np.asarray(terms if terms is not None else [-1] * s.ndim)
         f.create_dataset("line_params", data=result.params)
         f.create_dataset("line_time_s", data=s.time_s)
         f.create_dataset("line_pe_index", data=s.pe_index)
@@ -209,6 +298,20 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CLIError(f"--matrix {matrix} / --ordering {args.ordering}: {exc}") from exc
+    sens = None
+    if args.coils is not None:
+        from mrsim.kspace.coils import birdcage_sensitivities, coil_terms_per_axis
+
+        if args.coil_method == "fourier" and args.coil_terms is not None:
+            try:
+                coil_terms_per_axis(args.coil_terms, schedule.shape)
+            except ValueError as exc:
+                raise CLIError(f"--coil-terms {args.coil_terms}: {exc}") from exc
+
+        # Ring around the array axis closest to world z (the scanner bore).
+        ring_axis = int(np.argmax(np.abs(orientation[2, :])))
+        vox_grid = vox * np.asarray(image.shape) / np.asarray(schedule.shape)
+        sens = birdcage_sensitivities(schedule.shape, vox_grid, args.coils, axis=ring_axis)
     steps.update()
     try:
         res = corrupt(
@@ -225,7 +328,11 @@ def run(args: argparse.Namespace) -> int:
             nthreads=args.threads,
             noise_snr=args.noise_snr,
             output="complex" if args.complex else "magnitude",
+            coil_sensitivities=sens,
+            coil_method=args.coil_method,
+            coil_terms=args.coil_terms,
             seed=args.seed,
+            progress=sens is not None,
         )
     except ValueError as exc:
         raise CLIError(f"{args.trajectory}: {exc}") from exc
@@ -244,10 +351,19 @@ def run(args: argparse.Namespace) -> int:
     sev = res.severity
     vox_out = np.round(vox * np.asarray(image.shape) / schedule.shape, 3).tolist()
     moved_pct = 100 * sev["energy_fraction_moved"]
+    coil_line = ""
+    if sens is not None:
+        terms = res.settings["coil_terms"]
+        coil_line = (
+            f"coils     {args.coils} (birdcage), {args.coil_method}"
+            + (f" K={terms}" if terms is not None else "")
+            + ", R=1 SENSE combination\n"
+        )
     summary = (
         f"input     {source}\n"
         f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
         f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
+        f"{coil_line}"
         f"motion    {len(traj)} samples over {traj.t_s[0]:g}-{traj.t_s[-1]:g} s, "
         f"mapping {args.mapping}, {sev['n_states']} states\n"
         f"SSIM      {ssim_v:.4f}\nPSNR      {psnr_v:.2f} dB\n"

@@ -1,7 +1,15 @@
-"""Receive-coil sensitivities (synthetic, birdcage-like) and coil combination.
+"""Receive-coil sensitivities (synthetic, birdcage-like), their Fourier series, combination.
 
 Coil sensitivities are fixed in the scanner frame: when the head moves, the coils do not.
-:func:`mrsim.kspace.corrupt.moved_kspace` uses them exactly (see docs/physics.md).
+:func:`mrsim.kspace.corrupt.moved_kspace` uses them exactly (see docs/physics.md, section 5),
+either per motion state or, with ``coil_method="fourier"``, through a truncated Fourier
+series of each map over the FOV,
+
+    S_c(r) ~ sum_p a_{c,p} exp(+i 2 pi p . r / FOV),   |p_a| <= K_a,
+
+whose coefficients, truncation error and band-limited maps are given here
+(:func:`sensitivity_fourier_coefficients`, :func:`sensitivity_truncation_error`,
+:func:`bandlimit_sensitivities`).
 """
 
 from __future__ import annotations
@@ -10,7 +18,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["birdcage_sensitivities", "combine_coils"]
+from mrsim.kspace.fft import fft_centered, ifft_centered
+
+__all__ = [
+    "DEFAULT_COIL_TERMS",
+    "birdcage_sensitivities",
+    "combine_coils",
+    "coil_terms_per_axis",
+    "default_coil_terms",
+    "sensitivity_fourier_coefficients",
+    "bandlimit_sensitivities",
+    "sensitivity_truncation_error",
+]
+
+#: Default half-width ``K`` of the Fourier box of ``coil_method="fourier"`` (7 terms per
+#: axis; 0 along axes where the maps are constant, see :func:`default_coil_terms`). See
+#: :func:`sensitivity_truncation_error` to choose it for a given map set.
+DEFAULT_COIL_TERMS = 3
 
 
 def birdcage_sensitivities(
@@ -83,3 +107,209 @@ def combine_coils(coil_images: np.ndarray, sensitivities: np.ndarray) -> np.ndar
     den = np.sum(np.abs(s) ** 2, axis=0)
     num = np.sum(np.conj(s) * coil_images, axis=-s.ndim)
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
+
+
+# ---------------------------------------------------------------------- Fourier series
+def coil_terms_per_axis(terms: int | Sequence[int], shape: Sequence[int]) -> tuple[int, ...]:
+    """Validate the half-width ``K`` of a sensitivity Fourier box, one entry per axis.
+
+    Parameters
+    ----------
+    terms : int or sequence of int
+        ``K`` for every axis, or one ``K_a`` per axis (array-axis order). Terms
+        ``|p_a| <= K_a`` cycles/FOV are kept: ``2 K_a + 1`` per axis.
+    shape : sequence of int
+        Grid of the sensitivities (2 or 3 axes).
+
+    Returns
+    -------
+    tuple of int
+        ``K_a`` per axis, each in ``[0, shape[a] // 2]``.
+    """
+    shape = tuple(int(n) for n in shape)
+    nd = len(shape)
+    if isinstance(terms, (bool, np.bool_)):
+        raise ValueError(f"coil_terms must be an int or {nd} ints, got {terms!r}")
+    if np.ndim(terms) == 0:
+        terms = (terms,) * nd
+    terms = tuple(terms)
+    if len(terms) != nd or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in terms
+    ):
+        raise ValueError(
+            f"coil_terms must be an int or a sequence of {nd} ints (one per array axis), got "
+            f"{terms!r}"
+        )
+    for a, (k, n) in enumerate(zip(terms, shape, strict=True)):
+        if not 0 <= k <= n // 2:
+            raise ValueError(
+                f"coil_terms K={k} on axis {a} must lie in [0, {n // 2}] (the grid of {n} "
+                f"samples holds frequencies |p| <= {n // 2} cycles/FOV)"
+            )
+    return tuple(int(k) for k in terms)
+
+
+def default_coil_terms(sensitivities: np.ndarray) -> tuple[int, ...]:
+    """Default Fourier box: ``min(DEFAULT_COIL_TERMS, n_a // 2)`` per axis, 0 where constant.
+
+    Maps that do not vary along an axis (e.g. :func:`birdcage_sensitivities` along the ring
+    axis) need no terms there: with ``K_a = 0`` their series is exact along that axis and,
+    for a phase-encode axis, the Fourier method evaluates ``2 K_a + 1`` times fewer shifted
+    lines.
+
+    Parameters
+    ----------
+    sensitivities : ndarray, shape (C, *grid)
+
+    Returns
+    -------
+    tuple of int
+        ``K_a`` per grid axis.
+    """
+    s = _check_sensitivities(sensitivities)
+    scale = float(np.max(np.abs(s), initial=0.0))
+    terms = []
+    for a, n in enumerate(s.shape[1:]):
+        first = np.take(s, [0], axis=1 + a)
+        constant = float(np.max(np.abs(s - first), initial=0.0)) <= 1e-6 * scale
+        terms.append(0 if constant else min(DEFAULT_COIL_TERMS, n // 2))
+    return tuple(terms)
+
+
+def _check_sensitivities(sensitivities: np.ndarray) -> np.ndarray:
+    s = np.asarray(sensitivities)
+    if s.ndim not in (3, 4) or not np.issubdtype(s.dtype, np.number):
+        raise ValueError(
+            f"sensitivities must be a numeric array of shape (C, *grid) with a 2D or 3D grid, "
+            f"got shape {s.shape}"
+        )
+    if not np.all(np.isfinite(s)):
+        raise ValueError("sensitivities contain NaN or inf")
+    return s
+
+
+def sensitivity_fourier_coefficients(
+    sensitivities: np.ndarray, terms: int | Sequence[int] = DEFAULT_COIL_TERMS
+) -> np.ndarray:
+    """Fourier-series coefficients ``a_{c,p}`` of sensitivity maps over the FOV.
+
+    On the grid (voxel ``j``, position ``r_j = (j - n // 2) FOV / n`` along each axis)
+
+        S_c[j] = sum_p a_{c,p} exp(+i 2 pi p . (j - n // 2) / n),
+
+    so ``a_{c,p} = N^(-1/2) fft_centered(S_c)[p + n // 2]`` (``N`` voxels). Keeping the terms
+    ``|p_a| <= K_a`` is the least-squares best approximation of the maps on the grid by
+    that many terms.
+
+    Parameters
+    ----------
+    sensitivities : ndarray, shape (C, *grid)
+        Coil maps on a 2D or 3D grid (scanner frame).
+    terms : int or sequence of int
+        Half-width ``K`` of the box, per axis or for all (:func:`coil_terms_per_axis`).
+
+    Returns
+    -------
+    ndarray, complex128, shape (C, 2 K_0 + 1, 2 K_1 + 1[, 2 K_2 + 1])
+        ``a[c, p_0 + K_0, p_1 + K_1, ...]``. On an even axis with ``K_a = n_a / 2`` the entry
+        ``p_a = +n_a / 2`` does not exist on the grid and is 0.
+
+    References
+    ----------
+    .. [1] docs/physics.md, section 5 (multi-coil acquisitions).
+    """
+    s = _check_sensitivities(sensitivities)
+    grid = s.shape[1:]
+    K = coil_terms_per_axis(terms, grid)
+    axes = tuple(range(1, s.ndim))
+    spec = fft_centered(s.astype(np.complex128), axes=axes) / np.sqrt(np.prod(grid))
+    for a, (k, n) in enumerate(zip(K, grid, strict=True)):
+        idx = np.arange(-k, k + 1) + n // 2
+        valid = idx < n
+        spec = np.take(spec, np.minimum(idx, n - 1), axis=1 + a)
+        if not valid.all():
+            shape = [1] * spec.ndim
+            shape[1 + a] = len(idx)
+            spec = spec * valid.reshape(shape)
+    return spec
+
+
+def bandlimit_sensitivities(
+    sensitivities: np.ndarray, terms: int | Sequence[int] = DEFAULT_COIL_TERMS
+) -> np.ndarray:
+    """The maps represented exactly by the ``|p_a| <= K_a`` Fourier terms.
+
+    These are the sensitivities that ``coil_method="fourier"`` of
+    :func:`mrsim.kspace.corrupt.moved_kspace` simulates; combine its coil images with them
+    (:func:`combine_coils`) to recover the object exactly in the absence of motion.
+
+    Parameters
+    ----------
+    sensitivities : ndarray, shape (C, *grid)
+    terms : int or sequence of int
+        As in :func:`sensitivity_fourier_coefficients`.
+
+    Returns
+    -------
+    ndarray, shape (C, *grid)
+        Complex, in the input's precision (complex64 for complex64 / float32 maps).
+    """
+    s = _check_sensitivities(sensitivities)
+    grid = s.shape[1:]
+    K = coil_terms_per_axis(terms, grid)
+    axes = tuple(range(1, s.ndim))
+    mask = np.ones(grid, dtype=bool)
+    for a, (k, n) in enumerate(zip(K, grid, strict=True)):
+        shape = [1] * len(grid)
+        shape[a] = n
+        mask = mask & (np.abs(np.arange(n) - n // 2) <= k).reshape(shape)
+    out = ifft_centered(fft_centered(s, axes=axes) * mask, axes=axes)
+    single = s.dtype in (np.dtype(np.complex64), np.dtype(np.float32), np.dtype(np.float16))
+    return out.astype(np.complex64 if single else np.complex128)
+
+
+def sensitivity_truncation_error(
+    sensitivities: np.ndarray,
+    terms: int | Sequence[int] = DEFAULT_COIL_TERMS,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Relative l2 error of each coil map's ``|p_a| <= K_a`` Fourier truncation.
+
+    ``||S_c - S_c^K|| / ||S_c||`` over the grid, or over ``mask`` (e.g. the head, dilated by
+    the expected motion: only the product ``S_c m`` is acquired, so errors where there is no
+    object do not matter). Use it to choose ``coil_terms`` for ``coil_method="fourier"``:
+    the coil k-space error of that method relative to the exact one is about this number
+    (docs/physics.md, section 5, has measured examples).
+
+    Parameters
+    ----------
+    sensitivities : ndarray, shape (C, *grid)
+    terms : int or sequence of int
+        As in :func:`sensitivity_fourier_coefficients`.
+    mask : ndarray of bool, shape grid, optional
+        Voxels where the error is measured; default all.
+
+    Returns
+    -------
+    ndarray, float64, shape (C,)
+        0 for a coil whose map is 0 where measured (nothing to represent).
+
+    Examples
+    --------
+    >>> s = birdcage_sensitivities((32, 32, 16), n_coils=4)
+    >>> err = sensitivity_truncation_error(s, terms=2)
+    >>> err.shape
+    (4,)
+    """
+    s = _check_sensitivities(sensitivities)
+    approx = bandlimit_sensitivities(s.astype(np.complex128), terms)
+    diff = (approx - s).reshape(s.shape[0], -1)
+    ref = s.reshape(s.shape[0], -1)
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != s.shape[1:]:
+            raise ValueError(f"mask shape {m.shape} must equal the maps' grid {s.shape[1:]}")
+        diff, ref = diff[:, m.reshape(-1)], ref[:, m.reshape(-1)]
+    num = np.linalg.norm(diff, axis=1)
+    den = np.linalg.norm(ref, axis=1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)

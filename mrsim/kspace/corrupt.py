@@ -31,10 +31,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
-from mrsim.kspace.coils import combine_coils
+from mrsim.kspace.coils import (
+    bandlimit_sensitivities,
+    coil_terms_per_axis,
+    combine_coils,
+    default_coil_terms,
+    sensitivity_fourier_coefficients,
+)
 from mrsim.kspace.fft import fft_centered, ifft_centered
-from mrsim.kspace.nufft import _map_threads, default_nthreads, nufft_type2, single_precision
+from mrsim.kspace.nufft import (
+    default_nthreads,
+    modulate_lines,
+    nufft_type2_lines,
+    single_precision,
+)
 from mrsim.kspace.schedule import Schedule, mprage_schedule, poses_for_schedule
 
 __all__ = [
@@ -50,6 +62,9 @@ __all__ = [
 ]
 
 KSpaceFunction = Callable[[np.ndarray], np.ndarray]
+
+#: Multi-coil methods of :func:`moved_kspace` (docs/physics.md, section 5).
+COIL_METHODS = ("states", "fourier")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -156,8 +171,10 @@ def _line_values(
 ) -> np.ndarray:
     """Moved k-space of every scheduled line times ``scale``: shape (B?, L, n_readout).
 
-    The NUFFT output is multiplied in place, in cache-sized blocks of lines, by the
-    translation ramp, ``scale`` and the band mask together (one pass over the samples).
+    Each line is a straight line of equispaced NUFFT points
+    (:func:`~mrsim.kspace.nufft.nufft_type2_lines`), zero beyond the input's band; the output
+    is then multiplied in place, in cache-sized blocks of lines, by the translation ramp and
+    ``scale`` together (one pass over the samples).
     """
     nd = schedule.ndim
     ro = schedule.readout_axis
@@ -172,38 +189,31 @@ def _line_values(
         kq = base[:, None, :] + direc[:, None, :] * s[None, :, None]
         vals = np.asarray(source(kq.reshape(-1, nd)), dtype=complex).reshape(kq.shape[:2])
         return vals * _translation_ramp(schedule, kpe, t, fov, rdt) * scale
-    # NUFFT coordinates in radians per input voxel, x_a = 2 pi kappa'_a d_a, built by
-    # broadcasting one contiguous (L, S) array per axis.
-    sr = s.astype(rdt)
+    # NUFFT coordinates in radians per input voxel, x_a = 2 pi kappa'_a d_a: per line an
+    # origin (sample 0) and a step per sample.
     b = base * (2 * np.pi * vox_in)
     d = direc * (2 * np.pi * vox_in)
     nth = default_nthreads() if nthreads is None else int(nthreads)
-
-    def axis_coords(a: int) -> np.ndarray:
-        xa = d[:, a, None].astype(rdt) * sr
-        xa += b[:, a, None].astype(rdt)
-        return xa.reshape(-1)
-
-    x = _map_threads(axis_coords, range(nd), nth)
     # Band limit: the image holds |kappa'_a| <= n_a / (2 FOV_a), i.e. |x_a| <= pi. Outside it
     # the band-limited (sinc-interpolated) object has no energy, while the DTFT of the samples
     # would alias; those samples are set to zero. Along a line x is linear in s, so the in-band
     # part of each line is one interval [lo, hi] of s, found without touching every sample.
     lo, hi = _band_interval(b, d, s[0], s[-1])
-    partial = (lo > s[0]) | (hi < s[-1])
-    if partial.any() and np.abs(b).max() + np.abs(d).max() * np.abs(s).max() > 2.9 * np.pi:
-        # finufft accepts [-3 pi, 3 pi]; wrap far (zeroed anyway) points into [-pi, pi).
-        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
+    band = None
+    if np.any((lo > s[0]) | (hi < s[-1])):
+        j_lo = np.clip(np.ceil(lo - s[0]), 0, len(s)).astype(np.int64)
+        j_hi = np.clip(np.floor(np.nan_to_num(hi - s[0], neginf=-1.0)), -1, len(s) - 1)
+        band = (j_lo, j_hi.astype(np.int64))
     batch = source.shape[:-nd]
     # Put the readout axis last (fastest in memory): consecutive samples of a line then
     # touch neighbouring grid cells, and the interpolation runs ~20 % faster.
     perm = (*schedule.pe_axes, ro)
     src = np.moveaxis(source, len(batch) + ro, -1)
-    x = [x[a] for a in perm]
-    out = nufft_type2(src, x, backend, eps, nthreads, upsampfac, coherent_points=True)
-    out = out.reshape(batch + (schedule.n_lines, len(s)))
-    _apply_translation_ramp(
-        out, schedule, kpe, t, fov, scale, band=(lo, hi) if partial.any() else None, nthreads=nth
+    origin = (b + d * s[0])[:, perm]
+    ph0, dph = _ramp_line_phases(schedule, kpe, t, fov)
+    phase = (ph0, dph) if np.any(ph0) or np.any(dph) else None
+    out = nufft_type2_lines(
+        src, origin, d[:, perm], len(s), backend, eps, nth, upsampfac, band, phase, scale
     )
     return out
 
@@ -277,11 +287,6 @@ def _translation_ramp(
     return _ramp_block(*_ramp_phases(schedule, kpe, t, fov, rdt))
 
 
-# Lines per block when a ramp is applied in place: 512 x 256 complex64 samples (1 MiB)
-# keep the block's phase and ramp in cache while the samples stream through once.
-_RAMP_BLOCK_LINES = 512
-
-
 def _apply_translation_ramp(
     lines: np.ndarray,
     schedule: Schedule,
@@ -289,40 +294,23 @@ def _apply_translation_ramp(
     t: np.ndarray,
     fov: np.ndarray,
     scale: float = 1.0,
-    band: tuple[np.ndarray, np.ndarray] | None = None,
     nthreads: int | None = 1,
 ) -> None:
-    """``lines (..., L, S) *= scale * exp(-i 2 pi kappa . t_l)``, in place, block by block.
+    """``lines (..., L, S) *= scale * exp(-i 2 pi kappa . t_l)``, in place, block by block
+    (:func:`~mrsim.kspace.nufft.modulate_lines`); only the scale when nothing translates."""
+    ph0, dph = _ramp_line_phases(schedule, kpe, t, fov)
+    if np.any(ph0) or np.any(dph):
+        modulate_lines(lines, ph0, dph, scale, nthreads)
+    elif scale != 1.0:
+        lines *= lines.real.dtype.type(scale)
 
-    With ``band = (lo, hi)`` (per-line readout interval, as from :func:`_band_interval`),
-    samples with ``s`` outside ``[lo_l, hi_l]`` are set to zero in the same pass. Nothing
-    to do is skipped: no ramp when every translation is zero, no mask without ``band``.
-    Blocks are shared among ``nthreads`` threads (elementwise: same result for any count).
-    """
-    rdt = np.float32 if lines.dtype == np.complex64 else np.float64
-    ph_line, ph_ro, s = _ramp_phases(schedule, kpe, t, fov, rdt)
-    has_ramp = bool(np.any(ph_line) or np.any(ph_ro))
-    if not has_ramp and band is None:
-        if scale != 1.0:
-            lines *= rdt(scale)
-        return
-    s_full = schedule.readout_coords()
 
-    def apply(i0: int) -> None:
-        blk = slice(i0, i0 + _RAMP_BLOCK_LINES)
-        if has_ramp:
-            factor = _ramp_block(ph_line[blk], ph_ro[blk], s)
-            if scale != 1.0:
-                factor *= rdt(scale)
-        else:
-            factor = np.full((len(ph_line[blk]), len(s)), scale, dtype=lines.dtype)
-        if band is not None:
-            lo, hi = band[0][blk], band[1][blk]
-            factor *= (s_full[None, :] >= lo[:, None]) & (s_full[None, :] <= hi[:, None])
-        lines[..., blk, :] *= factor
-
-    nthreads = default_nthreads() if nthreads is None else int(nthreads)
-    _map_threads(apply, range(0, schedule.n_lines, _RAMP_BLOCK_LINES), nthreads)
+def _ramp_line_phases(
+    schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The translation phase of sample ``j`` of line ``l`` as ``phase0_l + j dphase_l``."""
+    ph_line, ph_ro, s = _ramp_phases(schedule, kpe, t, fov, np.float64)
+    return ph_line + ph_ro * s[0], ph_ro
 
 
 def _fft_lines(
@@ -388,6 +376,8 @@ def moved_kspace(
     orientation: np.ndarray | None = None,
     upsampfac: float | None = None,
     coil_sensitivities: np.ndarray | None = None,
+    coil_method: str = "states",
+    coil_terms: int | Sequence[int] | None = None,
     fast_path: bool = True,
     progress: bool = False,
 ) -> np.ndarray:
@@ -425,14 +415,29 @@ def moved_kspace(
         finufft upsampling factor (default 1.5 in single precision, see
         :func:`mrsim.kspace.nufft.nufft_type2`).
     coil_sensitivities : ndarray, shape (C, *schedule.shape), optional
-        Receive sensitivities in the scanner frame on the output grid. The exact model
-        ``F{S_c m_T}`` is then evaluated per motion state (move the object by band-limited
-        NUFFT interpolation, multiply by the coils, FFT, keep the state's lines); cost grows
-        as states x coils (see docs/physics.md).
+        Receive sensitivities in the scanner frame on the output grid: coil ``c`` acquires
+        ``F{S_c m_T}`` (the coils do not move with the head), see ``coil_method``.
+    coil_method : {"states", "fourier"}
+        How ``F{S_c m_T}`` is evaluated (docs/physics.md, section 5). ``"states"``: per
+        motion state, move the object by band-limited NUFFT interpolation, multiply by the
+        coils, FFT, keep the state's lines; exact, cost grows as states x coils.
+        ``"fourier"``: ``sum_p a_{c,p} M_T(k - p)`` with the ``|p_a| <= K_a`` Fourier
+        coefficients of the maps (:func:`~mrsim.kspace.coils.sensitivity_fourier_coefficients`):
+        every shifted line of every pose in one NUFFT, so the cost (about
+        ``prod_{a != readout} (2 K_a + 1)`` times the single-coil NUFFT, plus a per-coil sum)
+        does not depend on the number of states. It equals ``"states"`` run with the
+        band-limited maps (:func:`~mrsim.kspace.coils.bandlimit_sensitivities`) except
+        within ``K`` samples of the k-space border, where ``"states"`` wraps the product's
+        spectrum around (circular convolution) and ``"fourier"`` does not.
+    coil_terms : int or sequence of int, optional
+        ``"fourier"`` only: half-width ``K`` of the Fourier box, for all axes or one per array
+        axis, ``0 <= K_a <= n_a // 2``. Default ``min(3, n_a // 2)``, and 0 along axes where
+        the maps are constant (:func:`~mrsim.kspace.coils.default_coil_terms`). Choose it
+        with :func:`~mrsim.kspace.coils.sensitivity_truncation_error`.
     fast_path : bool
         Use FFT + phase ramps when no pose rotates (exact; default True).
     progress : bool
-        Progress bar over motion states (multi-coil path).
+        Progress bar over motion states (``"states"``) or NUFFT blocks (``"fourier"``).
 
     Returns
     -------
@@ -445,6 +450,8 @@ def moved_kspace(
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a mrsim.kspace.Schedule, got {type(schedule).__name__}")
+    if coil_method not in COIL_METHODS:
+        raise ValueError(f"coil_method must be one of {COIL_METHODS}, got {coil_method!r}")
     nd = schedule.ndim
     R, t = _as_poses(rotations, translations_mm, schedule.n_lines, nd)
     R, t = _to_array_frame(R, t, orientation)
@@ -469,6 +476,24 @@ def moved_kspace(
     in_shape = image.shape[-nd:]
     fov = np.asarray(in_shape) * vox  # FOV kept: the output grid spans the same mm
     workers = nthreads
+    if coil_sensitivities is not None and coil_method == "fourier":
+        return _moved_kspace_coils_fourier(
+            image,
+            schedule,
+            R,
+            t,
+            vox,
+            fov,
+            grid,
+            backend,
+            eps,
+            nthreads,
+            upsampfac,
+            np.asarray(coil_sensitivities),
+            coil_terms,
+            fast_path,
+            progress,
+        )
     if coil_sensitivities is not None:
         return _moved_kspace_coils(
             image,
@@ -547,6 +572,161 @@ def _moved_kspace_coils(
         kc = fft_centered(coil_imgs * sens, axes=axes, workers=nthreads)
         sel = state == s_idx
         lines[..., sel, :] = schedule.subset(sel).from_grid(kc)
+    k = schedule.to_grid(lines, grid)
+    if grid != schedule.shape:
+        k *= np.sqrt(np.prod(grid) / np.prod(schedule.shape))
+    return k
+
+
+# Most NUFFT samples per call of the Fourier multi-coil path. Bounds the memory (float32
+# coordinates + complex64 values + their readout FFTs, ~40 B per sample in single
+# precision: ~1.3 GiB); the number of calls depends on the grid and K, never on the states.
+_COIL_BLOCK_SAMPLES = 2**25
+
+
+class _ShiftedLines(Schedule):
+    """Readout lines at arbitrary in-grid phase-encode positions, repeats allowed.
+
+    The Fourier multi-coil path evaluates line ``l`` shifted by ``-p_pe`` for every term, so
+    the same position occurs for several (line, term) pairs, with different poses. Only for
+    :func:`_line_values` (and ``from_grid``); not a valid acquisition (no time, no shots).
+    """
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+        object.__setattr__(self, "readout_axis", int(self.readout_axis) % len(self.shape))
+        object.__setattr__(self, "pe_index", np.asarray(self.pe_index, dtype=np.int64))
+        n = self.pe_index.shape[0]
+        object.__setattr__(self, "time_s", np.zeros(n))
+        object.__setattr__(self, "shot", np.zeros(n, dtype=np.int64))
+
+
+def _fourier_terms(terms: int | Sequence[int] | None, sens: np.ndarray) -> tuple[int, ...]:
+    """``coil_terms`` validated per axis; None: :func:`~mrsim.kspace.coils.default_coil_terms`."""
+    if terms is None:
+        return default_coil_terms(sens)
+    return coil_terms_per_axis(terms, sens.shape[1:])
+
+
+def _moved_kspace_coils_fourier(
+    image: np.ndarray,
+    schedule: Schedule,
+    R: np.ndarray,
+    t: np.ndarray,
+    vox: np.ndarray,
+    fov: np.ndarray,
+    grid: tuple[int, ...],
+    backend: str,
+    eps: float,
+    nthreads: int | None,
+    upsampfac: float | None,
+    sens: np.ndarray,
+    terms: int | Sequence[int] | None,
+    fast_path: bool,
+    progress: bool,
+) -> np.ndarray:
+    """Multi-coil k-space as ``sum_p a_{c,p} M_T(k - p)`` (docs/physics.md, section 5).
+
+    ``M_T(k - p)`` of line ``l`` is the moved object's spectrum on the line with
+    phase-encode position ``pe_l - p_pe`` and readout positions ``s - p_ro``, at the line's
+    own pose: the translation ramp is that of the shifted position. Lines for every
+    phase-encode shift are evaluated together (one NUFFT per block of at most
+    :data:`_COIL_BLOCK_SAMPLES` samples); the readout shifts and the sum over terms are a
+    short convolution along the readout, done by FFT (zero-padded: a sample shifted beyond
+    the output band, like a line shifted beyond the phase-encode band, is 0, as for an
+    object band-limited to the output grid), batched over coils as one matrix product per
+    readout frequency.
+    """
+    from tqdm.auto import tqdm
+
+    nd = schedule.ndim
+    if sens.ndim != nd + 1 or sens.shape[1:] != schedule.shape:
+        raise ValueError(
+            f"coil_sensitivities must have shape (C, *{schedule.shape}) (scanner frame, output "
+            f"grid), got {sens.shape}"
+        )
+    K = _fourier_terms(terms, sens)
+    ro, pe_axes = schedule.readout_axis, schedule.pe_axes
+    n_coils = sens.shape[0]
+    # a[c, p_pe..., p_ro] -> (C, P_pe, 2 K_ro + 1), phase-encode terms in pe_axes order.
+    coef = np.moveaxis(sensitivity_fourier_coefficients(sens, K), 1 + ro, -1)
+    coef = coef.reshape(n_coils, -1, 2 * K[ro] + 1)
+    shifts = np.stack(
+        np.meshgrid(*[np.arange(-K[a], K[a] + 1) for a in pe_axes], indexing="ij"), -1
+    ).reshape(-1, nd - 1)
+    n_pe = len(shifts)
+    n_ro, L = schedule.n_readout, schedule.n_lines
+    # Readout convolution by FFT: z[s] = sum_r h[r] v[s - r] for s < n_ro needs a length of at
+    # least n_ro + K_ro so that v's zero padding absorbs the wrap-around.
+    n_fft = scipy.fft.next_fast_len(n_ro + K[ro])
+    h = np.zeros((n_coils, n_pe, n_fft), dtype=np.complex128)
+    h[..., : K[ro] + 1] = coef[..., K[ro] :]
+    if K[ro]:
+        h[..., -K[ro] :] = coef[..., : K[ro]]
+    h_f = np.ascontiguousarray(np.moveaxis(scipy.fft.fft(h, axis=-1), -1, 0))  # (F, C, P_pe)
+
+    in_shape = image.shape[-nd:]
+    batch = image.shape[:-nd]
+    n_batch = int(np.prod(batch))
+    scale = _scale(in_shape, schedule.shape)
+    lo = np.array([-(schedule.shape[a] // 2) for a in pe_axes])
+    hi = np.array([schedule.shape[a] - schedule.shape[a] // 2 - 1 for a in pe_axes])
+    k_fft = None
+    if fast_path and _is_identity(R):
+        # Translation only: the moved object's spectrum on the output grid is one FFT.
+        k_fft = _resize_kspace(
+            fft_centered(image, axes=tuple(range(-nd, 0)), workers=nthreads), schedule.shape
+        )
+        k_fft *= np.sqrt(np.prod(schedule.shape) / np.prod(in_shape))
+    lines = None
+    block = max(1, _COIL_BLOCK_SAMPLES // (n_pe * n_ro))
+    starts = range(0, L, block)
+    for l0 in tqdm(starts, desc="coil Fourier blocks", disable=not progress):
+        idx = np.arange(l0, min(l0 + block, L))
+        nb = len(idx)
+        pe = schedule.pe_index[idx][None, :, :] - shifts[:, None, :]  # (P_pe, nb, nd - 1)
+        valid = np.all((pe >= lo) & (pe <= hi), axis=-1).reshape(-1)
+        pairs_line = np.broadcast_to(idx, (n_pe, nb)).reshape(-1)[valid]
+        sub = _ShiftedLines(schedule.shape, ro, pe.reshape(-1, nd - 1)[valid], (), ())
+        if k_fft is not None:
+            vals = sub.from_grid(k_fft)
+            if np.any(t):
+                _apply_translation_ramp(
+                    vals, sub, _pe_kappa(sub, fov), t[pairs_line], fov, nthreads=nthreads
+                )
+        else:
+            vals = _line_values(
+                image,
+                in_shape,
+                vox,
+                sub,
+                R[pairs_line],
+                t[pairs_line],
+                fov,
+                backend,
+                eps,
+                nthreads,
+                upsampfac,
+                scale,
+            )
+        vals = vals.reshape(n_batch, -1, n_ro)
+        cdt = vals.dtype
+        v = np.zeros((n_batch, n_pe * nb, n_ro), dtype=cdt)
+        v[:, valid] = vals
+        del vals
+        v_f = scipy.fft.fft(v, n=n_fft, axis=-1, workers=nthreads)
+        del v
+        # (B, P_pe, nb, F) -> (F, P_pe, B * nb): one (C x P_pe) @ (P_pe x B nb) per frequency.
+        v_f = v_f.reshape(n_batch, n_pe, nb, n_fft).transpose(3, 1, 0, 2)
+        v_f = np.ascontiguousarray(v_f).reshape(n_fft, n_pe, n_batch * nb)
+        z = np.matmul(h_f.astype(cdt, copy=False), v_f)  # (F, C, B nb)
+        del v_f
+        z = z.reshape(n_fft, n_coils, n_batch, nb).transpose(2, 1, 3, 0)
+        z = scipy.fft.ifft(z, axis=-1, workers=nthreads)[..., :n_ro]
+        if lines is None:
+            lines = np.zeros((n_batch, n_coils, L, n_ro), dtype=cdt)
+        lines[:, :, idx] = z
+    lines = lines.reshape(batch + (n_coils, L, n_ro))
     k = schedule.to_grid(lines, grid)
     if grid != schedule.shape:
         k *= np.sqrt(np.prod(grid) / np.prod(schedule.shape))
@@ -780,6 +960,11 @@ class CorruptionResult:
         Added noise std per component (0 when none).
     settings : dict
         Everything needed to regenerate the result.
+    coil_sensitivities : ndarray, shape (C, *schedule.shape), optional
+        The maps the data were simulated with and combined by: the given ones
+        (``coil_method="states"``) or their band-limited version
+        (:func:`~mrsim.kspace.coils.bandlimit_sensitivities`, ``"fourier"``); None for one
+        coil.
     """
 
     kspace: np.ndarray
@@ -792,6 +977,7 @@ class CorruptionResult:
     severity: dict = field(default_factory=dict)
     noise_sigma: float = 0.0
     settings: dict = field(default_factory=dict)
+    coil_sensitivities: np.ndarray | None = None
 
 
 def corrupt(
@@ -812,6 +998,8 @@ def corrupt(
     noise_snr: float | None = None,
     output: str = "magnitude",
     coil_sensitivities: np.ndarray | None = None,
+    coil_method: str = "states",
+    coil_terms: int | Sequence[int] | None = None,
     seed: int | None = None,
     progress: bool = False,
 ) -> CorruptionResult:
@@ -824,8 +1012,14 @@ def corrupt(
     trajectory : mrsim.motion.Trajectory
     schedule : Schedule, optional
         Default: :func:`~mrsim.kspace.schedule.mprage_schedule` (linear) on the image grid.
-    voxel_size_mm, orientation, backend, eps, nthreads, upsampfac, coil_sensitivities
+    voxel_size_mm, orientation, backend, eps, nthreads, upsampfac
         As in :func:`moved_kspace` (``eps`` defaults to 1e-4 here: bulk data).
+    coil_sensitivities, coil_method, coil_terms
+        As in :func:`moved_kspace`. The images are then combined with
+        :func:`~mrsim.kspace.coils.combine_coils` (R=1 SENSE), using the maps the data
+        were simulated with: the given ones for ``"states"``, their band-limited version
+        (:func:`~mrsim.kspace.coils.bandlimit_sensitivities`) for ``"fourier"``, so that
+        the clean reference is the object itself wherever the coils see it.
     mapping, method, rereference_center, granularity
         As in :func:`~mrsim.kspace.schedule.poses_for_schedule`.
     noise_snr : float, optional
@@ -854,6 +1048,20 @@ def corrupt(
         schedule = mprage_schedule(image.shape)
     if schedule.ndim != image.ndim:
         raise ValueError(f"schedule is {schedule.ndim}D but the image is {image.ndim}D")
+    if coil_method not in COIL_METHODS:
+        raise ValueError(f"coil_method must be one of {COIL_METHODS}, got {coil_method!r}")
+    sens_used = None
+    terms_used = None
+    if coil_sensitivities is not None:
+        sens_used = np.asarray(coil_sensitivities)
+        if sens_used.ndim != schedule.ndim + 1 or sens_used.shape[1:] != schedule.shape:
+            raise ValueError(
+                f"coil_sensitivities must have shape (C, *{schedule.shape}) (scanner frame, "
+                f"output grid), got {sens_used.shape}"
+            )
+        if coil_method == "fourier":
+            terms_used = _fourier_terms(coil_terms, sens_used)
+            sens_used = bandlimit_sensitivities(sens_used, terms_used)
     R, t, params = poses_for_schedule(
         trajectory,
         schedule,
@@ -870,6 +1078,8 @@ def corrupt(
         orientation=orientation,
         upsampfac=upsampfac,
         coil_sensitivities=coil_sensitivities,
+        coil_method=coil_method,
+        coil_terms=terms_used,
     )
     eye = np.eye(3)
     zero = np.zeros(3)
@@ -882,8 +1092,8 @@ def corrupt(
 
     def recon(kk: np.ndarray) -> np.ndarray:
         img = ifft_centered(kk, axes=axes, workers=nthreads)
-        if coil_sensitivities is not None:
-            img = combine_coils(img, coil_sensitivities)
+        if sens_used is not None:
+            img = combine_coils(img, sens_used)
         return img
 
     clean_c = recon(k_clean)
@@ -921,8 +1131,11 @@ def corrupt(
         schedule=schedule.name,
         shape=list(schedule.shape),
         readout_axis=schedule.readout_axis,
-        n_coils=0 if coil_sensitivities is None else int(np.shape(coil_sensitivities)[0]),
+        n_coils=0 if sens_used is None else int(sens_used.shape[0]),
     )
+    if sens_used is not None:  # single-coil settings stay as they were
+        settings["coil_method"] = coil_method
+        settings["coil_terms"] = None if terms_used is None else list(terms_used)
     return CorruptionResult(
         kspace=k,
         image=img_out,
@@ -934,4 +1147,5 @@ def corrupt(
         severity=sev,
         noise_sigma=sigma,
         settings=settings,
+        coil_sensitivities=sens_used,
     )

@@ -35,7 +35,14 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-__all__ = ["BACKENDS", "nufft_type2", "default_nthreads", "single_precision"]
+__all__ = [
+    "BACKENDS",
+    "nufft_type2",
+    "nufft_type2_lines",
+    "modulate_lines",
+    "default_nthreads",
+    "single_precision",
+]
 
 # Smallest upsampled grid: at least twice the widest finufft kernel (16 points).
 _MIN_FINE = 32
@@ -165,6 +172,171 @@ def nufft_type2(
     return (out * np.sqrt(float(np.prod(n_modes)))).astype(cdt)
 
 
+def nufft_type2_lines(
+    image: np.ndarray,
+    origin: np.ndarray,
+    step: np.ndarray,
+    n_samples: int,
+    backend: str = "finufft",
+    eps: float = 1e-6,
+    nthreads: int | None = None,
+    upsampfac: float | None = None,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+    phase: tuple[np.ndarray, np.ndarray] | None = None,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """:func:`nufft_type2` at the equispaced samples of straight lines in k-space.
+
+    Line ``l`` has the points ``x_lj = origin_l + j step_l``, ``j = 0 .. n_samples - 1`` (the
+    readouts of a Cartesian acquisition under rigid motion). Same convention, units and
+    accuracy as :func:`nufft_type2`.
+
+    With the finufft backend in single precision and a kernel of at most
+    :data:`mrsim.kspace.line_interp.MAX_NS` taps per axis (e.g. eps 1e-3 at the default
+    upsampling 1.5), the upsampled grid is interpolated by
+    :func:`mrsim.kspace.line_interp.interp_lines`: finufft's kernel, read off finufft, in a
+    loop that makes each line's coordinates on the fly (equal to finufft's interpolation to
+    float rounding, ~1.6x faster on the 256 x 256 x 176 per-line benchmark,
+    docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
+    called. Either way each value depends only on its own point, not on the thread count.
+
+    Parameters
+    ----------
+    image : ndarray, shape (*n) or (B, *n)
+        2 or 3 spatial axes, optional leading batch axis. Lines should run mostly along the
+        last axis (fastest in memory).
+    origin, step : ndarray, shape (L, ndim)
+        Radians per voxel (``x_a = 2 pi u_a / n_a``); every point must lie in
+        ``[-3 pi, 3 pi]``.
+    n_samples : int
+    backend, eps, nthreads, upsampfac
+        As for :func:`nufft_type2`.
+    band : (lo, hi), integer arrays of shape (L,), optional
+        Samples outside ``lo_l <= j <= hi_l`` are returned as zero (and, where possible,
+        not computed), e.g. those beyond the image's band.
+    phase : (phase0, dphase), arrays of shape (L,), optional
+        Sample ``(l, j)`` is multiplied by ``exp(i (phase0_l + j dphase_l))`` (radians), e.g.
+        a translation's phase ramp.
+    scale : float
+        Multiplies every sample.
+
+    Returns
+    -------
+    ndarray, shape (L, n_samples) or (B, L, n_samples)
+        complex64 when ``eps >= 1e-5`` else complex128.
+    """
+    origin = np.asarray(origin, dtype=np.float64)
+    step = np.asarray(step, dtype=np.float64)
+    if origin.ndim != 2 or origin.shape != step.shape or origin.shape[1] not in (2, 3):
+        raise ValueError("origin and step must both have shape (L, ndim) with ndim 2 or 3")
+    L, nd = origin.shape
+    S = int(n_samples)
+    image = np.asarray(image)
+    if image.ndim not in (nd, nd + 1):
+        raise ValueError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
+    if band is not None:
+        band = tuple(np.asarray(b, dtype=np.int64).reshape(L) for b in band)
+    eps = float(eps)
+    single = single_precision(eps)
+    nth = default_nthreads() if nthreads is None else int(nthreads)
+    up = float(upsampfac) if upsampfac is not None else (_UPSAMPFAC_SINGLE if single else None)
+    kernel = _line_kernel(backend, eps, up, nd) if single else None
+    if kernel is not None:
+        from mrsim.kspace.line_interp import interp_lines
+
+        n_modes = image.shape[-nd:]
+        if image.dtype not in (np.float32, np.complex64):
+            image = image.astype(np.complex64 if np.iscomplexobj(image) else np.float32)
+        g = _upsampled_grid(image, n_modes, eps, up, np.complex64, nth)
+        to_index = np.asarray(g.shape[-nd:], dtype=np.float64) / (2 * np.pi)
+        o, d = (origin + np.pi) * to_index, step * to_index
+        batch = image.shape[:-nd]
+        out = np.empty(batch + (L, S), np.complex64)
+        for b in np.ndindex(*batch):
+            interp_lines(
+                g[b], o, d, S, kernel, band=band, phase=phase, scale=scale, nthreads=nth, out=out[b]
+            )
+        return out
+    rdt = np.float32 if single else np.float64
+    sj = np.arange(S, dtype=rdt)
+
+    def axis_coords(a: int) -> np.ndarray:
+        xa = step[:, a, None].astype(rdt) * sj
+        xa += origin[:, a, None].astype(rdt)
+        return xa.reshape(-1)
+
+    x = _map_threads(axis_coords, range(nd), nth)
+    # x is linear along a line: its extremes are at the ends.
+    reach = np.maximum(np.abs(origin), np.abs(origin + step * (S - 1))).max()
+    if reach > 2.9 * np.pi:
+        # finufft accepts [-3 pi, 3 pi]; wrap far points into [-pi, pi) (same DTFT).
+        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
+    out = nufft_type2(image, x, backend, eps, nth, upsampfac, coherent_points=True)
+    out = out.reshape(image.shape[:-nd] + (L, S))
+    if phase is None and band is None:
+        if scale != 1.0:
+            out *= out.real.dtype.type(scale)
+        return out
+    ph0, dph = phase if phase is not None else (np.zeros(L), np.zeros(L))
+    modulate_lines(out, ph0, dph, scale, nth, band=band)
+    return out
+
+
+# Lines per block when a phase is applied in place: 512 x 256 complex64 samples (1 MiB)
+# keep the block's phase in cache while the samples stream through once.
+_MODULATE_BLOCK_LINES = 512
+
+
+def modulate_lines(
+    lines: np.ndarray,
+    phase0: np.ndarray,
+    dphase: np.ndarray,
+    scale: float = 1.0,
+    nthreads: int | None = 1,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """``lines (..., L, S) *= scale * exp(i (phase0_l + j dphase_l))``, in place.
+
+    Block by block of lines (cos/sin in the samples' precision, SIMD float32 for complex64),
+    the blocks shared among ``nthreads`` threads; elementwise, so the result does not depend
+    on the thread count. With ``band = (lo, hi)`` (integer arrays (L,)), samples outside
+    ``lo_l <= j <= hi_l`` are set to zero in the same pass.
+    """
+    rdt = np.float32 if lines.dtype == np.complex64 else np.float64
+    L, S = lines.shape[-2:]
+    phase0 = np.asarray(phase0, dtype=rdt).reshape(L)
+    dphase = np.asarray(dphase, dtype=rdt).reshape(L)
+    j = np.arange(S, dtype=rdt)
+
+    def apply(i0: int) -> None:
+        blk = slice(i0, i0 + _MODULATE_BLOCK_LINES)
+        ph = phase0[blk, None] + dphase[blk, None] * j
+        factor = np.empty(ph.shape, lines.dtype)
+        np.cos(ph, out=factor.real)
+        np.sin(ph, out=factor.imag)
+        if scale != 1.0:
+            factor *= rdt(scale)
+        if band is not None:
+            factor *= (j >= band[0][blk, None]) & (j <= band[1][blk, None])
+        lines[..., blk, :] *= factor
+
+    nthreads = default_nthreads() if nthreads is None else int(nthreads)
+    _map_threads(apply, range(0, L, _MODULATE_BLOCK_LINES), nthreads)
+
+
+def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int):
+    """finufft's kernel when :func:`nufft_type2_lines` should use its own interpolation."""
+    if backend != "finufft":
+        return None
+    from mrsim.kspace.line_interp import MAX_NS, finufft_kernel
+
+    try:
+        kernel = finufft_kernel(eps, upsampfac, nd)
+    except RuntimeError:
+        return None
+    return kernel if kernel.ns <= MAX_NS else None
+
+
 def _next_smooth_even(n: int) -> int:
     """Smallest even integer >= n with no prime factor above 5 (fast FFT sizes)."""
     n = max(int(n), 2)
@@ -229,8 +401,59 @@ def _finufft_interp_scipy_fft(
 
     The same three steps as inside finufft (Barnett et al. 2019), with the upsampled-grid FFT
     done by scipy (multi-threaded pocketfft, no planning cost) instead of an FFTW_ESTIMATE
-    plan. Modes ``k`` go to index ``k mod nf`` after multiplication by ``(-1)^k / C(k)``; the
-    forward FFT then yields the grid in finufft's centred order directly (no shifts).
+    plan (:func:`_upsampled_grid`), then finufft's interpolation (``spreadinterponly=1``).
+    """
+    import finufft
+
+    fine = _fine_shape(n_modes, upsampfac)
+
+    def make_plan():
+        plan = finufft.Plan(
+            2,
+            fine,
+            n_trans=n_trans,
+            eps=eps,
+            isign=-1,
+            dtype=cdt,
+            upsampfac=upsampfac,
+            spreadinterponly=1,
+            **opts,
+        )
+        plan.setpts(*coords)
+        return plan
+
+    workers = opts.get("nthreads") or 1
+    # finufft's setpts (a serial bounds check of every point, ~0.04 s for 11.5 M) needs
+    # only the points: with threads to spare it runs while the grid is built.
+    pool = ThreadPoolExecutor(max_workers=1) if workers > 1 else None
+    pending = pool.submit(make_plan) if pool is not None else None
+    try:
+        g = _upsampled_grid(f, n_modes, eps, upsampfac, cdt, workers)
+        plan = pending.result() if pending is not None else make_plan()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return plan.execute(g)
+
+
+def _fine_shape(n_modes: tuple[int, ...], upsampfac: float) -> tuple[int, ...]:
+    """Upsampled grid: ``upsampfac * n`` rounded up to an even 5-smooth size, >= 32."""
+    return tuple(max(_next_smooth_even(np.ceil(upsampfac * n)), _MIN_FINE) for n in n_modes)
+
+
+def _upsampled_grid(
+    f: np.ndarray,
+    n_modes: tuple[int, ...],
+    eps: float,
+    upsampfac: float,
+    cdt: type,
+    workers: int,
+) -> np.ndarray:
+    """finufft's upsampled grid of ``f`` (modes ``n_modes`` on the last axes), by scipy.
+
+    Modes ``k`` go to index ``k mod nf`` after multiplication by ``(-1)^k / C(k)``
+    (:func:`_kernel_series`); the forward FFT then yields the grid in finufft's centred
+    order directly (no shifts): grid index ``i`` is the point ``x = -pi + 2 pi i / nf``.
 
     ``f`` (real or complex, in the working precision, any memory layout) is multiplied by
     the separable correction block by block straight into the grid: the non-negative modes
@@ -239,13 +462,12 @@ def _finufft_interp_scipy_fft(
     correction array is made. For a real ``f`` the grid is real: a real-input FFT computes
     half of its spectrum and the other half is filled by Hermitian symmetry
     (:func:`_hermitian_full`), ~30 % less CPU than the complex FFT (docs/benchmarks.md).
+    Returns a C-contiguous ``cdt`` array of shape ``f.shape[:-nd] + fine``.
     """
-    import finufft
-
     single = cdt == np.complex64
     rdt = np.float32 if single else np.float64
     nd = len(n_modes)
-    fine = tuple(max(_next_smooth_even(np.ceil(upsampfac * n)), _MIN_FINE) for n in n_modes)
+    fine = _fine_shape(n_modes, upsampfac)
     factors = [
         c.astype(rdt)
         for c in _kernel_series(fine, tuple(n_modes), float(eps), float(upsampfac), single)
@@ -269,41 +491,13 @@ def _finufft_interp_scipy_fft(
             np.multiply(f[(Ellipsis, *src)], lead[src[:-1]][..., None], out=dst)
             dst *= factors[-1][src[-1]]
 
-    def make_plan():
-        plan = finufft.Plan(
-            2,
-            fine,
-            n_trans=n_trans,
-            eps=eps,
-            isign=-1,
-            dtype=cdt,
-            upsampfac=upsampfac,
-            spreadinterponly=1,
-            **opts,
-        )
-        plan.setpts(*coords)
-        return plan
-
-    workers = opts.get("nthreads") or 1
-    # finufft's setpts (a serial bounds check of every point, ~0.04 s for 11.5 M) needs
-    # only the points: with threads to spare it runs while the grid is built.
-    pool = ThreadPoolExecutor(max_workers=1) if workers > 1 else None
-    pending = pool.submit(make_plan) if pool is not None else None
-    try:
-        _map_threads(fill, itertools.product(*halves), workers)
-        axes = tuple(range(-nd, 0))
-        if real:
-            half = scipy.fft.rfftn(g, axes=axes, workers=workers)
-            g = None  # free the real grid before the full complex one is allocated
-            g = _hermitian_full(half, fine[-1], nd, workers)
-            del half
-        else:
-            g = scipy.fft.fftn(g, axes=axes, overwrite_x=True, workers=workers)
-        plan = pending.result() if pending is not None else make_plan()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    return plan.execute(g)
+    _map_threads(fill, itertools.product(*halves), workers)
+    axes = tuple(range(-nd, 0))
+    if real:
+        spectrum = scipy.fft.rfftn(g, axes=axes, workers=workers)
+        g = None  # free the real grid before the full complex one is allocated
+        return _hermitian_full(spectrum, fine[-1], nd, workers)
+    return scipy.fft.fftn(g, axes=axes, overwrite_x=True, workers=workers)
 
 
 def _hermitian_full(half: np.ndarray, n_last: int, nd: int, nthreads: int = 1) -> np.ndarray:

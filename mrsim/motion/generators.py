@@ -203,7 +203,7 @@ def event_profile(
     """Seed 002 event profile: a still head with 2-3 sudden motion events.
 
     The head starts at the identity pose. At each of ``n_events`` onsets, drawn uniformly in
-    ``[0.05, 0.95] * duration_s``, it moves to a new pose whose six parameters are drawn
+    ``[0.05, 0.95] * duration_s`` (redrawn if two fall between the same two samples), it moves to a new pose whose six parameters are drawn
     uniformly in ``[-max_mm, max_mm]`` (translations) and ``[-max_deg, max_deg]`` (rotations)
     and stays there until the next event. Every sample is therefore within these bounds.
 
@@ -243,7 +243,14 @@ def event_profile(
     if k < 0:
         raise ValueError(f"n_events must be >= 0, got {n_events}")
     t = np.linspace(0.0, float(duration_s), n)
-    onsets = np.sort(rng.uniform(0.05, 0.95, k)) * duration_s
+    for _ in range(1000):
+        onsets = np.sort(rng.uniform(0.05, 0.95, k)) * duration_s
+        # Two onsets between the same pair of samples would merge into one visible event:
+        # redraw (rare; the draws of other seeds are unchanged).
+        if np.unique(np.searchsorted(t, onsets)).size == k:
+            break
+    else:
+        raise ValueError(f"cannot place {k} events on distinct samples of {n}")
     bounds = np.array([max_mm] * 3 + [max_deg] * 3)
     params = np.zeros((n, 6))
     for onset in onsets:

@@ -1,0 +1,394 @@
+"""Interpolation of an upsampled Fourier grid along straight, equispaced k-space lines.
+
+The second half of a type-2 NUFFT (Barnett et al. 2019): after the image has been
+deconvolved, zero-padded and FFT-ed onto the upsampled ("fine") grid ``G``, every
+non-uniform point ``X`` (in fine-grid index units) gets
+
+    v(X) = sum_{i in stencil(X)} prod_a phi(i_a - X_a) G[i]
+
+with finufft's kernel ``phi`` of ``ns`` taps per axis. Under rigid motion every Cartesian
+readout stays a straight line of equispaced samples, ``X_lj = X_l + j D_l``, so a line is
+described by two vectors instead of ``ns`` coordinates per sample. :func:`interp_lines`
+exploits that: coordinates are made on the fly (no three ``M``-long coordinate arrays, no
+point check), one line is one task of a numba ``prange`` (each sample is computed
+independently, so the values do not depend on the thread count), and samples outside a
+given readout interval are not computed at all (written as zero).
+
+The kernel is finufft's own, read off finufft by spreading unit points
+(:func:`finufft_kernel`): finufft evaluates each tap as a polynomial of degree ``ns + 2`` in
+the point's fractional offset, which a least-squares fit recovers to ~1e-13, so this
+interpolation equals finufft's ``spreadinterponly`` interpolation up to float rounding and
+keeps finufft's accuracy (tested in ``tests/test_kspace_line_interp.py``).
+
+Why it exists: at the widths used for bulk data the inner loop is a few dozen multiply-adds
+per sample, and finufft's general-purpose interpolation spends more on per-point overhead
+than on them: at ``ns = 4`` (eps 1e-3, upsampling 1.5) this loop takes ~0.5 CPU-s for the
+11.5 M samples of a 256 x 256 x 176 per-line corruption against ~0.73 for finufft, and it
+scales ~2x on 2 threads against finufft's ~1.7x. From ``ns = 6`` on, finufft's SIMD loop is
+faster, so :func:`mrsim.kspace.nufft.nufft_type2_lines` uses this module only up to
+:data:`MAX_NS` (docs/benchmarks.md).
+
+The loop body is generated per kernel width (every tap and stencil row unrolled into scalar
+variables, which numba compiles to ~2x faster code than loops over small arrays). Compiling
+it takes 10-25 s, so the generated source is written to a cache folder and numba keeps the
+machine code there: paid once per machine (:func:`_load_generated`).
+
+References
+----------
+A. H. Barnett, J. Magland, L. af Klinteberg, "A parallel nonuniform fast Fourier transform
+library based on an 'exponential of semicircle' kernel", SIAM J. Sci. Comput. 41 (2019).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["MAX_NS", "KernelTaps", "finufft_kernel", "interp_lines"]
+
+# Widest kernel for which this loop beats finufft's own interpolation (measured on the
+# 2-core project VM, docs/benchmarks.md): ns = 4 and 5 yes, 6 no.
+MAX_NS = 5
+
+
+@dataclass(frozen=True)
+class KernelTaps:
+    """finufft's interpolation kernel as per-tap polynomials.
+
+    Tap ``i`` (``0 <= i < ns``) of a point at fine-grid position ``X`` sits at grid index
+    ``ceil(X - ns / 2) + i`` with weight ``sum_k coef[k, i] z^k`` (Horner, highest power
+    first in ``coef``), ``z = 2 (ceil(X - ns/2) - (X - ns/2)) - 1`` in ``[-1, 1]``.
+    """
+
+    ns: int
+    coef: np.ndarray  # (nc, ns) float64, highest power first
+    fit_residual: float
+
+
+@lru_cache(maxsize=16)
+def finufft_kernel(eps: float, upsampfac: float, ndim: int = 3) -> KernelTaps:
+    """Read finufft's kernel for ``(eps, upsampfac, ndim)`` by spreading unit points.
+
+    finufft picks the kernel width from the tolerance, the upsampling factor and the number
+    of dimensions (wider in 3D than in 1D for the same eps), so the kernel is read with a
+    plan of the same dimension: 128 unit-strength points at fractional offsets
+    ``(k + 1/2) / 128`` along the first axis, 32 grid points apart (no overlap), and on a
+    grid node along the other axes, where the kernel's centre tap is ``phi(0)``; the row
+    through that node holds the first-axis taps times ``phi(0)^(ndim-1)``, which one point
+    placed on a node measures. The plan is ``spreadinterponly`` type 1 in
+    double precision. Each tap is fitted by a polynomial in ``z`` (Chebyshev least squares,
+    then power basis) of the smallest degree that reproduces the samples to 1e-10 of the
+    peak (finufft's own evaluator is such a polynomial, of degree ``ns + 2``).
+
+    Parameters
+    ----------
+    eps : float
+        finufft tolerance (chooses the width ``ns``).
+    upsampfac : float
+        finufft upsampling factor (chooses the width and the shape).
+    ndim : int
+        Dimension of the transform the kernel is for (2 or 3).
+
+    Returns
+    -------
+    KernelTaps
+
+    Raises
+    ------
+    RuntimeError
+        If no polynomial of degree up to ``ns + 8`` reproduces the samples (a finufft whose
+        kernel is no longer piecewise polynomial); callers then use finufft itself.
+    """
+    import finufft
+
+    K, spacing, side = 128, 32, 32
+    N = K * spacing
+    X = spacing * np.arange(K) + spacing / 2 + (np.arange(K) + 0.5) / K
+    X[-1] = spacing * (K - 1) + spacing / 2  # on a node: its centre tap is phi(0)^ndim
+    node = side // 2  # grid node of the other axes: x = 0 there
+    plan = finufft.Plan(
+        1, (N,) + (side,) * (ndim - 1), eps=float(eps), isign=-1, dtype=np.complex128,
+        upsampfac=float(upsampfac), spreadinterponly=1,
+    )  # fmt: skip
+    plan.setpts(X * 2 * np.pi / N - np.pi, *[np.zeros(K)] * (ndim - 1))
+    g = plan.execute(np.ones(K, np.complex128)).real
+    g = g[(slice(None),) + (node,) * (ndim - 1)]
+    # finufft's polynomial gives phi(0) = 1 only to ~1e-5: divide the other axes' factor out.
+    centre = g[int(X[-1])] ** (1.0 / ndim)
+    g = g / centre ** (ndim - 1)
+    ns = int(np.count_nonzero(g)) // K
+    start = np.ceil(X - ns / 2).astype(int)
+    taps = np.stack([g[start + i] for i in range(ns)], axis=1)  # (K, ns)
+    z = 2 * (start - (X - ns / 2)) - 1
+    peak = np.abs(taps).max()
+    for deg in range(ns - 1, ns + 9):
+        cheb = [np.polynomial.chebyshev.chebfit(z, taps[:, i], deg) for i in range(ns)]
+        resid = max(
+            np.abs(np.polynomial.chebyshev.chebval(z, c) - taps[:, i]).max()
+            for i, c in enumerate(cheb)
+        )
+        if resid <= 1e-10 * peak:
+            power = np.stack([np.polynomial.chebyshev.cheb2poly(c) for c in cheb], axis=1)
+            return KernelTaps(ns, np.ascontiguousarray(power[::-1]), float(resid / peak))
+    raise RuntimeError(
+        f"finufft's kernel (eps={eps}, upsampfac={upsampfac}) is not a polynomial of degree "
+        f"<= {ns + 8} per tap"
+    )
+
+
+def interp_lines(
+    grid: np.ndarray,
+    origin: np.ndarray,
+    step: np.ndarray,
+    n_samples: int,
+    kernel: KernelTaps,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+    phase: tuple[np.ndarray, np.ndarray] | None = None,
+    scale: float = 1.0,
+    nthreads: int = 1,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Interpolate a periodic fine grid at ``origin_l + j step_l``, ``j = 0 .. n_samples-1``.
+
+    Sample ``(l, j)`` is returned times ``scale * exp(i (phase0_l + j dphase_l))`` (e.g. the
+    translation ramp of rigid motion): the phasor is advanced along the line by one complex
+    multiplication per sample in double precision (error ~1e-16 per step), not by a
+    cos/sin per sample.
+
+    Parameters
+    ----------
+    grid : ndarray, complex64, shape (n_0, ..., n_{d-1}), d = 2 or 3, C-contiguous
+        Upsampled grid, periodic on every axis (index ``i`` and ``i + n_a`` are the same).
+        Lines should run mostly along the last (fastest) axis, the readout: consecutive
+        samples then reuse the same cache lines.
+    origin, step : ndarray, shape (L, d), float64
+        Fine-grid index of each line's sample 0 and the increment per sample.
+    n_samples : int
+    kernel : KernelTaps
+        From :func:`finufft_kernel`.
+    band : (lo, hi), int arrays of shape (L,), optional
+        Only samples ``lo_l <= j <= hi_l`` are computed; the others are set to zero.
+    phase : (phase0, dphase), float arrays of shape (L,), optional
+        Per-line linear phase in radians; default none.
+    scale : float
+    nthreads : int
+        numba threads (the values do not depend on it).
+    out : ndarray, complex64, shape (L, n_samples), optional
+
+    Returns
+    -------
+    ndarray, complex64, shape (L, n_samples)
+    """
+    d = grid.ndim
+    if d not in (2, 3) or grid.dtype != np.complex64 or not grid.flags.c_contiguous:
+        raise ValueError("grid must be a C-contiguous complex64 array with 2 or 3 axes")
+    origin = np.ascontiguousarray(origin, dtype=np.float64)
+    step = np.ascontiguousarray(step, dtype=np.float64)
+    L = origin.shape[0]
+    if origin.shape != (L, d) or step.shape != (L, d):
+        raise ValueError(f"origin and step must have shape (L, {d})")
+    if out is None:
+        out = np.empty((L, int(n_samples)), np.complex64)
+    if band is None:
+        lo = np.zeros(L, np.int64)
+        hi = np.full(L, int(n_samples) - 1, np.int64)
+    else:
+        lo = np.ascontiguousarray(band[0], dtype=np.int64)
+        hi = np.ascontiguousarray(band[1], dtype=np.int64)
+    if phase is None:
+        ph0 = dph = np.zeros(L)
+    else:
+        ph0 = np.ascontiguousarray(phase[0], dtype=np.float64).reshape(L)
+        dph = np.ascontiguousarray(phase[1], dtype=np.float64).reshape(L)
+    coef = kernel.coef.astype(np.float32)
+    fn = _compiled(d, kernel.ns, coef.shape[0])
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(nthreads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        fn(grid.view(np.float32), origin, step, int(n_samples), coef, lo, hi, ph0, dph, scale, out)
+    finally:
+        numba.set_num_threads(previous)
+    return out
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def _compiled(d: int, ns: int, nc: int):
+    with _COMPILE_LOCK:
+        return _compile(d, ns, nc)
+
+
+@cache
+def _compile(d: int, ns: int, nc: int):
+    """numba kernel for ``d`` axes, ``ns`` taps and ``nc`` polynomial coefficients.
+
+    The generated body holds the ``d x ns`` tap weights and the ``2 ns`` partial sums of the
+    readout stencil (real and imaginary parts) in scalar variables: for each stencil row
+    ``(i_0, .., i_{d-2})`` the ``2 ns`` contiguous floats are scaled by the product of the
+    row's weights and accumulated, and the readout weights are applied once at the end.
+    Samples whose readout stencil crosses the grid's edge take a slower path that wraps the
+    columns tap by tap.
+    """
+    pe = list(range(d - 1))  # phase-encode axes; axis d-1 is the readout (contiguous)
+    ro = d - 1
+    src: list[str] = []
+    emit = src.append
+    emit("def kernel(g, org, step, nsamp, coef, lo, hi, ph0, dph, scale, out):")
+    for a in range(d - 1):
+        emit(f"    n{a} = g.shape[{a}]")
+    emit(f"    n{ro} = g.shape[{ro}] // 2")
+    emit(f"    hns = {ns / 2.0}")
+    emit("    for l in numba.prange(org.shape[0]):")
+    for a in range(d):
+        emit(f"        o{a} = org[l, {a}]; d{a} = step[l, {a}]")
+    emit("        j0 = max(lo[l], 0)")
+    emit("        j1 = min(hi[l], nsamp - 1)")
+    emit("        for j in range(0, min(j0, nsamp)):")
+    emit("            out[l, j] = 0")
+    emit("        for j in range(max(j1 + 1, 0), nsamp):")
+    emit("            out[l, j] = 0")
+    emit("        cr = math.cos(dph[l]); sr = math.sin(dph[l])")
+    emit("        ec = scale * math.cos(ph0[l] + j0 * dph[l])")
+    emit("        es = scale * math.sin(ph0[l] + j0 * dph[l])")
+    emit("        for j in range(j0, j1 + 1):")
+    for a in range(d):
+        emit(f"            X{a} = o{a} + j * d{a}")
+    for a in range(d):
+        emit(f"            X{a} -= hns")
+        emit(f"            s{a} = math.ceil(X{a})")
+        emit(f"            z{a} = np.float32(2.0 * (s{a} - X{a}) - 1.0)")
+    # tap weights w{a}_{i} by Horner
+    for i in range(ns):
+        for a in range(d):
+            emit(f"            w{a}_{i} = coef[0, {i}]")
+        for k in range(1, nc):
+            emit(
+                "            "
+                + "; ".join(f"w{a}_{i} = w{a}_{i} * z{a} + coef[{k}, {i}]" for a in range(d))
+            )
+    for a in pe:
+        emit(f"            s{a} = s{a} % n{a}")
+    for q in range(2 * ns):
+        emit(f"            p{q} = np.float32(0.0)")
+    emit(f"            if s{ro} >= 0 and s{ro} + {ns} <= n{ro}:")
+    emit(f"                c = 2 * s{ro}")
+    _emit_rows(emit, pe, ns, "fast")
+    emit("            else:")
+    args = ", ".join([f"s{a}" for a in range(d)] + [f"w{a}_{i}" for a in pe for i in range(ns)])
+    emit(f"                ({', '.join(f'p{q}' for q in range(2 * ns))},) = edge(g, {args})")
+    emit("            re = " + " + ".join(f"w{ro}_{i} * p{2 * i}" for i in range(ns)))
+    emit("            im = " + " + ".join(f"w{ro}_{i} * p{2 * i + 1}" for i in range(ns)))
+    emit("            out[l, j] = complex(re * ec - im * es, re * es + im * ec)")
+    emit("            ec, es = ec * cr - es * sr, ec * sr + es * cr")
+    # The slow path (readout stencil wrapping around the grid edge) is a separate,
+    # non-inlined function, which keeps the fast loop small (measured ~10 % faster).
+    edge: list[str] = []
+    emit_edge = edge.append
+    emit_edge(f"def edge(g, {args}):")
+    for a in range(d - 1):
+        emit_edge(f"    n{a} = g.shape[{a}]")
+    emit_edge(f"    n{ro} = g.shape[{ro}] // 2")
+    for q in range(2 * ns):
+        emit_edge(f"    p{q} = np.float32(0.0)")
+    _emit_rows(emit_edge, pe, ns, "wrap", indent="    ")
+    emit_edge(f"    return ({', '.join(f'p{q}' for q in range(2 * ns))},)")
+    module = "\n".join(
+        [
+            f'"""mrsim line interpolation kernel, d={d} ns={ns} nc={nc} (generated)."""',
+            "import math",
+            "import numba",
+            "import numpy as np",
+            "",
+            "",
+            "@numba.njit(fastmath=True, nogil=True, inline='never', cache=True)",
+            *edge,
+            "",
+            "",
+            "@numba.njit(parallel=True, fastmath=True, nogil=True, cache=True)",
+            *src,
+            "",
+        ]
+    )
+    return _load_generated(module, f"d{d}_ns{ns}_nc{nc}").kernel
+
+
+def _cache_dir() -> Path | None:
+    """Where generated kernels are written so that numba can cache their machine code:
+    ``$MRSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/mrsim``, else ``~/.cache/mrsim``."""
+    root = os.environ.get("MRSIM_CACHE_DIR")
+    if root:
+        return Path(root)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) / "mrsim" if xdg else Path.home() / ".cache" / "mrsim"
+
+
+def _load_generated(source: str, tag: str):
+    """Import generated source as a module.
+
+    numba caches compiled machine code only for functions defined in a file, and the unrolled
+    kernels take 10-25 s to compile; so the source is written (atomically, named by its
+    hash) under :func:`_cache_dir` and imported, and numba keeps the machine code in the
+    ``__pycache__`` beside it: the compile is paid once per machine, not once per process.
+    If the cache cannot be written, the kernel is compiled in memory instead.
+    """
+    import importlib.util
+    import types
+
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    name = f"mrsim_line_kernel_{tag}_{digest}"
+    try:
+        folder = _cache_dir() / "line_kernels"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.py"
+        if not path.exists():
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            tmp.write_text(source)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        # numba's cache re-imports the module by name when loading machine code.
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    except OSError:
+        module = types.ModuleType(name)
+        exec(compile(source.replace(", cache=True", ""), name, "exec"), module.__dict__)  # noqa: S102
+        return module
+
+
+def _emit_rows(emit, pe: list[int], ns: int, mode: str, indent: str = " " * 16) -> None:
+    """Accumulate ``p_q += (product of the row's weights) * g[row, readout stencil]``, every
+    stencil row unrolled (``ns ** len(pe)`` rows).
+
+    ``mode``: ``"fast"`` (the stencil's columns are stored contiguously from ``c / 2``) or
+    ``"wrap"`` (columns wrapped around the periodic readout axis tap by tap).
+    """
+    ro = len(pe)
+    for a in pe:  # wrapped row indices of each phase-encode axis
+        for i in range(ns):
+            emit(f"{indent}i{a}_{i} = s{a} + {i}")
+            emit(f"{indent}if i{a}_{i} >= n{a}: i{a}_{i} -= n{a}")
+    if mode == "wrap":
+        for i in range(ns):
+            emit(f"{indent}r{i} = (s{ro} + {i}) % n{ro}")
+    for taps in itertools.product(range(ns), repeat=len(pe)):
+        row = ", ".join(f"i{a}_{t}" for a, t in zip(pe, taps, strict=True))
+        emit(f"{indent}w = " + " * ".join(f"w{a}_{t}" for a, t in zip(pe, taps, strict=True)))
+        if mode == "fast":
+            for q in range(2 * ns):
+                emit(f"{indent}p{q} += w * g[{row}, c + {q}]")
+        else:
+            for i in range(ns):
+                emit(f"{indent}p{2 * i} += w * g[{row}, 2 * r{i}]")
+                emit(f"{indent}p{2 * i + 1} += w * g[{row}, 2 * r{i} + 1]")
