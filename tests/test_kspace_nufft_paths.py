@@ -63,9 +63,7 @@ def test_blockwise_ramp_and_scale_match_formula(dtype):
     sr = s.readout_coords()
     kappa = kpe[:, None, :] + np.eye(3)[s.readout_axis] * sr[None, :, None] / fov
     expected = (
-        lines.astype(np.complex128)
-        * 0.37
-        * np.exp(-2j * np.pi * np.einsum("lsa,la->ls", kappa, t))
+        lines.astype(np.complex128) * 0.37 * np.exp(-2j * np.pi * np.einsum("lsa,la->ls", kappa, t))
     )
     got = lines.copy()
     _apply_translation_ramp(got, s, kpe, t, fov, 0.37)

@@ -203,9 +203,10 @@ def event_profile(
     """Seed 002 event profile: a still head with 2-3 sudden motion events.
 
     The head starts at the identity pose. At each of ``n_events`` onsets, drawn uniformly in
-    ``[0.05, 0.95] * duration_s`` (redrawn if two fall between the same two samples), it moves to a new pose whose six parameters are drawn
-    uniformly in ``[-max_mm, max_mm]`` (translations) and ``[-max_deg, max_deg]`` (rotations)
-    and stays there until the next event. Every sample is therefore within these bounds.
+    ``[0.05, 0.95] * duration_s`` (redrawn if two fall between the same two samples), it
+    moves to a new pose whose six parameters are drawn uniformly in ``[-max_mm, max_mm]``
+    (translations) and ``[-max_deg, max_deg]`` (rotations) and stays there until the next
+    event. Every sample is therefore within these bounds.
 
     Parameters
     ----------
