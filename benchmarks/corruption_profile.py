@@ -5,12 +5,15 @@
 stage's CPU time is its own (with threads, finufft's point setup overlaps the grid
 preparation). Stages are timed by wrapping the library calls:
 
-* finufft interpolation (``finufft.Plan.execute`` with ``spreadinterponly``);
+* interpolation: mrsim's line interpolation (``mrsim.kspace.line_interp.interp_lines``, used
+  where finufft's kernel has <= 5 taps, e.g. eps 1e-3) or finufft's (``finufft.Plan.execute``
+  with ``spreadinterponly``, e.g. eps 1e-4);
 * finufft point setup (``finufft.Plan.setpts``: bounds check of every point);
 * upsampled-grid FFT (``scipy.fft.fftn`` / ``rfftn``);
 * scatter into the k-space array (``Schedule.to_grid``);
-* the rest: NumPy work of mrsim (coordinates, deconvolution and zero-padding, Hermitian
-  completion, translation ramps, scale and band mask).
+* the rest: NumPy work of mrsim (deconvolution and zero-padding, Hermitian completion, and
+  on finufft's path the coordinates, translation ramps, scale and band mask, which the line
+  interpolation does on the fly).
 
 The unit is one complex64 ``scipy.fft.fftn`` of the 256 x 256 x 176 grid (same thread
 count). With ``--sweep`` it also times the whole call (single-threaded, CPU) for several
@@ -35,6 +38,7 @@ import finufft
 import numpy as np
 import scipy.fft
 
+import mrsim.kspace.line_interp as line_interp
 from mrsim.kspace.corrupt import moved_kspace
 from mrsim.kspace.schedule import Schedule, mprage_schedule, poses_for_schedule
 from mrsim.motion import pace_like
@@ -43,6 +47,7 @@ from mrsim.phantoms.mni152 import load_mni152
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
 STAGES = {
+    "mrsim line interpolation (numba)": (line_interp, "interp_lines"),
     "finufft interpolation": (finufft.Plan, "execute"),
     "finufft setpts": (finufft.Plan, "setpts"),
     "upsampled-grid FFT (fftn)": (scipy.fft, "fftn"),

@@ -7,11 +7,19 @@ Public API (see docs/physics.md for the model and conventions):
   :func:`poses_for_schedule`.
 * :mod:`~mrsim.kspace.corrupt`: :func:`moved_kspace`, :func:`rigid_move`, :func:`corrupt`,
   the image-domain baseline and severity measures.
-* :mod:`~mrsim.kspace.nufft`: type-2 NUFFT backends (finufft, sigpy).
-* :mod:`~mrsim.kspace.coils`: synthetic coil sensitivities and coil combination.
+* :mod:`~mrsim.kspace.nufft`: type-2 NUFFT backends (finufft, sigpy), also along lines.
+* :mod:`~mrsim.kspace.line_interp`: finufft's kernel applied along straight k-space lines.
+* :mod:`~mrsim.kspace.coils`: synthetic coil sensitivities, their Fourier series, coil
+  combination.
 """
 
-from mrsim.kspace.coils import birdcage_sensitivities, combine_coils
+from mrsim.kspace.coils import (
+    bandlimit_sensitivities,
+    birdcage_sensitivities,
+    combine_coils,
+    sensitivity_fourier_coefficients,
+    sensitivity_truncation_error,
+)
 from mrsim.kspace.corrupt import (
     CorruptionResult,
     corrupt,
@@ -35,6 +43,7 @@ __all__ = [
     "ORDERINGS",
     "CorruptionResult",
     "Schedule",
+    "bandlimit_sensitivities",
     "birdcage_sensitivities",
     "cartesian2d_schedule",
     "combine_coils",
@@ -50,4 +59,6 @@ __all__ = [
     "orientation_from_affine",
     "poses_for_schedule",
     "rigid_move",
+    "sensitivity_fourier_coefficients",
+    "sensitivity_truncation_error",
 ]
