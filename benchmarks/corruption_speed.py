@@ -30,11 +30,11 @@ import argparse
 import csv
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import scipy.fft
+from timing import timed
 
 from mrsim.kspace.corrupt import image_domain_kspace, moved_kspace
 from mrsim.kspace.fft import fft_centered, ifft_centered
@@ -50,18 +50,6 @@ from mrsim.phantoms.shepp_logan import (
 )
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
-
-
-def timed(fn, repeat=1):
-    """Best wall time of ``repeat`` calls (s), the last result, and the best process CPU time
-    (all threads; less sensitive than wall time to other jobs on a shared machine)."""
-    best, best_cpu, out = np.inf, np.inf, None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    return best, out, best_cpu
 
 
 def torchio_per_state(

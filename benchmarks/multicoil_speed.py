@@ -32,11 +32,11 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from timing import timed
 
 from mrsim.kspace.coils import (
     bandlimit_sensitivities,
@@ -53,17 +53,6 @@ from mrsim.motion import pace_like
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 SHAPE = (96, 96, 64)
 VOX = (2.5, 2.5, 3.0)
-
-
-def timed(fn, repeat=1):
-    """Best wall and process-CPU time (s) of ``repeat`` calls, and the last result."""
-    best, best_cpu, out = np.inf, np.inf, None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    return best, best_cpu, out
 
 
 def rel(a, b) -> float:
@@ -116,12 +105,12 @@ def main() -> None:
         )
         print(rows[-1])
 
-    wall, cpu, _ = timed(lambda: moved_kspace(img, sched, *poses["line"], **kw), repeat=2)
+    wall, _, cpu = timed(lambda: moved_kspace(img, sched, *poses["line"], **kw), repeat=2)
     add("single coil (unit)", None, "line", wall, cpu, "measured, best of 2")
 
     ks = {}
     for gran in ("one", "shot"):
-        wall, cpu, ks[gran] = timed(
+        wall, ks[gran], cpu = timed(
             lambda g=gran: moved_kspace(img, sched, *poses[g], coil_sensitivities=sens, **kw),
             repeat=2 if gran == "one" else 1,
         )
@@ -138,7 +127,7 @@ def main() -> None:
     )
     for K in (1, 2, 3, 4, None):
         for gran in ("one", "shot", "line") if K in (3, None) else ("shot",):
-            wall, cpu, _ = timed(
+            wall, _, cpu = timed(
                 lambda g=gran, K=K: moved_kspace(
                     img,
                     sched,

@@ -476,41 +476,19 @@ def moved_kspace(
     in_shape = image.shape[-nd:]
     fov = np.asarray(in_shape) * vox  # FOV kept: the output grid spans the same mm
     workers = nthreads
-    if coil_sensitivities is not None and coil_method == "fourier":
-        return _moved_kspace_coils_fourier(
-            image,
-            schedule,
-            R,
-            t,
-            vox,
-            fov,
-            grid,
-            backend,
-            eps,
-            nthreads,
-            upsampfac,
-            np.asarray(coil_sensitivities),
-            coil_terms,
-            fast_path,
-            progress,
-        )
     if coil_sensitivities is not None:
-        return _moved_kspace_coils(
-            image,
-            schedule,
-            R,
-            t,
-            vox,
-            fov,
-            grid,
-            backend,
-            eps,
-            nthreads,
-            upsampfac,
-            np.asarray(coil_sensitivities),
-            fast_path,
-            progress,
+        acq = _Acquisition(
+            schedule, R, t, vox, fov, grid, backend, eps, nthreads, upsampfac, fast_path, progress
         )
+        sens = np.asarray(coil_sensitivities)
+        if sens.ndim != nd + 1 or sens.shape[1:] != schedule.shape:
+            raise ValueError(
+                f"coil_sensitivities must have shape (C, *{schedule.shape}) (scanner frame, "
+                f"output grid), got {sens.shape}"
+            )
+        if coil_method == "fourier":
+            return _moved_kspace_coils_fourier(image, acq, sens, coil_terms)
+        return _moved_kspace_coils(image, acq, sens)
     if fast_path and _is_identity(R):
         lines = _fft_lines(image, schedule, t, fov, workers)
     else:
@@ -534,39 +512,40 @@ def moved_kspace(
     return k
 
 
-def _moved_kspace_coils(
-    image,
-    schedule,
-    R,
-    t,
-    vox,
-    fov,
-    grid,
-    backend,
-    eps,
-    nthreads,
-    upsampfac,
-    sens,
-    fast_path,
-    progress,
-):
+@dataclass(frozen=True)
+class _Acquisition:
+    """The resolved inputs of :func:`moved_kspace` (array frame, mm) for its coil paths."""
+
+    schedule: Schedule
+    R: np.ndarray
+    t: np.ndarray
+    vox: np.ndarray
+    fov: np.ndarray
+    grid: tuple[int, ...]
+    backend: str
+    eps: float
+    nthreads: int | None
+    upsampfac: float | None
+    fast_path: bool
+    progress: bool
+
+
+def _moved_kspace_coils(image: np.ndarray, acq: _Acquisition, sens: np.ndarray) -> np.ndarray:
+    """Multi-coil k-space per motion state (docs/physics.md, section 5.1)."""
     from tqdm.auto import tqdm
 
+    schedule, R, t, vox, fov, grid = acq.schedule, acq.R, acq.t, acq.vox, acq.fov, acq.grid
+    backend, eps, nthreads, upsampfac = acq.backend, acq.eps, acq.nthreads, acq.upsampfac
     nd = schedule.ndim
-    if sens.ndim != nd + 1 or sens.shape[1:] != schedule.shape:
-        raise ValueError(
-            f"coil_sensitivities must have shape (C, *{schedule.shape}) (scanner frame, output "
-            f"grid), got {sens.shape}"
-        )
     first, state = motion_states(R, t)
     full = _full_schedule(schedule.shape)
     batch = image.shape[:-nd]
     lines = np.zeros(batch + (sens.shape[0], schedule.n_lines, schedule.n_readout), np.complex128)
     axes = tuple(range(-nd, 0))
-    for s_idx in tqdm(range(len(first)), desc="motion states", disable=not progress):
+    for s_idx in tqdm(range(len(first)), desc="motion states", disable=not acq.progress):
         i = first[s_idx]
         moved = _moved_grid_image(
-            image, full, R[i], t[i], vox, fov, backend, eps, nthreads, upsampfac, fast_path
+            image, full, R[i], t[i], vox, fov, backend, eps, nthreads, upsampfac, acq.fast_path
         )
         coil_imgs = moved[..., None, :, :, :] if nd == 3 else moved[..., None, :, :]
         kc = fft_centered(coil_imgs * sens, axes=axes, workers=nthreads)
@@ -610,20 +589,9 @@ def _fourier_terms(terms: int | Sequence[int] | None, sens: np.ndarray) -> tuple
 
 def _moved_kspace_coils_fourier(
     image: np.ndarray,
-    schedule: Schedule,
-    R: np.ndarray,
-    t: np.ndarray,
-    vox: np.ndarray,
-    fov: np.ndarray,
-    grid: tuple[int, ...],
-    backend: str,
-    eps: float,
-    nthreads: int | None,
-    upsampfac: float | None,
+    acq: _Acquisition,
     sens: np.ndarray,
     terms: int | Sequence[int] | None,
-    fast_path: bool,
-    progress: bool,
 ) -> np.ndarray:
     """Multi-coil k-space as ``sum_p a_{c,p} M_T(k - p)`` (docs/physics.md, section 5).
 
@@ -639,12 +607,9 @@ def _moved_kspace_coils_fourier(
     """
     from tqdm.auto import tqdm
 
+    schedule, R, t, vox, fov, grid = acq.schedule, acq.R, acq.t, acq.vox, acq.fov, acq.grid
+    backend, eps, nthreads, upsampfac = acq.backend, acq.eps, acq.nthreads, acq.upsampfac
     nd = schedule.ndim
-    if sens.ndim != nd + 1 or sens.shape[1:] != schedule.shape:
-        raise ValueError(
-            f"coil_sensitivities must have shape (C, *{schedule.shape}) (scanner frame, output "
-            f"grid), got {sens.shape}"
-        )
     K = _fourier_terms(terms, sens)
     ro, pe_axes = schedule.readout_axis, schedule.pe_axes
     n_coils = sens.shape[0]
@@ -672,7 +637,7 @@ def _moved_kspace_coils_fourier(
     lo = np.array([-(schedule.shape[a] // 2) for a in pe_axes])
     hi = np.array([schedule.shape[a] - schedule.shape[a] // 2 - 1 for a in pe_axes])
     k_fft = None
-    if fast_path and _is_identity(R):
+    if acq.fast_path and _is_identity(R):
         # Translation only: the moved object's spectrum on the output grid is one FFT.
         k_fft = _resize_kspace(
             fft_centered(image, axes=tuple(range(-nd, 0)), workers=nthreads), schedule.shape
@@ -681,7 +646,7 @@ def _moved_kspace_coils_fourier(
     lines = None
     block = max(1, _COIL_BLOCK_SAMPLES // (n_pe * n_ro))
     starts = range(0, L, block)
-    for l0 in tqdm(starts, desc="coil Fourier blocks", disable=not progress):
+    for l0 in tqdm(starts, desc="coil Fourier blocks", disable=not acq.progress):
         idx = np.arange(l0, min(l0 + block, L))
         nb = len(idx)
         pe = schedule.pe_index[idx][None, :, :] - shifts[:, None, :]  # (P_pe, nb, nd - 1)
