@@ -124,7 +124,9 @@ def finufft_kernel(eps: float, upsampfac: float, ndim: int = 3) -> KernelTaps:
     # finufft's polynomial gives phi(0) = 1 only to ~1e-5: divide the other axes' factor out.
     centre = g[int(X[-1])] ** (1.0 / ndim)
     g = g / centre ** (ndim - 1)
-    ns = int(np.count_nonzero(g)) // K
+    # Each point's taps lie inside its own block of `spacing` grid points; the widest count
+    # is the width (a tap can round to exactly 0 at some offsets, so not the total / K).
+    ns = int(np.count_nonzero(g.reshape(K, spacing), axis=1).max())
     start = np.ceil(X - ns / 2).astype(int)
     taps = np.stack([g[start + i] for i in range(ns)], axis=1)  # (K, ns)
     z = 2 * (start - (X - ns / 2)) - 1
