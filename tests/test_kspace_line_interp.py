@@ -141,3 +141,21 @@ def test_bad_inputs_raise():
         nufft_type2_lines(np.zeros((8, 8, 8)), np.zeros((2, 3)), np.zeros((3, 3)), 4)
     with pytest.raises(ValueError, match="axes"):
         nufft_type2_lines(np.zeros((8, 8)), np.zeros((2, 3)), np.zeros((2, 3)), 4)
+
+
+SOURCE = "import numba\n\n\n@numba.njit(cache=True)\ndef kernel(x):\n    return x + 1\n"
+
+
+def test_generated_code_is_written_to_the_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRSIM_CACHE_DIR", str(tmp_path))
+    module = line_interp._load_generated(SOURCE, "test")
+    assert module.kernel(1) == 2
+    written = list((tmp_path / "line_kernels").glob("mrsim_line_kernel_test_*.py"))
+    assert len(written) == 1 and written[0].read_text() == SOURCE
+
+
+def test_generated_code_compiles_in_memory_when_the_cache_is_not_writable(tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("MRSIM_CACHE_DIR", str(blocker))
+    assert line_interp._load_generated(SOURCE.replace("+ 1", "+ 2"), "test").kernel(1) == 3

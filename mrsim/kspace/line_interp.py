@@ -365,7 +365,7 @@ def _load_generated(source: str, tag: str):
         return module
     except OSError:
         module = types.ModuleType(name)
-        exec(compile(source.replace(", cache=True", ""), name, "exec"), module.__dict__)  # noqa: S102
+        exec(compile(source.replace("cache=True", "cache=False"), name, "exec"), module.__dict__)  # noqa: S102
         return module
 
 
