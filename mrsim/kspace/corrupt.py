@@ -45,7 +45,6 @@ from mrsim.kspace.nufft import (
     default_nthreads,
     modulate_lines,
     nufft_type2_lines,
-    single_precision,
 )
 from mrsim.kspace.schedule import Schedule, mprage_schedule, poses_for_schedule
 
@@ -172,14 +171,11 @@ def _line_values(
     """Moved k-space of every scheduled line times ``scale``: shape (B?, L, n_readout).
 
     Each line is a straight line of equispaced NUFFT points
-    (:func:`~mrsim.kspace.nufft.nufft_type2_lines`), zero beyond the input's band; the output
-    is then multiplied in place, in cache-sized blocks of lines, by the translation ramp and
-    ``scale`` together (one pass over the samples).
+    (:func:`~mrsim.kspace.nufft.nufft_type2_lines`), zero beyond the input's band, times the
+    translation ramp and ``scale``, which the line NUFFT applies in the same pass.
     """
     nd = schedule.ndim
     ro = schedule.readout_axis
-    single = single_precision(eps) and not callable(source)
-    rdt = np.float32 if single else np.float64
     # kappa(l, s) = kpe_l + s e_ro / FOV_ro (cycles/mm); rotated: R_l^T kappa.
     kpe = _pe_kappa(schedule, fov)
     s = schedule.readout_coords()
@@ -188,7 +184,8 @@ def _line_values(
     if callable(source):
         kq = base[:, None, :] + direc[:, None, :] * s[None, :, None]
         vals = np.asarray(source(kq.reshape(-1, nd)), dtype=complex).reshape(kq.shape[:2])
-        return vals * _translation_ramp(schedule, kpe, t, fov, rdt) * scale
+        _apply_translation_ramp(vals, schedule, kpe, t, fov, scale)
+        return vals
     # NUFFT coordinates in radians per input voxel, x_a = 2 pi kappa'_a d_a: per line an
     # origin (sample 0) and a step per sample.
     b = base * (2 * np.pi * vox_in)
@@ -251,42 +248,6 @@ def _pe_kappa(schedule: Schedule, fov: np.ndarray) -> np.ndarray:
     return kpe
 
 
-def _ramp_phases(
-    schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray, rdt: type
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Phase of ``exp(-i 2 pi kappa . t_l)`` as per-line constant + slope x readout position.
-
-    Returns ``(ph_line (L,), ph_ro (L,), s (S,))`` in ``rdt``; the phase of sample ``(l, j)``
-    is ``ph_line[l] + ph_ro[l] * s[j]``.
-    """
-    ro = schedule.readout_axis
-    s = schedule.readout_coords().astype(rdt)
-    ph_line = (-2 * np.pi * np.einsum("li,li->l", kpe, t)).astype(rdt)
-    ph_ro = (-2 * np.pi * t[:, ro] / fov[ro]).astype(rdt)
-    return ph_line, ph_ro, s
-
-
-def _ramp_block(ph_line: np.ndarray, ph_ro: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """``exp(i (ph_line[:, None] + ph_ro[:, None] s))``; cos/sin in the phases' precision
-    (SIMD float32 for bulk runs)."""
-    phase = ph_line[:, None] + ph_ro[:, None] * s[None, :]
-    ramp = np.empty(phase.shape, np.complex64 if phase.dtype == np.float32 else np.complex128)
-    np.cos(phase, out=ramp.real)
-    np.sin(phase, out=ramp.imag)
-    return ramp
-
-
-def _translation_ramp(
-    schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray, rdt: type
-) -> np.ndarray:
-    """``exp(-i 2 pi kappa . t_l)`` for every sample, shape (L, S), complex of ``rdt``.
-
-    The phase is separable into a per-line constant and a readout ramp, so it is built by
-    broadcasting.
-    """
-    return _ramp_block(*_ramp_phases(schedule, kpe, t, fov, rdt))
-
-
 def _apply_translation_ramp(
     lines: np.ndarray,
     schedule: Schedule,
@@ -308,9 +269,13 @@ def _apply_translation_ramp(
 def _ramp_line_phases(
     schedule: Schedule, kpe: np.ndarray, t: np.ndarray, fov: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The translation phase of sample ``j`` of line ``l`` as ``phase0_l + j dphase_l``."""
-    ph_line, ph_ro, s = _ramp_phases(schedule, kpe, t, fov, np.float64)
-    return ph_line + ph_ro * s[0], ph_ro
+    """Phase of ``exp(-i 2 pi kappa . t_l)`` at sample ``j`` of line ``l`` as
+    ``phase0_l + j dphase_l`` (radians, float64): ``kappa`` is the line's phase-encode
+    position plus ``s_j e_ro / FOV_ro`` with ``s_j = s_0 + j``."""
+    ro = schedule.readout_axis
+    s0 = schedule.readout_coords()[0]
+    dph = -2 * np.pi * t[:, ro] / fov[ro]
+    return -2 * np.pi * np.einsum("li,li->l", kpe, t) + dph * s0, dph
 
 
 def _fft_lines(
