@@ -20,13 +20,13 @@ the point's fractional offset, which a least-squares fit recovers to ~1e-13, so 
 interpolation equals finufft's ``spreadinterponly`` interpolation up to float rounding and
 keeps finufft's accuracy (tested in ``tests/test_kspace_line_interp.py``).
 
-Why it exists: at the widths used for bulk data the inner loop is a few dozen multiply-adds
-per sample, and finufft's general-purpose interpolation spends more on per-point overhead
-than on them: at ``ns = 4`` (eps 1e-3, upsampling 1.5) this loop takes ~0.5 CPU-s for the
-11.5 M samples of a 256 x 256 x 176 per-line corruption against ~0.73 for finufft, and it
-scales ~2x on 2 threads against finufft's ~1.7x. From ``ns = 6`` on, finufft's SIMD loop is
-faster, so :func:`mrsim.kspace.nufft.nufft_type2_lines` uses this module only up to
-:data:`MAX_NS` (docs/benchmarks.md).
+Why it exists: single-threaded this loop costs about what finufft's interpolation does at
+eps 1e-3 (5 taps in 3D: 0.77 vs 0.73 CPU-s for the 11.5 M samples of a 256 x 256 x 176
+per-line corruption), but it scales 2x on 2 threads against finufft's 1.7x and makes the
+coordinate arrays, finufft's point check and the separate ramp/mask pass unnecessary: the
+whole corruption is ~18 % faster in wall time (docs/benchmarks.md). From ``ns = 6`` on,
+finufft's SIMD loop is faster (0.47 vs 0.65 s wall), so
+:func:`mrsim.kspace.nufft.nufft_type2_lines` uses this module only up to :data:`MAX_NS`.
 
 The loop body is generated per kernel width (every tap and stencil row unrolled into scalar
 variables, which numba compiles to ~2x faster code than loops over small arrays). Compiling
@@ -54,8 +54,8 @@ import numpy as np
 
 __all__ = ["MAX_NS", "KernelTaps", "finufft_kernel", "interp_lines"]
 
-# Widest kernel for which this loop beats finufft's own interpolation (measured on the
-# 2-core project VM, docs/benchmarks.md): ns = 4 and 5 yes, 6 no.
+# Widest kernel for which the corruption is faster with this loop than with finufft's own
+# interpolation (2 threads on the 2-core project VM, docs/benchmarks.md): 5 yes, 6 no.
 MAX_NS = 5
 
 
@@ -265,9 +265,7 @@ def _compile(d: int, ns: int, nc: int):
     emit("        es = scale * math.sin(ph0[l] + j0 * dph[l])")
     emit("        for j in range(j0, j1 + 1):")
     for a in range(d):
-        emit(f"            X{a} = o{a} + j * d{a}")
-    for a in range(d):
-        emit(f"            X{a} -= hns")
+        emit(f"            X{a} = o{a} + j * d{a} - hns")
         emit(f"            s{a} = math.ceil(X{a})")
         emit(f"            z{a} = np.float32(2.0 * (s{a} - X{a}) - 1.0)")
     # tap weights w{a}_{i} by Horner
@@ -325,7 +323,7 @@ def _compile(d: int, ns: int, nc: int):
     return _load_generated(module, f"d{d}_ns{ns}_nc{nc}").kernel
 
 
-def _cache_dir() -> Path | None:
+def _cache_dir() -> Path:
     """Where generated kernels are written so that numba can cache their machine code:
     ``$MRSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/mrsim``, else ``~/.cache/mrsim``."""
     root = os.environ.get("MRSIM_CACHE_DIR")

@@ -196,8 +196,8 @@ def nufft_type2_lines(
     upsampling 1.5), the upsampled grid is interpolated by
     :func:`mrsim.kspace.line_interp.interp_lines`: finufft's kernel, read off finufft, in a
     loop that makes each line's coordinates on the fly (equal to finufft's interpolation to
-    float rounding, ~1.6x faster on the 256 x 256 x 176 per-line benchmark,
-    docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
+    float rounding; the 256 x 256 x 176 per-line corruption is ~18 % faster in wall time on
+    2 threads, docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
     called. Either way each value depends only on its own point, not on the thread count.
 
     Parameters
