@@ -35,8 +35,11 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
+from mrsim.kspace.nufft_options import BACKENDS, NufftOptions, single_precision
+
 __all__ = [
     "BACKENDS",
+    "NufftOptions",
     "nufft_type2",
     "nufft_type2_lines",
     "modulate_lines",
@@ -55,8 +58,6 @@ _MIN_FINE = 32
 # l2 error on those samples: 3.9e-5 at 1e-4, 2.0e-4 at 1e-3).
 _UPSAMPFAC_SINGLE = 1.5
 
-BACKENDS = ("finufft", "sigpy")
-
 
 def default_nthreads() -> int:
     """Threads used when ``nthreads=None``: the CPUs this process may run on."""
@@ -64,11 +65,6 @@ def default_nthreads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
-
-
-def single_precision(eps: float) -> bool:
-    """Whether a tolerance is served in single precision (complex64): ``eps >= 1e-5``."""
-    return float(eps) >= 1e-5
 
 
 def nufft_type2(

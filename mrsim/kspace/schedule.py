@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mrsim.geometry import crop_or_pad
+
 __all__ = [
     "Schedule",
     "ORDERINGS",
@@ -198,15 +200,7 @@ class Schedule:
         tmp = np.zeros(lead + pe_shape + (self.n_readout,), dtype=lines.dtype)
         tmp[(Ellipsis,) + self._grid_index() + (slice(None),)] = lines
         tmp = np.moveaxis(tmp, -1, len(lead) + self.readout_axis)
-        if out_shape == self.shape:
-            return tmp
-        out = np.zeros(lead + out_shape, dtype=lines.dtype)
-        sl = tuple(
-            slice(o // 2 - s // 2, o // 2 - s // 2 + s)
-            for o, s in zip(out_shape, self.shape, strict=False)
-        )
-        out[(Ellipsis,) + sl] = tmp
-        return out
+        return crop_or_pad(tmp, out_shape)  # zero-fill about the centre (checked >= above)
 
     def from_grid(self, kspace: np.ndarray) -> np.ndarray:
         """Gather the scheduled lines from a Cartesian k-space array of shape (..., *shape).
@@ -462,7 +456,10 @@ def poses_for_schedule(
     rereference_center: bool = True,
     granularity: str = "line",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pose of the head for every line of a schedule.
+    """Pose of the head for every line of a schedule, as arrays.
+
+    The tuple form of :func:`mrsim.kspace.poses.line_poses` (which returns a
+    :class:`~mrsim.kspace.poses.LinePoses`); same arguments.
 
     Parameters
     ----------
@@ -491,36 +488,14 @@ def poses_for_schedule(
     params : ndarray, shape (L, 6)
         Per-line ``(tx_mm, ty_mm, tz_mm, rx_deg, ry_deg, rz_deg)``.
     """
-    from mrsim.motion.rigid import rotation_matrix
+    from mrsim.kspace.poses import line_poses
 
-    if mapping not in ("seconds", "stretch"):
-        raise ValueError(f"mapping must be 'seconds' or 'stretch', got {mapping!r}")
-    if granularity not in ("line", "shot"):
-        raise ValueError(f"granularity must be 'line' or 'shot', got {granularity!r}")
-    t_line = schedule.time_s
-    if granularity == "shot":
-        shots, inv = np.unique(schedule.shot, return_inverse=True)
-        t_shot = np.bincount(inv, weights=t_line) / np.bincount(inv)
-        t_line = t_shot[inv]
-    tt = traj.t_s
-    s0, s1 = float(schedule.time_s.min()), float(schedule.time_s.max())
-    if mapping == "stretch":
-        if len(traj) < 2 or tt[-1] == tt[0]:
-            raise ValueError("mapping='stretch' needs a trajectory with at least 2 distinct times")
-        scale = (tt[-1] - tt[0]) / (s1 - s0) if s1 > s0 else 0.0
-        tq = tt[0] + (t_line - s0) * scale
-        t_centre = tt[0] + (schedule.time_s[schedule.center_line()] - s0) * scale
-    else:
-        tol = 1e-9 * max(1.0, abs(s1))
-        if len(traj) and (tt[0] > s0 + tol or tt[-1] < s1 - tol):
-            raise ValueError(
-                f"trajectory covers [{tt[0]:g}, {tt[-1]:g}] s but the schedule's lines span "
-                f"[{s0:g}, {s1:g}] s; use a longer trajectory, or mapping='stretch' to spread it "
-                "over the scan"
-            )
-        tq = t_line
-        t_centre = schedule.time_s[schedule.center_line()]
-    if rereference_center:
-        traj = traj.rereference(float(t_centre))
-    params = traj.sample(tq, method=method)
-    return rotation_matrix(params[:, 3:]), params[:, :3].copy(), params
+    p = line_poses(
+        traj,
+        schedule,
+        mapping=mapping,
+        method=method,
+        rereference_center=rereference_center,
+        granularity=granularity,
+    )
+    return p.rotations, p.translations_mm, p.params
