@@ -44,6 +44,7 @@ from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import DOMAIN_TRAJECTORY, load_subject, seeded_rng
 from mrsim.dataset.timers import phase
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
 
 if TYPE_CHECKING:
@@ -92,7 +93,9 @@ def variant_columns(variant: str, slice_axis: int) -> np.ndarray:
         if variant == "rot_trans":
             cols[[a for a in range(3) if a != slice_axis]] = True
     else:
-        raise ValueError(f"unknown mcnet_mprage variant {variant!r}; expected one of {VARIANTS}")
+        raise MrsimInputError(
+            f"unknown mcnet_mprage variant {variant!r}; expected one of {VARIANTS}"
+        )
     return cols
 
 
@@ -105,7 +108,7 @@ def slice_indices(n: int, n_slices: int, step_mm: float, voxel_mm: float) -> np.
     offsets_mm = (np.arange(n_slices) - (n_slices - 1) / 2.0) * step_mm
     idx = n // 2 + np.floor(offsets_mm / voxel_mm + 0.5).astype(int)
     if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != n_slices:
-        raise ValueError(
+        raise MrsimInputError(
             f"{n_slices} slices {step_mm} mm apart do not fit as distinct slices in {n} voxels "
             f"of {voxel_mm} mm"
         )
@@ -118,9 +121,9 @@ def _validate(recipe: Recipe) -> None:
     try:
         slice_indices(p["shape"][p["slice_axis"]], p["n_slices"], p["slice_step_mm"], vox)
     except ValueError as exc:
-        raise ValueError(f"{recipe.source}: [params] {exc}") from None
+        raise MrsimInputError(f"{recipe.source}: [params] {exc}") from None
     if not p["variants"]:
-        raise ValueError(f"{recipe.source}: field 'params.variants' must not be empty")
+        raise MrsimInputError(f"{recipe.source}: field 'params.variants' must not be empty")
 
 
 def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:

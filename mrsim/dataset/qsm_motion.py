@@ -45,6 +45,7 @@ from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import random_warp_coords, seeded_rng, warp
 from mrsim.dataset.timers import phase
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ SCHEMA = {
 
 def _validate(recipe: Recipe) -> None:
     if recipe.subjects["source"] != "synthetic":
-        raise ValueError(
+        raise MrsimInputError(
             f"{recipe.source}: qsm_motion needs subjects.source = 'synthetic' (chi phantoms); "
             "building from user MGRE volumes is not supported by this recipe"
         )

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrsim.errors import MrsimInputError
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -225,14 +227,14 @@ def _validate_table(
     out: dict[str, Any] = {}
     unknown = sorted(set(table) - set(schema))
     if unknown:
-        raise ValueError(
+        raise MrsimInputError(
             f"{where}: unknown field {prefix + unknown[0]!r}; expected one of {sorted(schema)}"
         )
     for key, spec in schema.items():
         name = f"{prefix}{key}"
         if key not in table:
             if spec.required:
-                raise ValueError(f"{where}: missing required field {name!r} ({spec.doc})")
+                raise MrsimInputError(f"{where}: missing required field {name!r} ({spec.doc})")
             out[key] = copy.deepcopy(spec.default)
             continue
         value = table[key]
@@ -241,7 +243,7 @@ def _validate_table(
         if not ok and float in types and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
-            raise ValueError(
+            raise MrsimInputError(
                 f"{where}: field {name!r} must be of type {_type_name(spec.type)} ({spec.doc}), "
                 f"got {value!r}"
             )
@@ -251,7 +253,9 @@ def _validate_table(
             except TypeError:  # e.g. a string inside a list of numbers
                 reason = "has an element of the wrong type"
             if reason:
-                raise ValueError(f"{where}: field {name!r} {reason} ({spec.doc}), got {value!r}")
+                raise MrsimInputError(
+                    f"{where}: field {name!r} {reason} ({spec.doc}), got {value!r}"
+                )
         out[key] = value
     return out
 
@@ -276,17 +280,17 @@ def recipe_from_dict(
     overrides = raw.pop("small", None)
     if small:
         if overrides is None:
-            raise ValueError(f"{source}: --small asked but the recipe has no [small] table")
+            raise MrsimInputError(f"{source}: --small asked but the recipe has no [small] table")
         if not isinstance(overrides, Mapping):
-            raise ValueError(f"{source}: [small] must be a table of overrides")
+            raise MrsimInputError(f"{source}: [small] must be a table of overrides")
         raw = _deep_merge(raw, overrides)
     tables = {k: raw.pop(k, {}) for k in ("subjects", "split", "params")}
     for key, value in tables.items():
         if not isinstance(value, Mapping):
-            raise ValueError(f"{source}: {key!r} must be a table ([{key}]), got {value!r}")
+            raise MrsimInputError(f"{source}: {key!r} must be a table ([{key}]), got {value!r}")
     top = _validate_table(raw, COMMON_SCHEMA, source, "")
     if top["kind"] not in KINDS:
-        raise ValueError(
+        raise MrsimInputError(
             f"{source}: field 'kind' must be one of {sorted(KINDS)}, got {top['kind']!r}"
         )
     kind = KINDS[top["kind"]]
@@ -295,16 +299,20 @@ def recipe_from_dict(
     params = _validate_table(tables["params"], kind.schema, source, "params.")
     if kind.uses_subjects:
         if subjects["source"] == "synthetic" and subjects["n"] < 1:
-            raise ValueError(f"{source}: field 'subjects.n' must be >= 1 for synthetic subjects")
+            raise MrsimInputError(
+                f"{source}: field 'subjects.n' must be >= 1 for synthetic subjects"
+            )
         if subjects["source"] == "nifti" and not subjects["glob"]:
-            raise ValueError(f"{source}: field 'subjects.glob' is required when source = 'nifti'")
+            raise MrsimInputError(
+                f"{source}: field 'subjects.glob' is required when source = 'nifti'"
+            )
     fractions = [split[k] for k in ("train", "val", "test")]
     if any(v < 0 for v in fractions):
-        raise ValueError(f"{source}: [split] values must be >= 0, got {split}")
+        raise MrsimInputError(f"{source}: [split] values must be >= 0, got {split}")
     if all(float(v).is_integer() for v in fractions) and sum(fractions) > 1:
         split = {k: int(v) for k, v in split.items()}
     elif abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError(
+        raise MrsimInputError(
             f"{source}: [split] must be subject counts (integers) or fractions summing to 1, "
             f"got {split}"
         )
@@ -354,6 +362,6 @@ def load_recipe(path: str | os.PathLike, *, small: bool = False) -> Recipe:
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML ({exc})") from exc
+        raise MrsimInputError(f"{path}: invalid TOML ({exc})") from exc
     recipe = recipe_from_dict(raw, source=str(path), small=small)
     return recipe

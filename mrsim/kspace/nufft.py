@@ -35,6 +35,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
+from mrsim.errors import MrsimInputError
 from mrsim.kspace.nufft_options import BACKENDS, NufftOptions, single_precision
 
 __all__ = [
@@ -119,16 +120,16 @@ def nufft_type2(
         complex64 when ``eps >= 1e-5`` else complex128.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise MrsimInputError(f"backend must be one of {BACKENDS}, got {backend!r}")
     eps = float(eps)
     if not 0 < eps < 1:
-        raise ValueError(f"eps must be in (0, 1), got {eps}")
+        raise MrsimInputError(f"eps must be in (0, 1), got {eps}")
     points = [np.asarray(p).reshape(-1) for p in points]
     nd = len(points)
     if nd not in (2, 3) or any(p.shape != points[0].shape for p in points):
-        raise ValueError("points must be 2 or 3 arrays (one per axis) of the same length M")
+        raise MrsimInputError("points must be 2 or 3 arrays (one per axis) of the same length M")
     if image.ndim not in (nd, nd + 1):
-        raise ValueError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
+        raise MrsimInputError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
     single = single_precision(eps)
     cdt = np.complex64 if single else np.complex128
     rdt = np.float32 if single else np.float64
@@ -224,12 +225,12 @@ def nufft_type2_lines(
     origin = np.asarray(origin, dtype=np.float64)
     step = np.asarray(step, dtype=np.float64)
     if origin.ndim != 2 or origin.shape != step.shape or origin.shape[1] not in (2, 3):
-        raise ValueError("origin and step must both have shape (L, ndim) with ndim 2 or 3")
+        raise MrsimInputError("origin and step must both have shape (L, ndim) with ndim 2 or 3")
     L, nd = origin.shape
     S = int(n_samples)
     image = np.asarray(image)
     if image.ndim not in (nd, nd + 1):
-        raise ValueError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
+        raise MrsimInputError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
     if band is not None:
         band = tuple(np.asarray(b, dtype=np.int64).reshape(L) for b in band)
     eps = float(eps)

@@ -46,7 +46,12 @@ from typing import Any
 import numpy as np
 
 from mrsim.errors import MrsimInputError
-from mrsim.geometry import check_orientation, orientation_from_affine, world_to_array
+from mrsim.geometry import (
+    check_orientation,
+    orientation_from_affine,
+    voxel_sizes,
+    world_to_array,
+)
 from mrsim.kspace.engine import moved_kspace, resolve_poses, rigid_move
 from mrsim.kspace.fft import fft_centered, ifft_centered
 from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
@@ -96,7 +101,7 @@ def b0_change_hz(
 ) -> np.ndarray:
     """Off-resonance map (Hz) of :class:`B0ChangeModel` for one pose's rotations."""
     model = model or B0ChangeModel()
-    vox = np.broadcast_to(np.asarray(voxel_size_mm, float), (3,))
+    vox = voxel_sizes(voxel_size_mm, 3)
     th = np.asarray(rot_deg, float).reshape(3)
     g = [(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=True)]
     X, Y, Z = np.meshgrid(*g, indexing="ij", sparse=True)
@@ -126,7 +131,7 @@ def _b0_change_phase(
 def _echo_first(signal: np.ndarray) -> np.ndarray:
     s = np.asarray(signal)
     if s.ndim != 4:
-        raise ValueError(f"signal must be (X, Y, Z, echoes), got shape {s.shape}")
+        raise MrsimInputError(f"signal must be (X, Y, Z, echoes), got shape {s.shape}")
     return np.ascontiguousarray(np.moveaxis(s, -1, 0))
 
 
