@@ -125,6 +125,10 @@ class CorruptionSettings:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         v = np.asarray(self.voxel_size_mm, dtype=float)
+        if v.ndim > 1 or v.size not in (1, 2, 3):
+            raise MrsimInputError(
+                f"voxel_size_mm must be one number or one per axis (2 or 3), got {v.tolist()}"
+            )
         vox = voxel_sizes(v, v.size if v.ndim else 1)
         set_(self, "voxel_size_mm", float(vox[0]) if v.ndim == 0 else tuple(map(float, vox)))
         set_(self, "orientation", _matrix_tuple(self.orientation, (3, 3), "orientation"))
@@ -170,8 +174,7 @@ class CorruptionSettings:
             voxel_size_mm=tuple(map(float, vox)),
             orientation=orientation_from_affine(affine),
             affine=np.asarray(affine, dtype=float),
-            **changes,
-        )
+        ).updated(**changes)
 
     def updated(self, **changes: Any) -> CorruptionSettings:
         """A copy with fields changed; NUFFT keywords (``eps``, ``backend``, ``nthreads`` /
