@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import DOMAIN_TRAJECTORY, load_subject, seeded_rng
 from mrsim.dataset.timers import phase

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import random_warp_coords, seeded_rng, warp
 from mrsim.dataset.timers import phase

@@ -30,11 +30,13 @@ import copy
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
+from mrsim.dataset.samples import KINDS  # kinds register their [params] schema there
 from mrsim.errors import MrsimInputError
 
 try:
@@ -43,82 +45,37 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
-    "Field",
+    "Field",  # re-exported from mrsim.dataset.fields
+    "length",
+    "non_negative",
+    "one_of",
+    "positive",
     "Recipe",
     "load_recipe",
     "recipe_from_dict",
     "find_recipe",
     "RECIPE_DIR",
+    "shipped_recipe_dir",
     "COMMON_SCHEMA",
     "SUBJECTS_SCHEMA",
     "SPLIT_SCHEMA",
 ]
 
-# Recipes shipped with the source tree (top-level `datasets/`, not a package).
-RECIPE_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
-_REQUIRED = object()
+def shipped_recipe_dir() -> Path:
+    """The folder of the shipped recipes: package data ``mrsim/recipes`` in an installed
+    wheel (``importlib.resources``), else the source tree's top-level ``datasets/`` (an
+    editable install or a checkout), which is the one copy the wheel is built from."""
+    from importlib.resources import files
 
-
-@dataclass(frozen=True)
-class Field:
-    """Schema of one recipe field.
-
-    Parameters
-    ----------
-    type : type or tuple of types
-        Accepted Python type(s) after TOML parsing (``float`` also accepts int).
-    default : object, optional
-        Value when absent; fields without a default are required.
-    doc : str
-        What the field means, with its unit; shown in errors.
-    check : callable, optional
-        ``check(value) -> str | None``: the reason the value is invalid.
-    """
-
-    type: type | tuple[type, ...]
-    default: Any = _REQUIRED
-    doc: str = ""
-    check: Callable[[Any], str | None] | None = None
-
-    @property
-    def required(self) -> bool:
-        return self.default is _REQUIRED
+    packaged = files("mrsim").joinpath("recipes")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "datasets"
 
 
-def positive(value: Any) -> str | None:
-    """Check helper: value > 0 (elementwise for lists)."""
-    vals = value if isinstance(value, list) else [value]
-    return None if all(v > 0 for v in vals) else "must be > 0"
-
-
-def non_negative(value: Any) -> str | None:
-    """Check helper: value >= 0 (elementwise for lists)."""
-    vals = value if isinstance(value, list) else [value]
-    return None if all(v >= 0 for v in vals) else "must be >= 0"
-
-
-def one_of(*choices: Any) -> Callable[[Any], str | None]:
-    """Check helper: value in ``choices`` (every element, for lists)."""
-
-    def check(value: Any) -> str | None:
-        vals = value if isinstance(value, list) else [value]
-        bad = [v for v in vals if v not in choices]
-        return None if not bad else f"must be one of {list(choices)}, got {bad}"
-
-    return check
-
-
-def length(n: int, inner: Callable[[Any], str | None] | None = None):
-    """Check helper: a list of exactly ``n`` items (then ``inner`` on it)."""
-
-    def check(value: Any) -> str | None:
-        if len(value) != n:
-            return f"must have {n} items"
-        return inner(value) if inner else None
-
-    return check
-
+# The shipped recipes (see shipped_recipe_dir).
+RECIPE_DIR = shipped_recipe_dir()
 
 COMMON_SCHEMA: dict[str, Field] = {
     "name": Field(str, doc="dataset name"),
@@ -274,7 +231,6 @@ def recipe_from_dict(
     small : bool
         Apply the ``[small]`` overrides.
     """
-    from mrsim.dataset.samples import KINDS  # kinds register their [params] schema there
 
     raw = dict(raw)
     overrides = raw.pop("small", None)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import ndimage
 
-from mrsim.dataset.recipe import Field, length, non_negative, positive
+from mrsim.dataset.fields import Field, length, non_negative, positive
 from mrsim.dataset.subjects import DOMAIN_SUBJECT, seeded_rng
 from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
