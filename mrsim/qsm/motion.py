@@ -79,10 +79,10 @@ class B0ChangeModel:
     """Motion-induced off-resonance linear in the rotation angles and in position.
 
     ``df(r) = sum_a theta_a (offset_hz_per_deg[a] + gradient_hz_per_mm_deg[a] . r)``
-    with ``theta = (rx, ry, rz)`` in degrees and ``r`` in mm from the FOV centre
-    (array axes). Defaults give ~ +-10 Hz at the brain edge for 5 deg about x or y:
-    an illustrative low-order model in the spirit of physics-aware T2* motion
-    simulations (e.g. Eichhorn et al., SASHIMI 2023), not a fitted one.
+    with ``theta = (rx, ry, rz)`` in degrees (world frame, like the poses) and ``r`` in mm
+    from the FOV centre, in world (RAS+) coordinates. Defaults give ~ +-10 Hz at the brain
+    edge for 5 deg about x or y: an illustrative low-order model in the spirit of
+    physics-aware T2* motion simulations (e.g. Eichhorn et al., SASHIMI 2023), not a fitted one.
     """
 
     offset_hz_per_deg: tuple[float, float, float] = (0.4, 0.2, 0.0)
@@ -98,13 +98,21 @@ def b0_change_hz(
     shape: Sequence[int],
     voxel_size_mm: Sequence[float] | float = 1.0,
     model: B0ChangeModel | None = None,
+    orientation: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Off-resonance map (Hz) of :class:`B0ChangeModel` for one pose's rotations."""
+    """Off-resonance map (Hz) of :class:`B0ChangeModel` for one pose's rotations.
+
+    ``orientation`` (direction cosines of the array axes, :mod:`mrsim.geometry`) places the
+    voxels in the world frame; None: array axes are world x, y, z.
+    """
     model = model or B0ChangeModel()
     vox = voxel_sizes(voxel_size_mm, 3)
     th = np.asarray(rot_deg, float).reshape(3)
     g = [(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=True)]
     X, Y, Z = np.meshgrid(*g, indexing="ij", sparse=True)
+    if orientation is not None:  # world coordinates of each voxel: r_w = D r_a
+        D = check_orientation(orientation, 3)
+        X, Y, Z = (D[i, 0] * X + D[i, 1] * Y + D[i, 2] * Z for i in range(3))
     df = np.zeros(tuple(shape))
     for a in range(3):
         gx, gy, gz = model.gradient_hz_per_mm_deg[a]
@@ -119,12 +127,14 @@ def _rot_deg(R: np.ndarray) -> np.ndarray:
 
 
 def _b0_change_phase(
-    sig: np.ndarray, rotation: np.ndarray, te: np.ndarray, voxel_size_mm, model
+    sig: np.ndarray, rotation: np.ndarray, te: np.ndarray, voxel_size_mm, settings
 ) -> np.ndarray:
     """Echo-first signal (E, X, Y, Z) times the phase of the pose's B0 change (if any)."""
+    model = settings.b0_change
     if model is None:
         return sig
-    df = b0_change_hz(_rot_deg(rotation), sig.shape[1:], voxel_size_mm, model)
+    D = settings.orientation_array
+    df = b0_change_hz(_rot_deg(rotation), sig.shape[1:], voxel_size_mm, model, D)
     return sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
 
 
@@ -331,7 +341,7 @@ def mix_approx(
         def state(i: int) -> np.ndarray:
             j = poses.first[i]
             moved = rigid_move(s, R[j], t[j], voxel_size_mm, orientation=D, options=st.nufft)
-            return _b0_change_phase(moved, R[j], te, voxel_size_mm, st.b0_change)
+            return _b0_change_phase(moved, R[j], te, voxel_size_mm, st)
 
         k = _per_state_mix(state, schedule, poses.state, poses.n_states, progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
@@ -408,7 +418,7 @@ def mix_exact(
             j = poses.first[i]
             b, m, r = maps if still(j) else move(maps, j)
             sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=st.b0_t), -1, 0)
-            return _b0_change_phase(sig, R[j], te, voxel_size_mm, st.b0_change)
+            return _b0_change_phase(sig, R[j], te, voxel_size_mm, st)
 
     else:
         # chi (with its background sources, which may reach the FOV edge) moves on the
@@ -425,7 +435,7 @@ def mix_exact(
             c, (m, r) = (chi_big, rel) if still(j) else (move(chi_big, j), move(rel, j))
             b = dipole_field(c, voxel_size_mm, b0, pad_factor=1.0)[sl]
             sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=st.b0_t), -1, 0)
-            return _b0_change_phase(sig, R[j], te, voxel_size_mm, st.b0_change)
+            return _b0_change_phase(sig, R[j], te, voxel_size_mm, st)
 
     k = _per_state_mix(state, schedule, poses.state, poses.n_states, progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
