@@ -108,16 +108,18 @@ def dipole_convolve(
     chi: np.ndarray,
     kernel: np.ndarray,
     *,
+    threads: int | None = None,
     workers: int | None = None,
 ) -> np.ndarray:
     """Periodic convolution ``ifft(kernel * fft(chi))`` on the kernel's grid (real part).
 
     ``chi`` must already have ``kernel.shape``. Used by the iterative solvers,
-    which build the kernel once.
+    which build the kernel once. ``threads``: FFT threads (``workers``: its earlier name).
     """
     if chi.shape != kernel.shape:
         raise MrsimInputError(f"chi shape {chi.shape} differs from kernel shape {kernel.shape}")
-    return ifft_centered(kernel * fft_centered(chi, workers=workers), workers=workers).real
+    n = threads if threads is not None else workers
+    return ifft_centered(kernel * fft_centered(chi, workers=n), workers=n).real
 
 
 def dipole_field(
@@ -126,6 +128,7 @@ def dipole_field(
     b0_dir: Sequence[float] = (0.0, 0.0, 1.0),
     *,
     pad_factor: float = 2.0,
+    threads: int | None = None,
     workers: int | None = None,
 ) -> np.ndarray:
     """Relative field shift ``b = d * chi`` (same units as ``chi``, e.g. ppm).
@@ -137,12 +140,13 @@ def dipole_field(
     voxel_size_mm : float or (3,) floats
         Voxel size.
     b0_dir : (3,) floats
-        Main-field direction in array-axis coordinates.
+        Main-field direction in array-axis coordinates (a world direction ``w`` is
+        ``mrsim.geometry.world_to_array(w, orientation)``).
     pad_factor : float
         The grid is zero-padded to ``pad_factor`` times its size before the FFT
         (2 removes wrap-around of the 1/r^3 tails to first order; 1 = periodic).
-    workers : int, optional
-        FFT threads.
+    threads : int, optional
+        FFT threads (``workers``: its earlier name).
 
     Returns
     -------
@@ -159,4 +163,4 @@ def dipole_field(
     big = padded_shape(chi.shape, pad_factor)
     xp, sl = _pad_centered(chi, big)
     d = dipole_kernel(big, voxel_size_mm, b0_dir)
-    return dipole_convolve(xp, d, workers=workers)[sl]
+    return dipole_convolve(xp, d, threads=threads if threads is not None else workers)[sl]
