@@ -120,13 +120,10 @@ def line_values(
         origin,
         d[:, perm],
         len(s),
-        opt.backend,
-        opt.eps,
-        nth,
-        opt.upsampling,
-        band,
-        phase,
-        scale,
+        opt.updated(threads=nth),
+        band=band,
+        phase=phase,
+        scale=scale,
     )
 
 

@@ -36,7 +36,12 @@ import numpy as np
 import scipy.fft
 
 from mrsim.errors import MrsimInputError
-from mrsim.kspace.nufft_options import BACKENDS, NufftOptions, single_precision
+from mrsim.kspace.nufft_options import (
+    BACKENDS,
+    NufftOptions,
+    nufft_options_from,
+    single_precision,
+)
 
 __all__ = [
     "BACKENDS",
@@ -174,13 +179,12 @@ def nufft_type2_lines(
     origin: np.ndarray,
     step: np.ndarray,
     n_samples: int,
-    backend: str = "finufft",
-    eps: float = 1e-6,
-    nthreads: int | None = None,
-    upsampfac: float | None = None,
+    options: NufftOptions | None = None,
+    *,
     band: tuple[np.ndarray, np.ndarray] | None = None,
     phase: tuple[np.ndarray, np.ndarray] | None = None,
     scale: float = 1.0,
+    **keywords,
 ) -> np.ndarray:
     """:func:`nufft_type2` at the equispaced samples of straight lines in k-space.
 
@@ -206,8 +210,9 @@ def nufft_type2_lines(
         Radians per voxel (``x_a = 2 pi u_a / n_a``); every point must lie in
         ``[-3 pi, 3 pi]``.
     n_samples : int
-    backend, eps, nthreads, upsampfac
-        As for :func:`nufft_type2`.
+    options : NufftOptions, optional
+        Backend, eps, threads, upsampling (as for :func:`nufft_type2`); the keywords
+        ``backend``, ``eps``, ``nthreads``, ``upsampfac`` are accepted too.
     band : (lo, hi), integer arrays of shape (L,), optional
         Samples outside ``lo_l <= j <= hi_l`` are returned as zero (and, where possible,
         not computed), e.g. those beyond the image's band.
@@ -222,6 +227,10 @@ def nufft_type2_lines(
     ndarray, shape (L, n_samples) or (B, L, n_samples)
         complex64 when ``eps >= 1e-5`` else complex128.
     """
+    opt = nufft_options_from(options, keywords, NufftOptions())
+    if keywords:
+        raise TypeError(f"nufft_type2_lines() got unexpected keywords {sorted(keywords)}")
+    backend, eps, nthreads, upsampfac = opt.backend, opt.eps, opt.threads, opt.upsampling
     origin = np.asarray(origin, dtype=np.float64)
     step = np.asarray(step, dtype=np.float64)
     if origin.ndim != 2 or origin.shape != step.shape or origin.shape[1] not in (2, 3):
