@@ -49,7 +49,6 @@ from mrsim.errors import MrsimInputError
 from mrsim.geometry import (
     check_orientation,
     orientation_from_affine,
-    voxel_sizes,
     world_to_array,
 )
 from mrsim.kspace.engine import moved_kspace, resolve_poses, rigid_move
@@ -57,6 +56,7 @@ from mrsim.kspace.fft import fft_centered, ifft_centered
 from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
 from mrsim.kspace.poses import LinePoses, line_poses
 from mrsim.kspace.schedule import Schedule, gre3d_schedule
+from mrsim.qsm.b0_change import B0ChangeModel, b0_change_hz, b0_change_phase
 from mrsim.qsm.dipole import _pad_centered, dipole_field, padded_shape
 from mrsim.qsm.gre import add_noise, gre_signal
 
@@ -66,76 +66,13 @@ __all__ = [
     "b0_change_hz",
     "mix_approx",
     "mix_exact",
+    "mix_moved_maps",
     "QSMMotionResult",
     "simulate_qsm_motion",
     "corrupt_mgre",
 ]
 
 MIXINGS = ("approx", "approx-maps", "exact")
-
-
-@dataclass(frozen=True)
-class B0ChangeModel:
-    """Motion-induced off-resonance linear in the rotation angles and in position.
-
-    ``df(r) = sum_a theta_a (offset_hz_per_deg[a] + gradient_hz_per_mm_deg[a] . r)``
-    with ``theta = (rx, ry, rz)`` in degrees (world frame, like the poses) and ``r`` in mm
-    from the FOV centre, in world (RAS+) coordinates. Defaults give ~ +-10 Hz at the brain
-    edge for 5 deg about x or y: an illustrative low-order model in the spirit of
-    physics-aware T2* motion simulations (e.g. Eichhorn et al., SASHIMI 2023), not a fitted one.
-    """
-
-    offset_hz_per_deg: tuple[float, float, float] = (0.4, 0.2, 0.0)
-    gradient_hz_per_mm_deg: tuple[tuple[float, float, float], ...] = (
-        (0.0, 0.01, 0.0),  # rx -> gradient along y
-        (0.01, 0.0, 0.0),  # ry -> gradient along x
-        (0.0, 0.0, 0.0),
-    )
-
-
-def b0_change_hz(
-    rot_deg: Sequence[float],
-    shape: Sequence[int],
-    voxel_size_mm: Sequence[float] | float = 1.0,
-    model: B0ChangeModel | None = None,
-    orientation: np.ndarray | None = None,
-) -> np.ndarray:
-    """Off-resonance map (Hz) of :class:`B0ChangeModel` for one pose's rotations.
-
-    ``orientation`` (direction cosines of the array axes, :mod:`mrsim.geometry`) places the
-    voxels in the world frame; None: array axes are world x, y, z.
-    """
-    model = model or B0ChangeModel()
-    vox = voxel_sizes(voxel_size_mm, 3)
-    th = np.asarray(rot_deg, float).reshape(3)
-    g = [(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=True)]
-    X, Y, Z = np.meshgrid(*g, indexing="ij", sparse=True)
-    if orientation is not None:  # world coordinates of each voxel: r_w = D r_a
-        D = check_orientation(orientation, 3)
-        X, Y, Z = (D[i, 0] * X + D[i, 1] * Y + D[i, 2] * Z for i in range(3))
-    df = np.zeros(tuple(shape))
-    for a in range(3):
-        gx, gy, gz = model.gradient_hz_per_mm_deg[a]
-        df = df + th[a] * (model.offset_hz_per_deg[a] + gx * X + gy * Y + gz * Z)
-    return df
-
-
-def _rot_deg(R: np.ndarray) -> np.ndarray:
-    from mrsim.motion.rigid import euler_from_matrix
-
-    return np.asarray(euler_from_matrix(R), float)
-
-
-def _b0_change_phase(
-    sig: np.ndarray, rotation: np.ndarray, te: np.ndarray, voxel_size_mm, settings
-) -> np.ndarray:
-    """Echo-first signal (E, X, Y, Z) times the phase of the pose's B0 change (if any)."""
-    model = settings.b0_change
-    if model is None:
-        return sig
-    D = settings.orientation_array
-    df = b0_change_hz(_rot_deg(rotation), sig.shape[1:], voxel_size_mm, model, D)
-    return sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
 
 
 def _echo_first(signal: np.ndarray) -> np.ndarray:
@@ -341,7 +278,7 @@ def mix_approx(
         def state(i: int) -> np.ndarray:
             j = poses.first[i]
             moved = rigid_move(s, R[j], t[j], voxel_size_mm, orientation=D, options=st.nufft)
-            return _b0_change_phase(moved, R[j], te, voxel_size_mm, st)
+            return b0_change_phase(moved, R[j], te, voxel_size_mm, st)
 
         k = _per_state_mix(state, schedule, poses.state, poses.n_states, progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
@@ -358,7 +295,6 @@ def mix_exact(
     voxel_size_mm: Sequence[float] | float = (1.0, 1.0, 1.0),
     *,
     settings: QSMMotionSettings | None = None,
-    field_ppm: np.ndarray | None = None,
     **keywords: Any,
 ) -> np.ndarray:
     """Exact mixing (seed 002 Eq. 4): move chi, recompute the field per state.
@@ -376,14 +312,9 @@ def mix_exact(
         ``orientation``, ``pad_factor``, ``b0_change``, ``nufft``. chi moves on the padded
         grid, so sources at the FOV edge (skull, sinuses) leave the FOV instead of wrapping
         around.
-    field_ppm : (X, Y, Z) array, optional
-        If given, ``chi_ppm`` is ignored and this total field moves with the head
-        like M0 and R2* (seed 002 Eq. 5 applied to the parameter maps,
-        ``mixing="approx-maps"``): the signal is then composed pointwise per state
-        exactly as in the exact model, so the difference to ``mix_exact`` isolates
-        the physics (field moved vs recomputed) from discretisation.
     **keywords
-        Fields of ``settings`` as keywords, and ``progress``.
+        Fields of ``settings`` as keywords, and ``progress``. ``field_ppm=`` (earlier
+        versions) hands over to :func:`mix_moved_maps` with that field.
 
     Returns
     -------
@@ -394,51 +325,103 @@ def mix_exact(
     M0 and R2* move on the FOV grid by band-limited (periodic) interpolation, so they must
     vanish at the FOV edge (docs/qsm.md, "Assumptions").
     """
+    field_ppm = keywords.pop("field_ppm", None)
+    if field_ppm is not None:
+        return mix_moved_maps(
+            field_ppm,
+            m0,
+            r2s_hz,
+            te_s,
+            schedule,
+            rotations,
+            translations_mm,
+            voxel_size_mm,
+            settings=settings,
+            **keywords,
+        )
     progress = bool(keywords.pop("progress", False))
     st = _settings(settings, keywords)
-    chi = np.asarray(chi_ppm if field_ppm is None else field_ppm, float)
-    if tuple(schedule.shape) != chi.shape:
-        raise MrsimInputError(f"schedule.shape {schedule.shape} != chi shape {chi.shape}")
-    te = np.asarray(te_s, float)
-    poses = resolve_poses(rotations, translations_mm, schedule.n_lines, 3)
-    R, t = poses.rotations, poses.translations_mm
-    D = st.orientation_array
-    opt = st.nufft
+    chi = np.asarray(chi_ppm, float)
+    mix = _StateMix(chi.shape, te_s, schedule, rotations, translations_mm, voxel_size_mm, st)
+    # chi (with its background sources, which may reach the FOV edge) moves on the
+    # zero-padded grid of the dipole convolution, so band-limited (periodic) motion
+    # cannot wrap sources around the FOV, and the identity pose gives exactly
+    # dipole_field(chi). M0 and R2* vanish outside the head and move on the FOV grid.
+    big = padded_shape(chi.shape, st.pad_factor)
+    chi_big, sl = _pad_centered(chi, big)
+    rel = np.stack([np.asarray(m0, float), np.asarray(r2s_hz, float)])
+    b0 = st.b0_dir_array()
 
-    def move(x: np.ndarray, j: int) -> np.ndarray:
-        return rigid_move(x, R[j], t[j], voxel_size_mm, orientation=D, options=opt)
+    def state(j: int) -> np.ndarray:
+        c, (m, r) = (chi_big, rel) if mix.still(j) else (mix.move(chi_big, j), mix.move(rel, j))
+        return mix.signal(m, r, dipole_field(c, voxel_size_mm, b0, pad_factor=1.0)[sl], j)
 
-    def still(j: int) -> bool:
-        return bool(np.allclose(R[j], np.eye(3), atol=1e-12) and not np.any(t[j]))
+    return mix.run(state, progress)
 
-    if field_ppm is not None:
-        maps = np.stack([chi, np.asarray(m0, float), np.asarray(r2s_hz, float)])
 
-        def state(i: int) -> np.ndarray:
-            j = poses.first[i]
-            b, m, r = maps if still(j) else move(maps, j)
-            sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=st.b0_t), -1, 0)
-            return _b0_change_phase(sig, R[j], te, voxel_size_mm, st)
+def mix_moved_maps(
+    field_ppm: np.ndarray,
+    m0: np.ndarray,
+    r2s_hz: np.ndarray,
+    te_s: Sequence[float],
+    schedule: Schedule,
+    rotations: np.ndarray | LinePoses,
+    translations_mm: np.ndarray | None = None,
+    voxel_size_mm: Sequence[float] | float = (1.0, 1.0, 1.0),
+    *,
+    settings: QSMMotionSettings | None = None,
+    **keywords: Any,
+) -> np.ndarray:
+    """Seed 002 Eq. 5 on the parameter maps (``mixing="approx-maps"``): the total field moves
+    with the head like M0 and R2*, per state.
 
-    else:
-        # chi (with its background sources, which may reach the FOV edge) moves on the
-        # zero-padded grid of the dipole convolution, so band-limited (periodic) motion
-        # cannot wrap sources around the FOV, and the identity pose gives exactly
-        # dipole_field(chi). M0 and R2* vanish outside the head and move on the FOV grid.
-        big = padded_shape(chi.shape, st.pad_factor)
-        chi_big, sl = _pad_centered(chi, big)
-        rel = np.stack([np.asarray(m0, float), np.asarray(r2s_hz, float)])
-        b0 = st.b0_dir_array()
+    The signal is composed pointwise per state exactly as in :func:`mix_exact`, so the
+    difference between the two isolates the physics (field moved vs recomputed) from
+    discretisation. Arguments as :func:`mix_exact`, with the total field (ppm, scanner frame)
+    instead of chi; the same edge assumption applies to the field map.
+    """
+    progress = bool(keywords.pop("progress", False))
+    st = _settings(settings, keywords)
+    field = np.asarray(field_ppm, float)
+    mix = _StateMix(field.shape, te_s, schedule, rotations, translations_mm, voxel_size_mm, st)
+    maps = np.stack([field, np.asarray(m0, float), np.asarray(r2s_hz, float)])
 
-        def state(i: int) -> np.ndarray:
-            j = poses.first[i]
-            c, (m, r) = (chi_big, rel) if still(j) else (move(chi_big, j), move(rel, j))
-            b = dipole_field(c, voxel_size_mm, b0, pad_factor=1.0)[sl]
-            sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=st.b0_t), -1, 0)
-            return _b0_change_phase(sig, R[j], te, voxel_size_mm, st)
+    def state(j: int) -> np.ndarray:
+        b, m, r = maps if mix.still(j) else mix.move(maps, j)
+        return mix.signal(m, r, b, j)
 
-    k = _per_state_mix(state, schedule, poses.state, poses.n_states, progress)
-    return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
+    return mix.run(state, progress)
+
+
+class _StateMix:
+    """What the per-state mixing models share: poses, moves, the GRE signal and the
+    k-space mixing ``sum_i M_i FFT(S_i)``."""
+
+    def __init__(self, shape, te_s, schedule, rotations, translations_mm, vox, st) -> None:
+        if tuple(schedule.shape) != tuple(shape):
+            raise MrsimInputError(f"schedule.shape {schedule.shape} != map shape {shape}")
+        self.te = np.asarray(te_s, float)
+        self.schedule, self.vox, self.st = schedule, vox, st
+        self.poses = resolve_poses(rotations, translations_mm, schedule.n_lines, 3)
+        self.R, self.t = self.poses.rotations, self.poses.translations_mm
+
+    def move(self, x: np.ndarray, j: int) -> np.ndarray:
+        D = self.st.orientation_array
+        return rigid_move(x, self.R[j], self.t[j], self.vox, orientation=D, options=self.st.nufft)
+
+    def still(self, j: int) -> bool:
+        return bool(np.allclose(self.R[j], np.eye(3), atol=1e-12) and not np.any(self.t[j]))
+
+    def signal(self, m: np.ndarray, r: np.ndarray, b: np.ndarray, j: int) -> np.ndarray:
+        sig = np.moveaxis(gre_signal(m, r, b, self.te, b0_t=self.st.b0_t), -1, 0)
+        return b0_change_phase(sig, self.R[j], self.te, self.vox, self.st)
+
+    def run(self, state, progress: bool) -> np.ndarray:
+        p = self.poses
+        k = _per_state_mix(
+            lambda i: state(p.first[i]), self.schedule, p.state, p.n_states, progress
+        )
+        return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
 
 
 @dataclass
@@ -517,18 +500,10 @@ def simulate_qsm_motion(
     else:
         # "approx-maps" moves the scanner-frame field map with the head (Eq. 5 on the maps);
         # "exact" recomputes the field from the moved chi for every state (Eq. 4).
-        corrupted = mix_exact(
-            p.chi_ppm,
-            p.m0,
-            p.r2s_hz,
-            te,
-            sched,
-            poses,
-            None,
-            vox,
-            settings=st,
-            progress=progress,
-            field_ppm=field_ppm if st.mixing == "approx-maps" else None,
+        mix = mix_moved_maps if st.mixing == "approx-maps" else mix_exact
+        source = field_ppm if st.mixing == "approx-maps" else p.chi_ppm
+        corrupted = mix(
+            source, p.m0, p.r2s_hz, te, sched, poses, None, vox, settings=st, progress=progress
         )
     if st.snr is not None:
         ref = float(np.abs(clean[..., 0]).max())
