@@ -54,7 +54,8 @@ from mrsim.geometry import (
 from mrsim.kspace.engine import moved_kspace, resolve_poses, rigid_move
 from mrsim.kspace.fft import fft_centered, ifft_centered
 from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
-from mrsim.kspace.poses import LinePoses, line_poses
+from mrsim.kspace.poses import LinePoses
+from mrsim.kspace.poses import line_poses as _kspace_line_poses
 from mrsim.kspace.schedule import Schedule, gre3d_schedule
 from mrsim.qsm.b0_change import B0ChangeModel, b0_change_hz, b0_change_phase
 from mrsim.qsm.dipole import _pad_centered, dipole_field, padded_shape
@@ -70,6 +71,7 @@ __all__ = [
     "QSMMotionResult",
     "simulate_qsm_motion",
     "corrupt_mgre",
+    "line_poses",
 ]
 
 MIXINGS = ("approx", "approx-maps", "exact")
@@ -438,7 +440,7 @@ class QSMMotionResult:
 
 
 def _poses(trajectory, schedule: Schedule, st: QSMMotionSettings) -> LinePoses:
-    return line_poses(
+    return _kspace_line_poses(
         trajectory,
         schedule,
         mapping=st.mapping,
@@ -541,3 +543,25 @@ def corrupt_mgre(
     out = mix_approx(s, sched, poses, None, voxel_size_mm, te_s=te, settings=st)
     info = {**st.to_dict(), "input": "MGRE"}
     return QSMMotionResult(s, out, te, poses.params, poses.n_states, sched, info)
+
+
+def line_poses(
+    trajectory,
+    schedule: Schedule,
+    pose_method: str = "nearest",
+    mapping: str = "seconds",
+    rereference_center: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-line ``(rotations, translations_mm, params)``; identity if ``trajectory`` is None.
+
+    Kept for callers of earlier versions: the tuple form of
+    :func:`mrsim.kspace.poses.line_poses` (which returns a :class:`LinePoses`).
+    """
+    p = _kspace_line_poses(
+        trajectory,
+        schedule,
+        mapping=mapping,
+        method=pose_method,
+        rereference_center=rereference_center,
+    )
+    return p.rotations, p.translations_mm, p.params
