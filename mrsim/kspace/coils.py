@@ -1,7 +1,7 @@
 """Receive-coil sensitivities (synthetic, birdcage-like), their Fourier series, combination.
 
 Coil sensitivities are fixed in the scanner frame: when the head moves, the coils do not.
-:func:`mrsim.kspace.corrupt.moved_kspace` uses them exactly (see docs/physics.md, section 5),
+:func:`mrsim.kspace.engine.moved_kspace` (with :class:`mrsim.kspace.multicoil.Coils`) uses them exactly (see docs/physics.md, section 5),
 either per motion state or, with ``coil_method="fourier"``, through a truncated Fourier
 series of each map over the FOV,
 
@@ -242,7 +242,7 @@ def bandlimit_sensitivities(
     """The maps represented exactly by the ``|p_a| <= K_a`` Fourier terms.
 
     These are the sensitivities that ``coil_method="fourier"`` of
-    :func:`mrsim.kspace.corrupt.moved_kspace` simulates; combine its coil images with them
+    :func:`mrsim.kspace.engine.moved_kspace` simulates; combine its coil images with them
     (:func:`combine_coils`) to recover the object exactly in the absence of motion.
 
     Parameters

@@ -11,21 +11,27 @@ with two models of the per-state signal ``S_i``:
   head, ``S_i(r) = S(A_i r)``: magnitude, R2* decay *and* field move together, as
   if the field were attached to the tissue. Here every line is evaluated as the
   spectrum of the reference-pose complex signal at rotated k with a
-  translation ramp (:func:`mrsim.kspace.corrupt.moved_kspace`): all lines of all
+  translation ramp (:func:`mrsim.kspace.engine.moved_kspace`): all lines of all
   poses and all echoes in ONE type-2 NUFFT. This is exact band-limited motion of
   the complex image (no interpolation of wrapped phase), so it also applies to
   real MGRE data (:func:`mrsim.qsm.gre.load_mgre`).
 - ``mixing="exact"`` (seed 002 Eq. 4): chi, M0 and R2* move with the head
-  (:func:`mrsim.kspace.corrupt.rigid_move`, band-limited), the field is
+  (:func:`mrsim.kspace.engine.rigid_move`, band-limited), the field is
   recomputed for every state in the scanner frame (B0 fixed), ``b_i = d * chi(A_i
   r)``, and the signal is built, Fourier transformed and masked per state. The
   cost grows with the number of states, so poses are grouped into states
-  (:func:`mrsim.kspace.corrupt.motion_states`; use nearest-neighbour pose
+  (:class:`mrsim.kspace.poses.LinePoses` states; use nearest-neighbour pose
   sampling for step-like profiles).
 
-Dipole convolution commutes with translations and with rotations about the B0
-axis, so the two models agree for those motions and differ for rotations about
+(``mixing="approx-maps"``, :func:`mix_moved_maps`: Eq. 5 on M0, R2* and the total
+field, per state.) Dipole convolution commutes with translations and with rotations
+about the B0 axis, so the models agree for those motions and differ for rotations about
 axes perpendicular to B0 (``tests/test_qsm_motion.py``, ``docs/qsm.md``).
+
+World frame: poses and ``b0_dir`` are in the world (RAS+) frame and the array axes are
+mapped to it by ``orientation`` (:func:`mrsim.geometry.orientation_from_affine`; set from
+the phantom's or the MGRE NIfTI's affine), exactly as in ``mrsim corrupt``
+(``tests/test_qsm_world_frame.py``). Options: :class:`QSMMotionSettings`.
 
 Optionally a motion-induced B0 change (:func:`b0_change_hz`, a smooth field
 linear in space and in the rotation angles, a few Hz for a few degrees) is
