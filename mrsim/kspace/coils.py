@@ -2,8 +2,8 @@
 
 Coil sensitivities are fixed in the scanner frame: when the head moves, the coils do not.
 :func:`mrsim.kspace.engine.moved_kspace` (with :class:`mrsim.kspace.multicoil.Coils`) uses
-them exactly (see docs/physics.md, section 5), either per motion state or, with ``coil_method="fourier"``, through a truncated Fourier
-series of each map over the FOV,
+them exactly (see docs/physics.md, section 5), either per motion state or, with
+``coil_method="fourier"``, through a truncated Fourier series of each map over the FOV,
 
     S_c(r) ~ sum_p a_{c,p} exp(+i 2 pi p . r / FOV),   |p_a| <= K_a,
 
