@@ -199,6 +199,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
 
 def run(args: argparse.Namespace) -> int:
     from mrsim.command import user_input
+    from mrsim.geometry import orientation_from_affine
     from mrsim.io.kspace_file import write_kspace_file
     from mrsim.io.nifti import load_volume, save_volume
     from mrsim.kspace.corrupt import CorruptionSettings
@@ -219,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
         with user_input(f"{args.input} (--input must be a 3D NIfTI volume)"):
             image, affine = load_volume(args.input, ndim=3)
         source = str(args.input)
+    with user_input(source):  # voxel size and orientation (shears refused)
+        orientation_from_affine(affine)
     matrix = tuple(image.shape) if args.matrix is None else args.matrix
     with user_input(f"--matrix {matrix} / --ordering {args.ordering}"):
         schedule = mprage_schedule(
