@@ -203,6 +203,9 @@ def run_plot(args: argparse.Namespace) -> int:
             time_label="time (s)" if timed else "sample index (no --tr given)",
         )
     with user_input(args.output):
-        fig.savefig(args.output, dpi=120)
+        from mrsim.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            fig.savefig(tmp, dpi=120)
     print(f"wrote {args.output}")
     return 0

@@ -90,7 +90,10 @@ def _figure(path: Path, clean: np.ndarray, corrupted: np.ndarray, echo: int) -> 
     for a in ax.ravel():
         a.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
 
 
