@@ -66,3 +66,27 @@ def test_reader_errors_name_the_file(tmp_path):
         f.attrs["format"] = "ismrmrd"
     with pytest.raises(MrsimInputError, match="fmt.h5.*format"):
         read_kspace_file(tmp_path / "fmt.h5")
+
+
+def test_cli_provenance_has_the_geometry(tmp_path):
+    """``mrsim corrupt`` writes CorruptionSettings.to_dict() (with the input's affine and
+    orientation) to corruption.json and into the --save-kspace file, which reads back."""
+    import json
+
+    from mrsim.cli import main
+    from mrsim.io.nifti import save_volume
+    from mrsim.motion.formats import write_trajectory
+
+    A = _affine()
+    nii = save_volume(tmp_path / "in.nii.gz", shepp_logan_image(N, 1.5).astype(np.float32), A)
+    s = mprage_schedule(N)
+    csv = write_trajectory(pace_like(n=16, duration_s=s.duration_s + 5, seed=2), tmp_path / "m.csv")
+    args = ["corrupt", "--trajectory", str(csv), "--input", str(nii), "--threads", "1"]
+    assert main(args + ["--save-kspace", str(tmp_path / "k.h5"), "-o", str(tmp_path / "o")]) == 0
+    prov = json.loads((tmp_path / "o" / "corruption.json").read_text())["settings"]
+    np.testing.assert_allclose(prov["affine"], A)
+    np.testing.assert_allclose(prov["orientation"], np.diag([-1.0, 1.0, 1.0]), atol=0)
+    assert prov["voxel_size_mm"] == [1.5, 1.5, 2.0] and prov["nufft"]["eps"] == 1e-4
+    got = read_kspace_file(tmp_path / "k.h5")
+    assert got.settings == prov
+    np.testing.assert_allclose(got.affine, A)  # same grid: the output affine is the input's
