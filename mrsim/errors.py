@@ -14,3 +14,7 @@ class MrsimInputError(ValueError):
 
     A ``ValueError`` subclass, so library callers that already catch ``ValueError`` keep working.
     """
+
+
+class MrsimFileNotFoundError(MrsimInputError, FileNotFoundError):
+    """A user-named input file that does not exist (both a user error and an ``OSError``)."""

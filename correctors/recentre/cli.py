@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import run_command
+from mrsim.command import BROAD_USER_ERRORS, run_command
 
 __all__ = ["main", "build_parser"]
 
@@ -413,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv, "recentre")
+    return run_command(build_parser(), argv, "recentre", user_errors=BROAD_USER_ERRORS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,11 @@ import argparse
 import importlib
 import sys
 
+from mrsim.command import USER_ERRORS, run_command
+from mrsim.errors import MrsimInputError
+
+__all__ = ["CLIError", "USER_ERRORS", "add_command", "build_parser", "main", "run_command"]
+
 # (subcommand name, module under mrsim.cli, one-line help)
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("info", "info", "versions, NUFFT backends, threads, embedded data"),
@@ -23,8 +28,9 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
-class CLIError(Exception):
-    """An error to print as one clean line (no traceback) and exit with status 2."""
+class CLIError(MrsimInputError):
+    """A bad flag combination found by a subcommand: a :class:`~mrsim.errors.MrsimInputError`
+    (one line, exit status 2), named for the CLI modules that raise it."""
 
 
 def add_command(
@@ -69,29 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# User errors: library errors already name the file/field, so they print as one line.
-USER_ERRORS: tuple[type[BaseException], ...] = (CLIError, ValueError, KeyError, OSError)
-
-
-def run_command(parser: argparse.ArgumentParser, argv: list[str] | None, prog: str) -> int:
-    """Parse ``argv``, call the chosen subcommand's ``func`` and turn user errors into
-    one ``PROG COMMAND: error: ...`` line with exit status 2 (no traceback).
-
-    Shared by ``mrsim`` and the correctors' command lines.
-    """
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 1
-    try:
-        return int(args.func(args) or 0)
-    except USER_ERRORS as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"{prog} {args.command}: error: {msg}", file=sys.stderr)
-        return 2
-
-
 def main(argv: list[str] | None = None) -> int:
+    """``mrsim``: :class:`~mrsim.errors.MrsimInputError` -> one line and exit 2; any other
+    exception keeps its traceback (exit 1) (:func:`mrsim.command.run_command`)."""
     return run_command(build_parser(), argv, "mrsim")
 
 

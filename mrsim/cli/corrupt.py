@@ -2,7 +2,8 @@
 
 Reads a motion trajectory, maps it onto an MP-RAGE schedule (one pose per k-space line,
 re-referenced so the k-space centre is at the identity), computes the corrupted k-space
-with one NUFFT (mrsim.kspace.corrupt.corrupt) and writes ``clean.nii.gz``,
+with one NUFFT (:func:`mrsim.kspace.volume.corrupt_volume`, which calls the front door
+:func:`mrsim.kspace.corrupt.corrupt`) and writes ``clean.nii.gz``,
 ``corrupted.nii.gz`` and ``corruption.png`` (orthogonal slices + the poses), then prints
 SSIM / PSNR and the motion severity.
 
@@ -10,7 +11,8 @@ With ``--coils N`` the acquisition has N receive coils with synthetic birdcage
 sensitivities on the output grid (fixed in the scanner while the head moves, ring around
 the array axis closest to world z). The corrupted and clean images are then the R=1
 SENSE combinations of the coil images (with the maps the data were simulated with), and
-``--save-kspace`` stores the per-coil k-space with its sensitivities. ``--coil-method
+``--save-kspace`` stores the per-coil k-space with its sensitivities (file format:
+:mod:`mrsim.io.kspace_file`, read back with ``read_kspace_file``). ``--coil-method
 fourier`` (default) costs about one single-coil NUFFT per phase-encode Fourier term
 (``(2K+1)`` per phase-encode axis along which the maps vary: 7 for the birdcage maps and
 MP-RAGE) whatever the number of motion states, with the maps band-limited to ``|p| <= K``
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import CLIError, add_command
+from mrsim.cli import add_command
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -195,183 +197,62 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p.set_defaults(func=run)
 
 
-def output_affine(affine: np.ndarray, in_shape, out_shape) -> np.ndarray:
-    """Affine of a same-FOV grid of ``out_shape``: voxel n//2 keeps its world position."""
-    A = np.asarray(affine, dtype=float).copy()
-    zoom = np.asarray(in_shape, float) / np.asarray(out_shape, float)
-    centre_world = A[:3, :3] @ (np.asarray(in_shape) // 2) + A[:3, 3]
-    A[:3, :3] = A[:3, :3] * zoom[None, :]
-    A[:3, 3] = centre_world - A[:3, :3] @ (np.asarray(out_shape) // 2)
-    return A
-
-
-def save_kspace_h5(path: str | Path, result, affine: np.ndarray) -> Path:
-    """Write k-space (complex64), per-line poses and the schedule to an HDF5 file.
-
-    Multi-coil results (``result.coil_sensitivities`` set) store ``kspace`` with a leading
-    coil axis, the sensitivities the data were simulated with (``coil_sensitivities``,
-    complex64, same grid) and the attributes ``n_coils``, ``coil_method`` and
-    ``coil_terms`` (``-1`` when not applicable); ``kspace.attrs["axes"]`` names the axes.
-    """
-    import h5py
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    s = result.schedule
-    sens = getattr(result, "coil_sensitivities", None)
-    with h5py.File(path, "w") as f:
-        kd = f.create_dataset(
-            "kspace",
-            data=result.kspace.astype(np.complex64),
-            compression="gzip",
-            compression_opts=1,
-        )
-        grid_axes = ["array axis 0", "array axis 1", "array axis 2"][: s.ndim]
-        kd.attrs["axes"] = json.dumps((["coil"] if sens is not None else []) + grid_axes)
-        f.attrs["n_coils"] = 0 if sens is None else int(sens.shape[0])
-        if sens is not None:
-            sd = f.create_dataset(
-                "coil_sensitivities",
-                data=np.asarray(sens).astype(np.complex64),
-                compression="gzip",
-                compression_opts=1,
-            )
-            sd.attrs["description"] = (
-                "receive sensitivities (scanner frame, output grid) the k-space was simulated "
-                "with; coil images combine as sum conj(S_c) m_c / sum |S_c|^2"
-            )
-            terms = result.settings.get("coil_terms")
-            f.attrs["coil_method"] = str(result.settings.get("coil_method"))
-            f.attrs["coil_terms"] = np.asarray(terms if terms is not None else [-1] * s.ndim)
-        f.create_dataset("line_params", data=result.params)
-        f.create_dataset("line_time_s", data=s.time_s)
-        f.create_dataset("line_pe_index", data=s.pe_index)
-        f.create_dataset("line_shot", data=s.shot)
-        f.create_dataset("affine", data=affine)
-        f.attrs["readout_axis"] = s.readout_axis
-        f.attrs["convention"] = (
-            "centred k-space (DC at n//2), orthonormal; "
-            "line_params columns tx_mm,ty_mm,tz_mm,rx_deg,ry_deg,rz_deg"
-        )
-        f.attrs["settings"] = json.dumps(result.settings)
-        f.attrs["severity"] = json.dumps(result.severity)
-        f.attrs["noise_sigma"] = result.noise_sigma
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
-    from mrsim import metrics
-    from mrsim.io.nifti import load_volume, save_volume, voxel_size_mm
-    from mrsim.kspace.corrupt import corrupt, orientation_from_affine
+    from mrsim.command import user_input
+    from mrsim.geometry import orientation_from_affine
+    from mrsim.io.kspace_file import write_kspace_file
+    from mrsim.io.nifti import load_volume, save_volume
+    from mrsim.kspace.corrupt import CorruptionSettings
     from mrsim.kspace.figure import corruption_figure
     from mrsim.kspace.schedule import mprage_schedule
+    from mrsim.kspace.volume import corrupt_volume
     from mrsim.motion.formats import read_trajectory
 
     t_start = time.perf_counter()
-    steps = tqdm(total=5, desc="mrsim corrupt", unit="step", leave=False)
-    traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
-    steps.update()
+    with user_input(args.trajectory):
+        traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
     if args.input is None:
         from mrsim.phantoms.mni152 import load_mni152
 
         image, affine = load_mni152("t1", shape=DEFAULT_GRID)
         source = f"embedded MNI152 T1 {DEFAULT_GRID} at 1 mm"
     else:
-        try:
+        with user_input(f"{args.input} (--input must be a 3D NIfTI volume)"):
             image, affine = load_volume(args.input, ndim=3)
-        except ValueError as exc:
-            raise CLIError(f"{exc} (--input must be a 3D NIfTI volume)") from exc
         source = str(args.input)
-    if image.ndim != 3:
-        raise CLIError(f"{source}: expected a 3D volume, got shape {image.shape}")
-    vox = voxel_size_mm(affine)
-    orientation = orientation_from_affine(affine)
+    with user_input(source):  # voxel size and orientation (shears refused)
+        orientation_from_affine(affine)
     matrix = tuple(image.shape) if args.matrix is None else args.matrix
-    try:
+    with user_input(f"--matrix {matrix} / --ordering {args.ordering}"):
         schedule = mprage_schedule(
-            matrix,
-            ordering=args.ordering,
-            readout_axis=args.readout_axis,
-            shot_tr_s=args.shot_tr_s,
+            matrix, ordering=args.ordering, readout_axis=args.readout_axis, shot_tr_s=args.shot_tr_s
         )
-    except ValueError as exc:
-        raise CLIError(f"--matrix {matrix} / --ordering {args.ordering}: {exc}") from exc
-    sens = None
-    if args.coils is not None:
-        from mrsim.kspace.coils import birdcage_sensitivities, coil_terms_per_axis
+    settings = CorruptionSettings(
+        mapping=args.mapping,
+        rereference_center=not args.no_rereference,
+        granularity=args.granularity,
+        noise_snr=args.noise_snr,
+        output="complex" if args.complex else "magnitude",
+        seed=args.seed,
+        coil_method=args.coil_method,
+        coil_terms=args.coil_terms,
+    ).updated(backend=args.backend, eps=args.eps, threads=args.threads)
+    if args.coils is not None and args.coil_method == "fourier" and args.coil_terms is not None:
+        from mrsim.kspace.coils import coil_terms_per_axis
 
-        if args.coil_method == "fourier" and args.coil_terms is not None:
-            try:
-                coil_terms_per_axis(args.coil_terms, schedule.shape)
-            except ValueError as exc:
-                raise CLIError(f"--coil-terms {args.coil_terms}: {exc}") from exc
-
-        # Ring around the array axis closest to world z (the scanner bore).
-        ring_axis = int(np.argmax(np.abs(orientation[2, :])))
-        vox_grid = vox * np.asarray(image.shape) / np.asarray(schedule.shape)
-        sens = birdcage_sensitivities(schedule.shape, vox_grid, args.coils, axis=ring_axis)
-    steps.update()
-    try:
-        res = corrupt(
-            image,
-            traj,
-            schedule,
-            vox,
-            orientation=orientation,
-            mapping=args.mapping,
-            rereference_center=not args.no_rereference,
-            granularity=args.granularity,
-            backend=args.backend,
-            eps=args.eps,
-            nthreads=args.threads,
-            noise_snr=args.noise_snr,
-            output="complex" if args.complex else "magnitude",
-            coil_sensitivities=sens,
-            coil_method=args.coil_method,
-            coil_terms=args.coil_terms,
-            seed=args.seed,
-            progress=sens is not None,
-        )
-    except ValueError as exc:
-        raise CLIError(f"{args.trajectory}: {exc}") from exc
-    steps.update()
+        with user_input(f"--coil-terms {args.coil_terms}"):
+            coil_terms_per_axis(args.coil_terms, schedule.shape)
+    # A user error in the corruption (e.g. a trajectory too short for the scan) names the
+    # trajectory; any other exception keeps its traceback.
+    with user_input(args.trajectory, convert=False):
+        vol = corrupt_volume(image, affine, traj, schedule, settings, n_coils=args.coils)
+    res = vol.result
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    aff_out = output_affine(affine, image.shape, schedule.shape)
-    save_volume(out / "clean.nii.gz", res.clean, aff_out)
-    save_volume(out / "corrupted.nii.gz", res.image, aff_out)
+    save_volume(out / "clean.nii.gz", res.clean, vol.affine)
+    save_volume(out / "corrupted.nii.gz", res.image, vol.affine)
     if args.save_kspace:
-        save_kspace_h5(args.save_kspace, res, aff_out)
-    steps.update()
-    ref, img = np.abs(res.clean), np.abs(res.image)
-    ssim_v = metrics.ssim(ref, img)
-    psnr_v = metrics.psnr(ref, img)
-    sev = res.severity
-    vox_out = np.round(vox * np.asarray(image.shape) / schedule.shape, 3).tolist()
-    moved_pct = 100 * sev["energy_fraction_moved"]
-    coil_line = ""
-    if sens is not None:
-        terms = res.settings["coil_terms"]
-        coil_line = (
-            f"coils     {args.coils} (birdcage), {args.coil_method}"
-            + (f" K={terms}" if terms is not None else "")
-            + ", R=1 SENSE combination\n"
-        )
-    summary = (
-        f"input     {source}\n"
-        f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
-        f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
-        f"{coil_line}"
-        f"motion    {len(traj)} samples over {traj.t_s[0]:g}-{traj.t_s[-1]:g} s, "
-        f"mapping {args.mapping}, {sev['n_states']} states\n"
-        f"SSIM      {ssim_v:.4f}\nPSNR      {psnr_v:.2f} dB\n"
-        f"motion std {sev['motion_std']:.3f} (mm|deg, seed 001)\n"
-        f"k-energy-weighted displacement {sev['mean_displacement_mm']:.3f} mm "
-        f"(max {sev['max_displacement_mm']:.2f} mm)\n"
-        f"k-energy moved >{sev['moved_threshold_mm']} mm: {moved_pct:.1f} %"
-    )
+        write_kspace_file(args.save_kspace, res, vol.affine)
+    summary = _summary(args, source, res, traj, vol)
     corruption_figure(
         res.clean,
         res.image,
@@ -380,24 +261,18 @@ def run(args: argparse.Namespace) -> int:
         out / "corruption.png",
         title=summary,
         center_time_s=float(schedule.time_s[schedule.center_line()]),
-        voxel_size_mm=vox * np.asarray(image.shape) / schedule.shape,
+        voxel_size_mm=vol.voxel_size_mm,
     )
-    with open(out / "corruption.json", "w") as f:
-        json.dump(
-            {
-                "ssim": ssim_v,
-                "psnr_db": psnr_v,
-                "severity": sev,
-                "settings": res.settings,
-                "noise_sigma": res.noise_sigma,
-                "trajectory": str(args.trajectory),
-                "input": source,
-            },
-            f,
-            indent=2,
-        )
-    steps.update()
-    steps.close()
+    report = {
+        "ssim": vol.ssim,
+        "psnr_db": vol.psnr_db,
+        "severity": res.severity,
+        "settings": res.settings,
+        "noise_sigma": res.noise_sigma,
+        "trajectory": str(args.trajectory),
+        "input": source,
+    }
+    write_json(out / "corruption.json", report)
     print(summary)
     written = ["clean.nii.gz", "corrupted.nii.gz", "corruption.png", "corruption.json"]
     print(
@@ -406,3 +281,38 @@ def run(args: argparse.Namespace) -> int:
         + f"  ({time.perf_counter() - t_start:.1f} s)"
     )
     return 0
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """Indented JSON, written atomically."""
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2))
+
+
+def _summary(args, source: str, res, traj, vol) -> str:
+    schedule, sev = res.schedule, res.severity
+    vox_out = np.round(vol.voxel_size_mm, 3).tolist()
+    moved_pct = 100 * sev["energy_fraction_moved"]
+    coil_line = ""
+    if res.coil_sensitivities is not None:
+        terms = res.settings["coil_terms"]
+        coil_line = (
+            f"coils     {args.coils} (birdcage), {args.coil_method}"
+            + (f" K={terms}" if terms is not None else "")
+            + ", R=1 SENSE combination\n"
+        )
+    return (
+        f"input     {source}\n"
+        f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
+        f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
+        f"{coil_line}"
+        f"motion    {len(traj)} samples over {traj.t_s[0]:g}-{traj.t_s[-1]:g} s, "
+        f"mapping {args.mapping}, {sev['n_states']} states\n"
+        f"SSIM      {vol.ssim:.4f}\nPSNR      {vol.psnr_db:.2f} dB\n"
+        f"motion std {sev['motion_std']:.3f} (mm|deg, seed 001)\n"
+        f"k-energy-weighted displacement {sev['mean_displacement_mm']:.3f} mm "
+        f"(max {sev['max_displacement_mm']:.2f} mm)\n"
+        f"k-energy moved >{sev['moved_threshold_mm']} mm: {moved_pct:.1f} %"
+    )

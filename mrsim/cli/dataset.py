@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mrsim.cli import CLIError, add_command
+from mrsim.command import user_input
 
 EXAMPLES = """\
 examples:
@@ -95,7 +96,8 @@ def run_build(args: argparse.Namespace) -> int:
         raise CLIError(f"--workers must be >= 1, got {args.workers}")
     if args.threads is not None and args.threads < 1:
         raise CLIError(f"--threads must be >= 1, got {args.threads}")
-    recipe = load_recipe(args.recipe, small=args.small)
+    with user_input(args.recipe):
+        recipe = load_recipe(args.recipe, small=args.small)
     res = build_dataset(
         recipe,
         args.out,
@@ -131,12 +133,13 @@ def run_info(args: argparse.Namespace) -> int:
     from mrsim.dataset.build import verify_dataset
     from mrsim.io.hdf5 import read_index, resolve_dataset_file
 
-    merged = resolve_dataset_file(args.dir)
-    with h5py.File(merged, "r") as f:
-        idx = read_index(f)
-        recipe = json.loads(f.attrs["recipe"])
-        data = {k: (ds.shape, ds.dtype) for k, ds in f["data"].items()}
-        unit = f.attrs.get("motion_magnitude_unit", "")
+    with user_input(args.dir):
+        merged = resolve_dataset_file(args.dir)
+        with h5py.File(merged, "r") as f:
+            idx = read_index(f)
+            recipe = json.loads(f.attrs["recipe"])
+            data = {k: (ds.shape, ds.dtype) for k, ds in f["data"].items()}
+            unit = f.attrs.get("motion_magnitude_unit", "")
     n = idx["sample"].size
     print(
         f"{merged}: recipe {recipe['name']!r} (kind {recipe['kind']}, seed {recipe['seed']}"
@@ -186,7 +189,8 @@ def run_regenerate(args: argparse.Namespace) -> int:
     import mrsim
     from mrsim.dataset.build import regenerate_sample
 
-    sample, stored, attrs = regenerate_sample(args.file, args.sample)
+    with user_input(args.file):
+        sample, stored, attrs = regenerate_sample(args.file, args.sample)
     from mrsim.dataset.build import code_fingerprint
 
     if attrs.get("mrsim_code") not in (None, code_fingerprint()):

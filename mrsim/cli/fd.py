@@ -42,12 +42,14 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mrsim.cli.motion import _read_for
+    from mrsim.command import user_input
     from mrsim.motion import fd_summary, framewise_displacement
     from mrsim.motion.fd import DEFAULT_RADIUS_MM
 
     # FD depends only on the sample order, so a file without times needs no --tr.
     traj, timed = _read_for(args.input, args.format, args.tr, need_times=False)
-    fd = framewise_displacement(traj, args.kind, radius_mm=args.radius)
+    with user_input("--radius"):
+        fd = framewise_displacement(traj, args.kind, radius_mm=args.radius)
     s = fd_summary(fd)
     r = DEFAULT_RADIUS_MM[args.kind] if args.radius is None else args.radius
     name = {"power": "Power FD", "jenkinson": "Jenkinson FD", "enorm": "AFNI enorm"}[args.kind]
@@ -65,13 +67,16 @@ def run(args: argparse.Namespace) -> int:
             header += ",t_s"
         cols.append(fd)
         header += f",fd_{args.kind}_mm"
-        np.savetxt(
-            args.output,
-            np.column_stack(cols),
-            delimiter=",",
-            header=header,
-            comments="",
-            fmt=["%d"] + ["%.10g"] * (len(cols) - 1),
-        )
+        from mrsim.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            np.savetxt(
+                tmp,
+                np.column_stack(cols),
+                delimiter=",",
+                header=header,
+                comments="",
+                fmt=["%d"] + ["%.10g"] * (len(cols) - 1),
+            )
         print(f"wrote {args.output}")
     return 0

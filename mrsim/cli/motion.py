@@ -6,6 +6,7 @@ import argparse
 import shlex
 
 from mrsim.cli import CLIError, add_command
+from mrsim.command import user_input
 
 EPILOG = """\
 examples:
@@ -131,8 +132,10 @@ def run_generate(args: argparse.Namespace) -> int:
             kwargs["duration_s"] = args.tr * (n - 1)
         elif args.duration is not None:
             kwargs["duration_s"] = args.duration
-    traj = GENERATORS[kind](**kwargs)
-    fmt = args.format or detect_format(args.output)
+    with user_input(f"motion generate {kind} options"):
+        traj = GENERATORS[kind](**kwargs)
+    with user_input(args.output):
+        fmt = args.format or detect_format(args.output)
     comment = None
     if fmt in ("mrsim", "afni"):
         comment = (
@@ -140,7 +143,8 @@ def run_generate(args: argparse.Namespace) -> int:
             f"mrsim.motion.generators.{GENERATORS[kind].__name__}, seed {args.seed}\n"
             f"made by: {_generate_command(args)}"
         )
-    out = write_trajectory(traj, args.output, format=fmt, comment=comment)
+    with user_input(args.output):
+        out = write_trajectory(traj, args.output, format=fmt, comment=comment)
     print(f"wrote {out} ({len(traj)} samples over {traj.duration_s:g} s, {fmt} format)")
     return 0
 
@@ -163,19 +167,22 @@ def _read_for(path: str, fmt: str | None, tr: float | None, need_times: bool):
     from mrsim.motion import read_trajectory
     from mrsim.motion.formats import has_time_column
 
-    if tr is None and not need_times and not has_time_column(path, fmt):
-        return read_trajectory(path, format=fmt, tr_s=1.0), False
-    return read_trajectory(path, format=fmt, tr_s=tr), True
+    with user_input(path):
+        if tr is None and not need_times and not has_time_column(path, fmt):
+            return read_trajectory(path, format=fmt, tr_s=1.0), False
+        return read_trajectory(path, format=fmt, tr_s=tr), True
 
 
 def run_convert(args: argparse.Namespace) -> int:
     from mrsim.motion import write_trajectory
     from mrsim.motion.formats import detect_format
 
-    to = args.to_format or detect_format(args.output)
+    with user_input(args.output):
+        to = args.to_format or detect_format(args.output)
     # Only the mrsim CSV stores times, so other outputs do not need --tr.
     traj, _ = _read_for(args.input, args.from_format, args.tr, need_times=(to == "mrsim"))
-    out = write_trajectory(traj, args.output, format=to)
+    with user_input(args.output):
+        out = write_trajectory(traj, args.output, format=to)
     print(f"wrote {out} ({len(traj)} samples, {to} format)")
     return 0
 
@@ -187,13 +194,18 @@ def run_plot(args: argparse.Namespace) -> int:
     from mrsim.motion.plot import plot_trajectory
 
     traj, timed = _read_for(args.input, args.format, args.tr, need_times=False)
-    fig = plot_trajectory(
-        traj,
-        fd_kind=args.fd,
-        radius_mm=args.radius,
-        title=str(args.input),
-        time_label="time (s)" if timed else "sample index (no --tr given)",
-    )
-    fig.savefig(args.output, dpi=120)
+    with user_input("--radius"):
+        fig = plot_trajectory(
+            traj,
+            fd_kind=args.fd,
+            radius_mm=args.radius,
+            title=str(args.input),
+            time_label="time (s)" if timed else "sample index (no --tr given)",
+        )
+    with user_input(args.output):
+        from mrsim.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            fig.savefig(tmp, dpi=120)
     print(f"wrote {args.output}")
     return 0

@@ -38,6 +38,7 @@ from mrsim.dataset.recipe import Recipe
 from mrsim.dataset.samples import KINDS, make_sample
 from mrsim.dataset.subjects import DOMAIN_SAMPLE, subject_specs
 from mrsim.dataset.timers import phase, take_phases
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import (
     MANIFEST_NAME,
     MERGED_NAME,
@@ -292,15 +293,18 @@ def build_dataset(
                 f"{code_fingerprint()}; kept shards may differ from rebuilt ones"
             )
         if old.get("recipe_hash") != rhash:
-            raise ValueError(
+            raise MrsimInputError(
                 f"{out}: holds a build of a different recipe (hash "
                 f"{old.get('recipe_hash', '?')[:12]} vs {rhash[:12]}); use another --out directory"
             )
     else:
         write_json_atomic(plan_path, plan_doc)
 
-    for stale in (out / SHARD_DIR).glob("*.tmp-*"):
-        stale.unlink()  # half-written shard of a killed build
+    # Half-written shards of a killed build: atomic_path's temporary names, and the
+    # "<name>.tmp-<pid>-<thread>" names of earlier versions.
+    for pattern in (".*.tmp.h5", "*.tmp-*"):
+        for stale in (out / SHARD_DIR).glob(pattern):
+            stale.unlink()
     manifest_path = out / MANIFEST_NAME
     manifest = read_json(manifest_path) if manifest_path.exists() else {}
     recorded: dict[str, Any] = manifest.get("shards", {})

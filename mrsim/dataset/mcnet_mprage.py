@@ -12,9 +12,9 @@ subjects, as in seed 001. Each (subject, trajectory, variant) is one sample:
 3. one pose per MP-RAGE shot (128 points stretched over the shots), re-referenced
    so the k-space centre is acquired at the identity pose (seed 001: "offset
    such that the k-space center remained in the origin");
-4. corrupted 3D k-space by one type-2 NUFFT over all lines
-   (:func:`mrsim.kspace.corrupt.moved_kspace`), the clean reference by the
-   same path with no motion; magnitude images by inverse FFT;
+4. corrupted 3D k-space by one type-2 NUFFT over all lines and the clean
+   reference by FFT, both through the front door :func:`mrsim.kspace.corrupt.corrupt`;
+   magnitude images by inverse FFT;
 5. ``n_slices`` slices along ``slice_axis`` (sagittal: array axis 0 = x) at
    ``slice_step_mm`` steps about the centre (nearest voxel; the actual indices
    and positions are stored).
@@ -40,10 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import DOMAIN_TRAJECTORY, load_subject, seeded_rng
 from mrsim.dataset.timers import phase
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
 
 if TYPE_CHECKING:
@@ -92,7 +93,9 @@ def variant_columns(variant: str, slice_axis: int) -> np.ndarray:
         if variant == "rot_trans":
             cols[[a for a in range(3) if a != slice_axis]] = True
     else:
-        raise ValueError(f"unknown mcnet_mprage variant {variant!r}; expected one of {VARIANTS}")
+        raise MrsimInputError(
+            f"unknown mcnet_mprage variant {variant!r}; expected one of {VARIANTS}"
+        )
     return cols
 
 
@@ -105,7 +108,7 @@ def slice_indices(n: int, n_slices: int, step_mm: float, voxel_mm: float) -> np.
     offsets_mm = (np.arange(n_slices) - (n_slices - 1) / 2.0) * step_mm
     idx = n // 2 + np.floor(offsets_mm / voxel_mm + 0.5).astype(int)
     if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != n_slices:
-        raise ValueError(
+        raise MrsimInputError(
             f"{n_slices} slices {step_mm} mm apart do not fit as distinct slices in {n} voxels "
             f"of {voxel_mm} mm"
         )
@@ -118,9 +121,9 @@ def _validate(recipe: Recipe) -> None:
     try:
         slice_indices(p["shape"][p["slice_axis"]], p["n_slices"], p["slice_step_mm"], vox)
     except ValueError as exc:
-        raise ValueError(f"{recipe.source}: [params] {exc}") from None
+        raise MrsimInputError(f"{recipe.source}: [params] {exc}") from None
     if not p["variants"]:
-        raise ValueError(f"{recipe.source}: field 'params.variants' must not be empty")
+        raise MrsimInputError(f"{recipe.source}: field 'params.variants' must not be empty")
 
 
 def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -146,10 +149,9 @@ def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     """Build one ``mcnet_mprage`` sample from its params (see module docstring)."""
-    from mrsim.dataset.threads import moved_kspace_threads
-    from mrsim.kspace.corrupt import moved_kspace
-    from mrsim.kspace.fft import ifft_centered
-    from mrsim.kspace.schedule import mprage_schedule, poses_for_schedule
+    from mrsim.kspace.corrupt import CorruptionSettings, corrupt
+    from mrsim.kspace.nufft_options import NufftOptions
+    from mrsim.kspace.schedule import mprage_schedule
     from mrsim.motion.generators import pace_like
     from mrsim.motion.trajectory import Trajectory
 
@@ -177,24 +179,21 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         )
         cols = variant_columns(params["variant"], params["slice_axis"])
         traj = Trajectory(traj.t_s, np.where(cols, traj.params, 0.0))
-        R, t_mm, line_params = poses_for_schedule(
-            traj,
-            sched,
-            mapping="stretch",
-            method="linear",
-            rereference_center=True,
-            granularity=params["granularity"],
-        )
-    eps = float(params["nufft_eps"])
+    settings = CorruptionSettings(
+        voxel_size_mm=src_vox,
+        mapping="stretch",
+        method="linear",
+        rereference_center=True,
+        granularity=params["granularity"],
+        # The NUFFT path for every pose (no FFT shortcut when a variant happens not to
+        # rotate), so a sample's bytes depend on its params only; results do not depend on
+        # the thread count (tests/test_dataset_recipes.py).
+        nufft=NufftOptions(eps=float(params["nufft_eps"]), threads=threads, fast_path=False),
+        output="native",  # magnitudes taken here, in the engine's precision
+    )
     with phase("nufft"):
-        # Thread-count-independent NUFFT: same bytes whatever the worker layout.
-        k_moved = moved_kspace_threads(image, sched, R, t_mm, src_vox, eps=eps, threads=threads)
-        k_clean = moved_kspace(
-            image, sched, np.eye(3), np.zeros(3), voxel_size_mm=src_vox, eps=eps, nthreads=threads
-        )
-    with phase("fft"):
-        corrupted = np.abs(ifft_centered(k_moved, workers=threads))
-        clean = np.abs(ifft_centered(k_clean, workers=threads))
+        res = corrupt(image, traj, sched, settings=settings)
+    corrupted, clean, line_params = np.abs(res.image), np.abs(res.clean), res.params
     ax = params["slice_axis"]
     idx = slice_indices(shape[ax], params["n_slices"], params["slice_step_mm"], fov / shape[ax])
     take = lambda vol: np.ascontiguousarray(np.moveaxis(vol, ax, 0)[idx], dtype=np.float32)  # noqa: E731
@@ -206,7 +205,7 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         "trajectory": np.column_stack([traj.t_s, traj.params]),
     }
     if params["store_kspace"]:
-        arrays["kspace"] = k_moved.astype(np.complex64)
+        arrays["kspace"] = res.kspace.astype(np.complex64)
     return Sample(
         arrays=arrays,
         attrs={

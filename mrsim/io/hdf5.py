@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,9 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+from mrsim.errors import MrsimInputError
+from mrsim.io.atomic import atomic_path
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -134,8 +136,9 @@ def write_shard(
 ) -> str:
     """Write samples to one shard file atomically and return its sha256.
 
-    The file is written to ``<path>.tmp-<pid>-<thread>``, flushed to disk and renamed
-    onto ``path``, so a reader (or a resumed build) never sees half a shard.
+    The file is written under a temporary name (:func:`mrsim.io.atomic.atomic_path`),
+    flushed to disk and renamed onto ``path``, so a reader (or a resumed build) never sees
+    half a shard.
 
     Parameters
     ----------
@@ -154,8 +157,7 @@ def write_shard(
         Hex sha256 of the final file.
     """
     path = Path(path)
-    tmp = _tmp_name(path)
-    try:
+    with atomic_path(path, fsync=True) as tmp:
         with h5py.File(tmp, "w", libver=_LIBVER, track_order=True) as f:
             for key, value in (attrs or {}).items():
                 f.attrs[key] = _attr_value(value)
@@ -175,19 +177,8 @@ def write_shard(
                             filt["compression_opts"] = compression_level
                     g.create_dataset(key, data=arr, chunks=chunks or None, **filt)
             f.attrs["complete"] = True
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
         digest = file_sha256(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return digest
-
-
-def _tmp_name(path: Path) -> Path:
-    # Unique per process and thread: Dask workers run tasks in threads of one process.
-    return path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
 
 
 def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
@@ -249,11 +240,9 @@ def validate_shard(
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace``."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    """Write JSON to ``path`` atomically (:func:`mrsim.io.atomic.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -262,7 +251,7 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: invalid JSON ({exc})") from exc
+        raise MrsimInputError(f"{path}: invalid JSON ({exc})") from exc
 
 
 def _decode_attr(value: Any) -> Any:
@@ -379,9 +368,8 @@ def merge_shards(
             f.close()
 
     merged = out_dir / MERGED_NAME
-    tmp = _tmp_name(merged)
     str_dt = h5py.string_dtype()
-    with h5py.File(tmp, "w", libver=_LIBVER, track_order=True) as f:
+    with atomic_path(merged) as tmp, h5py.File(tmp, "w", libver=_LIBVER, track_order=True) as f:
         for key, value in (attrs or {}).items():
             f.attrs[key] = _attr_value(value)
         f.attrs["schema_version"] = SCHEMA_VERSION
@@ -406,12 +394,12 @@ def merge_shards(
         data = f.create_group("data")
         for key, shapes in info.items():
             if len(shapes) != n:
-                raise ValueError(
+                raise MrsimInputError(
                     f"{out_dir}: dataset {key!r} present in only {len(shapes)} of {n} samples"
                 )
             dtypes = {d for _, d in shapes}
             if len(dtypes) != 1:
-                raise ValueError(
+                raise MrsimInputError(
                     f"{out_dir}: dataset {key!r} has mixed dtypes {sorted(map(str, dtypes))}"
                 )
             dtype = dtypes.pop()
@@ -439,7 +427,6 @@ def merge_shards(
             else:
                 continue  # ragged in several axes: only via read_sample
             data.create_virtual_dataset(key, layout)
-    os.replace(tmp, merged)
     return merged
 
 

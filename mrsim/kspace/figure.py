@@ -95,6 +95,9 @@ def corruption_figure(
     ax2.text(0, 1, title, va="top", family="monospace", fontsize=8, wrap=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
     return path
