@@ -15,6 +15,7 @@ from correctors.recentre.training import (  # noqa: E402
     save_checkpoint,
     train_model,
 )
+from mrsim.errors import MrsimInputError  # noqa: E402
 from mrsim.motion.windows import make_windows, make_windows_many  # noqa: E402
 
 TINY = dict(hidden=16, num_layers=1, fc_hidden=32, batch_size=64, patience=100)
@@ -99,7 +100,7 @@ def test_training_with_fresh_windows_each_epoch(windows):
 
 
 def test_checkpoint_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+    with pytest.raises(MrsimInputError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
     torch.save({"format": "other"}, tmp_path / "x.pt")
     with pytest.raises(ValueError, match="x.pt: not a recentre checkpoint"):

@@ -152,6 +152,7 @@ def cmd_train(args) -> int:
         window_floor=args.window_floor,
         dropout=args.dropout,
         beta=args.beta,
+        var_floor=args.var_floor,
         lr=args.lr,
         batch_size=args.batch_size,
         max_epochs=args.epochs,
@@ -195,6 +196,7 @@ def cmd_train(args) -> int:
         progress=not args.quiet,
         max_minutes=args.max_minutes,
         resample=resample,
+        state_path=args.state,
     )
     extra = {"train_data": src, "train_index": tr_idx, "val_index": va_idx}
     out = save_checkpoint(args.output, model, norm, hist, extra)
@@ -380,6 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh-per-epoch",
         action="store_true",
         help="with --generate: draw new training trajectories every epoch",
+    )
+    p.add_argument(
+        "--var-floor",
+        type=float,
+        default=0.0,
+        help="variance floor of the Gaussian NLL (normalised units; default 0)",
+    )
+    p.add_argument(
+        "--state",
+        help="training-state file saved every epoch; an existing one is resumed",
     )
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--threads", type=int, help="torch CPU threads")
