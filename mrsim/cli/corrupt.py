@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from mrsim.cli import CLIError, add_command
+from mrsim.cli.corrupt_prospective import add_prospective_arguments, prospective_trajectory
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -192,6 +193,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
+    add_prospective_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -313,6 +315,7 @@ def run(args: argparse.Namespace) -> int:
         vox_grid = vox * np.asarray(image.shape) / np.asarray(schedule.shape)
         sens = birdcage_sensitivities(schedule.shape, vox_grid, args.coils, axis=ring_axis)
     steps.update()
+    traj, interp, prospective = prospective_trajectory(args, traj, schedule)
     try:
         res = corrupt(
             image,
@@ -321,6 +324,7 @@ def run(args: argparse.Namespace) -> int:
             vox,
             orientation=orientation,
             mapping=args.mapping,
+            method=interp,
             rereference_center=not args.no_rereference,
             granularity=args.granularity,
             backend=args.backend,
@@ -391,6 +395,7 @@ def run(args: argparse.Namespace) -> int:
                 "settings": res.settings,
                 "noise_sigma": res.noise_sigma,
                 "trajectory": str(args.trajectory),
+                "prospective": prospective,
                 "input": source,
             },
             f,
