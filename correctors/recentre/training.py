@@ -34,6 +34,9 @@ __all__ = [
     "load_checkpoint",
     "CHECKPOINT_FORMAT",
     "std_from_logvar",
+    "model_from_checkpoint",
+    "load_model",
+    "SHIPPED_NAME",
 ]
 
 CHECKPOINT_FORMAT = "mrsim-recentre-v1"
@@ -295,13 +298,40 @@ def load_checkpoint(path: str | Path) -> tuple[RecentreGRU, Normaliser, dict]:
     meta : dict with "history" and "extra"
     """
     path = Path(path)
-    ck = _load_safe(path)  # weights_only=True; MrsimInputError on a bad file
+    return model_from_checkpoint(_load_safe(path), str(path))  # weights_only=True
+
+
+def model_from_checkpoint(
+    ck: dict, source: str = "checkpoint"
+) -> tuple[RecentreGRU, Normaliser, dict]:
+    """Model, normaliser and meta from a loaded checkpoint dict (see :func:`load_checkpoint`)."""
     if ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
-            f"{path}: not a recentre checkpoint (field 'format' should be {CHECKPOINT_FORMAT!r})"
+            f"{source}: not a recentre checkpoint (field 'format' should be {CHECKPOINT_FORMAT!r})"
         )
     model = RecentreGRU(RecentreConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["state_dict"])
     model.eval()
     norm = Normaliser.from_dict(ck["normaliser"])
     return model, norm, {"history": ck.get("history", {}), "extra": ck.get("extra", {})}
+
+
+#: Folder name of the shipped weights (``correctors/weights/recentre/``).
+SHIPPED_NAME = "recentre"
+
+
+def load_model(path: str | Path | None = None) -> tuple[RecentreGRU, Normaliser, dict]:
+    """A checkpoint file, or (``path=None``) the shipped ``cpu`` weights after their sha256
+    check against the model card (``correctors.common.checkpoints.load_verified``).
+
+    Returns ``(model, normaliser, meta)``; for the shipped weights ``meta["card"]`` is the card.
+    """
+    if path is not None:
+        return load_checkpoint(path)
+    from correctors.common.checkpoints import load_verified, shipped_weights_dir
+
+    folder = shipped_weights_dir(SHIPPED_NAME)
+    ck, card = load_verified(folder)
+    model, norm, meta = model_from_checkpoint(ck, str(folder / "model.pt"))
+    meta["card"] = card
+    return model, norm, meta
