@@ -174,3 +174,24 @@ def test_bad_input(tmp_path):
     sch = mprage_schedule((8, 12, 20))
     with pytest.raises(MrsimInputError, match="true trajectory covers"):
         prospective_line_poses(traj.crop(0, 10), sch.time_s, sch.shot)
+
+
+def test_tracker_grid_uses_the_newest_sample_before_the_latency(tmp_path):
+    traj = _traj()
+    u = np.array([0.5, 3.0, 7.3, 20.0])
+    s = ProspectiveSettings("persistence", latency_s=1.0, measurement_interval_s=0.72)
+    P = applied_poses(traj, u, s)
+    # u - L = -0.5 (none yet), 2.0 -> 1.44, 6.3 -> 5.76, 19.0 -> 18.72
+    np.testing.assert_array_equal(P[0], 0.0)
+    np.testing.assert_allclose(P[1:], traj.sample([1.44, 5.76, 18.72]), atol=1e-12)
+    # a one-step-ahead prediction file on that grid: the sample at t_j + dt is used
+    from mrsim.motion.formats import write_trajectory
+
+    f = tmp_path / "pred.csv"
+    grid = np.arange(0, 60.01, 0.72)
+    write_trajectory(Trajectory(grid, traj.sample(grid) + 1.0), f)
+    sf = ProspectiveSettings("file", latency_s=1.0, measurement_interval_s=0.72)
+    Pf = applied_poses(traj, u, sf, read_pose_file(f))
+    np.testing.assert_allclose(Pf[1:], traj.sample([2.16, 6.48, 19.44]) + 1.0, atol=1e-6)
+    with pytest.raises(MrsimInputError, match="measurement_interval_s"):
+        ProspectiveSettings(measurement_interval_s=0.0)

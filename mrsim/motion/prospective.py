@@ -99,6 +99,10 @@ class ProspectiveSettings:
         before every line.
     kalman_q_mm, kalman_q_deg : float
         Kalman white-noise acceleration spectral density, mm^2/s^3 and deg^2/s^3.
+    measurement_interval_s : float, optional
+        Tracker sampling interval (s): measurements every ``dt`` from the start of the
+        trajectory, each update using the newest one at or before ``u - L``. ``None``
+        (default): one measurement per update, taken exactly at ``u - L``.
     seed : int, optional
         Seed of the tracking noise.
     """
@@ -110,6 +114,7 @@ class ProspectiveSettings:
     update: str = "shot"
     kalman_q_mm: float = 0.01
     kalman_q_deg: float = 0.01
+    measurement_interval_s: float | None = None
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -121,6 +126,9 @@ class ProspectiveSettings:
             v = getattr(self, name)
             if not np.isfinite(v) or v < 0:
                 raise MrsimInputError(f"{name} must be a finite number >= 0, got {v}")
+        dt = self.measurement_interval_s
+        if dt is not None and (not np.isfinite(dt) or dt <= 0):
+            raise MrsimInputError(f"measurement_interval_s must be > 0 s or None, got {dt}")
         if self.update not in ("shot", "line"):
             raise MrsimInputError(f"update must be 'shot' or 'line', got {self.update!r}")
         if self.estimator == "file" and (self.tracking_noise_mm or self.tracking_noise_deg):
@@ -262,17 +270,18 @@ def measured_poses(
 
 
 def _kalman_cv(
-    t_meas: np.ndarray, z: np.ndarray, t_pred: np.ndarray, q: np.ndarray, r: np.ndarray
-) -> np.ndarray:
-    """Constant-velocity Kalman filter per column, predicting ``t_pred[k]`` from ``z[:k+1]``.
+    t_meas: np.ndarray, z: np.ndarray, q: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Constant-velocity Kalman filter per column: filtered position and velocity after
+    each measurement, shapes (M, d).
 
     State ``(x, v)``; ``F = [[1, dt], [0, 1]]``, ``Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]]``
     (white-noise acceleration), measurement ``x`` with variance ``r``. Starts at the first
-    measurement with zero velocity (velocity variance ``(1 unit/s)^2``, i.e. uninformative
-    at head-motion speeds).
+    measurement with zero velocity (velocity variance ``(1 unit/s)^2``, uninformative at
+    head-motion speeds).
     """
     n, d = z.shape
-    out = np.empty_like(z)
+    xs, vs = np.empty_like(z), np.empty_like(z)
     x = z[0].copy()
     v = np.zeros(d)
     P00, P01, P11 = r.copy(), np.zeros(d), np.ones(d)
@@ -289,8 +298,26 @@ def _kalman_cv(
             x = x + k0 * innov
             v = v + k1 * innov
             P00, P01, P11 = (1 - k0) * P00, (1 - k0) * P01, P11 - k1 * P01
-        out[k] = x + v * (t_pred[k] - t_meas[k])
-    return out
+        xs[k], vs[k] = x, v
+    return xs, vs
+
+
+def _measurement_plan(
+    true: Trajectory, tm: np.ndarray, interval_s: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measurement times and, per update, the index of the newest usable one.
+
+    ``interval_s=None``: one measurement per update, taken exactly at ``u - L``. Otherwise a
+    tracker sampling every ``interval_s`` from the trajectory's start; update ``k`` uses the
+    last sample at or before ``u_k - L``.
+    """
+    if interval_s is None:
+        return tm.copy(), np.arange(len(tm))
+    t0 = float(true.t_s[0])
+    last = int(np.floor((tm.max() - t0) / interval_s + 1e-9))
+    m = t0 + interval_s * np.arange(last + 1)
+    idx = np.floor((tm - t0) / interval_s + 1e-9).astype(int)
+    return m, idx
 
 
 def applied_poses(
@@ -310,8 +337,12 @@ def applied_poses(
         Update times (:func:`update_times`), increasing.
     settings : ProspectiveSettings
     pose_file : Trajectory, optional
-        Estimator ``file`` only: the reported poses (:func:`read_pose_file`). It must cover
-        every time ``u - L`` at or after the first true sample.
+        Estimator ``file`` only: the reported poses (:func:`read_pose_file`). Without a
+        measurement interval, ``P(u) = F(u - L)``. With ``measurement_interval_s = dt`` the
+        file is read as one-step-ahead predictions on the tracker's grid (its sample at
+        ``t_j + dt`` made from the measurements up to ``t_j``, as ``correctors.recentre
+        predict`` writes them), so ``P(u) = F(t_j + dt)`` with ``t_j`` the newest measurement
+        at or before ``u - L``. The file must cover every time it is read at.
     pose_file_name : str
         Name used in error messages.
 
@@ -325,13 +356,16 @@ def applied_poses(
     if s.estimator == "none":
         return out
     tm = u - s.latency_s
-    have = tm >= true.t_s[0] - 1e-9  # measurement exists (otherwise: identity frame)
+    have = tm >= true.t_s[0] - 1e-9  # a measurement exists (otherwise: identity frame)
     if not np.any(have):
         return out
+    m, idx = _measurement_plan(true, tm[have], s.measurement_interval_s)
     if s.estimator == "file":
         if pose_file is None:
             raise MrsimInputError("estimator 'file' needs a pose file (--applied-poses)")
-        need0, need1 = float(tm[have].min()), float(tm[have].max())
+        dt = s.measurement_interval_s
+        t_read = tm[have] if dt is None else m[idx] + dt
+        need0, need1 = float(t_read.min()), float(t_read.max())
         f0, f1 = float(pose_file.t_s[0]), float(pose_file.t_s[-1])
         tol = 1e-6 * max(1.0, abs(need1))
         if f0 > need0 + tol or f1 < need1 - tol:
@@ -340,21 +374,22 @@ def applied_poses(
                 f"poses for [{need0:g}, {need1:g}] s (update times minus latency "
                 f"{s.latency_s:g} s); the file is shorter than the scan"
             )
-        out[have] = pose_file.sample(tm[have])
+        out[have] = pose_file.sample(t_read)
         return out
     if pose_file is not None:
         raise MrsimInputError(
             f"a pose file is only used with estimator 'file', not {s.estimator!r}"
         )
     rng = np.random.default_rng(s.seed)
-    z = measured_poses(true, tm[have], s.tracking_noise_mm, s.tracking_noise_deg, rng)
+    z = measured_poses(true, m, s.tracking_noise_mm, s.tracking_noise_deg, rng)
     if s.estimator == "persistence":
-        out[have] = z
+        out[have] = z[idx]
         return out
-    # kalman: measurements at tm, predictions at the update times
+    # kalman: filter every measurement, extrapolate the newest usable state to the update
     r = np.array([s.tracking_noise_mm] * 3 + [s.tracking_noise_deg] * 3) ** 2 + 1e-8
     q = np.array([s.kalman_q_mm] * 3 + [s.kalman_q_deg] * 3)
-    out[have] = _kalman_cv(tm[have], z, u[have], q, r)
+    xs, vs = _kalman_cv(m, z, q, r)
+    out[have] = xs[idx] + vs[idx] * (u[have] - m[idx])[:, None]
     return out
 
 
