@@ -114,7 +114,7 @@ def test_kalman_tracks_linear_motion_through_latency():
     p = np.outer(t, [0.02, -0.01, 0.03, 0.01, 0.02, -0.015])
     traj = Trajectory(t, p)
     u = np.arange(2.0, 48.0, 2.3)
-    s = ProspectiveSettings("kalman", latency_s=2.3)
+    s = ProspectiveSettings("kalman", latency_s=2.3, kalman_r_mm=1e-3, kalman_r_deg=1e-3)
     P = applied_poses(traj, u, s)
     ok = u - 2.3 >= 0
     # after a few updates the constant-velocity filter extrapolates exactly over the latency
