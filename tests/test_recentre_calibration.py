@@ -66,3 +66,30 @@ def test_bad_input():
         interval_coverage(np.zeros((3, 2)), np.zeros((3, 2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="method must be"):
         fit_temperature(np.zeros((3, 2)), np.zeros((3, 2)), np.ones((3, 2)), "isotonic")
+
+
+def test_z_quantile_recalibration_fixes_a_spike_and_slab():
+    # 90 % still windows (tiny errors), 10 % jerks (large): no single temperature gives
+    # 68 % and 95 %, the quantile table gives both on fresh data of the same kind
+    from correctors.recentre.calibration import calibrated_halfwidth, fit_z_quantiles
+
+    def draw(seed, n=100_000):
+        rng = np.random.default_rng(seed)
+        big = rng.random((n, 2)) < 0.1
+        y = rng.standard_normal((n, 2)) * np.where(big, 10.0, 0.1)
+        return y, np.zeros_like(y), np.ones_like(y)
+
+    y, m, s = draw(0)
+    for method in ("nll", "coverage"):
+        T = fit_temperature(y, m, s, method)
+        c1, c2 = interval_coverage(y, m, s * T, 1.0), interval_coverage(y, m, s * T, 2.0)
+        assert np.all(np.abs(c1 - NOMINAL_1SIGMA) > 0.05) or np.all(
+            np.abs(c2 - NOMINAL_2SIGMA) > 0.03
+        )
+    table = fit_z_quantiles(y, m, s)
+    y2, m2, s2 = draw(1)
+    for level in (NOMINAL_1SIGMA, NOMINAL_2SIGMA):
+        hw = calibrated_halfwidth(s2, table, level)
+        np.testing.assert_allclose((np.abs(y2 - m2) <= hw).mean(axis=0), level, atol=0.006)
+    with pytest.raises(ValueError, match="outside the tabulated"):
+        calibrated_halfwidth(s2, table, 0.999)

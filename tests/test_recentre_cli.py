@@ -52,7 +52,7 @@ def test_train_eval_predict(tmp_path, capsys):
 
     # calibrate on the recorded validation trajectory: temperatures stored, std scaled
     cal = tmp_path / "cal.pt"
-    assert main(["calibrate", "--model", str(ck), "-o", str(cal)]) == 0
+    assert main(["calibrate", "--model", str(ck), "-o", str(cal), "--method", "coverage"]) == 0
     from correctors.recentre.training import load_checkpoint
 
     m0, _, _ = load_checkpoint(ck)
@@ -60,6 +60,8 @@ def test_train_eval_predict(tmp_path, capsys):
     T = meta["extra"]["calibration"]["temperature"]
     assert list(m1.config.temperature) == T and m0.config.temperature == (1.0,) * 6
     assert abs(meta["extra"]["calibration"]["val_coverage_1sigma_after"] - 0.6827) < 0.02
+    assert len(meta["extra"]["calibration"]["z_quantiles"]["q"][0]) == 6
+    assert main(["predict", str(motion), "--model", str(cal), "--tr", "2.0", "-o", str(stem)]) == 0
 
 
 def test_cli_errors_name_the_file(tmp_path, capsys):

@@ -354,14 +354,21 @@ def cmd_predict(args) -> int:
     )
     cols = ["t_s"]
     blocks = [t[:, None]]
+    h68, h95 = std, Z95 * std
+    table = meta["extra"].get("calibration", {}).get("z_quantiles")
+    if table is not None:  # recalibrated interval shape (calibrate subcommand)
+        from correctors.recentre.calibration import NOMINAL_1SIGMA, calibrated_halfwidth
+
+        h68 = calibrated_halfwidth(std, table, NOMINAL_1SIGMA)
+        h95 = calibrated_halfwidth(std, table, 0.95)
     for prefix, arr in (
         ("true", true),
         ("mean", mean),
         ("std", std),
-        ("lo68", mean - std),
-        ("hi68", mean + std),
-        ("lo95", mean - Z95 * std),
-        ("hi95", mean + Z95 * std),
+        ("lo68", mean - h68),
+        ("hi68", mean + h68),
+        ("lo95", mean - h95),
+        ("hi95", mean + h95),
     ):
         cols += [f"{prefix}_{n}" for n in PARAM_NAMES]
         blocks.append(arr)
@@ -407,7 +414,11 @@ def validation_windows(meta: dict, n_past: int):
 
 
 def cmd_calibrate(args) -> int:
-    from correctors.recentre.calibration import fit_temperature, interval_coverage
+    from correctors.recentre.calibration import (
+        fit_temperature,
+        fit_z_quantiles,
+        interval_coverage,
+    )
     from correctors.recentre.training import load_model, predict_windows, save_checkpoint
 
     model, norm, meta = load_model(args.model)
@@ -427,6 +438,8 @@ def cmd_calibrate(args) -> int:
         "val_coverage_2sigma_before": before[1],
         "val_coverage_1sigma_after": after[0],
         "val_coverage_2sigma_after": after[1],
+        # shape recalibration of the temperature-scaled std (calibration.fit_z_quantiles)
+        "z_quantiles": fit_z_quantiles(y, mean, std * T),
     }
     save_checkpoint(args.output, model, norm, meta["history"], extra)
     print(
@@ -531,8 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--method",
         choices=["coverage", "nll"],
-        default="coverage",
-        help="coverage: 68.27 %% of validation truths within 1 std (default); nll: NLL-optimal",
+        default="nll",
+        help="temperature: nll (NLL-optimal, default) or coverage (68.27 %% of validation "
+        "truths within 1 std); the |z| quantile table for the intervals is stored either way",
     )
     p.set_defaults(func=cmd_calibrate)
     return parser
