@@ -35,7 +35,7 @@ def test_shift_matches_analytic_overlap_and_fractions():
     maps, aff = _halfspace_maps()
     d = np.array([4.0, -3.0, 2.0])
     E = np.r_[d, 0, 0, 0][None]
-    m = mrs_voxel_metrics(E, maps, aff, [0.0, 0.0, 0.0], 20.0, n_points=101)
+    m = mrs_voxel_metrics(E, maps, aff, [0.0, 0.0, 0.0], 20.0, n_points=101, n_overlap=101)
     assert m["overlap"][0] == pytest.approx(np.prod(1 - np.abs(d) / 20), abs=0.02)
     # head moved +4 mm in x, box fixed: it now covers head x in [-14, 6]. The sampled map's
     # GM/WM boundary is at x = -0.25 mm (trilinear interpolation between the voxel centres
@@ -56,8 +56,16 @@ def test_rotation_about_fov_centre():
     # an off-centre box 20 mm away: rotated by 90 deg it leaves its place entirely
     assert mrs_voxel_metrics(E, maps, aff, [20.0, 0, 0])["overlap"][0] == 0.0
     # small rotation: displacement ~ r * angle; 3 deg at 20 mm = 1.05 mm along y
-    m = mrs_voxel_metrics(np.array([[0, 0, 0, 0, 0, 3.0]]), maps, aff, [20.0, 0, 0], n_points=101)
+    m = mrs_voxel_metrics(np.array([[0, 0, 0, 0, 0, 3.0]]), maps, aff, [20.0, 0, 0], n_overlap=101)
     assert m["overlap"][0] == pytest.approx(1 - 20 * np.radians(3) / 20, abs=0.02)
+
+
+def test_default_overlap_resolves_sub_millimetre_shifts():
+    maps, aff = _halfspace_maps()
+    for d in (0.3, 0.6):
+        m = mrs_voxel_metrics(np.array([[d, 0, 0, 0, 0, 0]]), maps, aff, [0.0, 0, 0])
+        assert m["overlap"][0] == pytest.approx(1 - d / 20, abs=0.5 / 41)
+        assert m["overlap"][0] < 1.0
 
 
 def test_bad_input():
