@@ -36,11 +36,15 @@ training data recorded in the checkpoint and evaluated on the same windows.
 
 EPILOG_PREDICT = """\
 examples:
-  python -m correctors.recentre predict rp_sub01.txt -c recentre.pt --tr 2.0 -o pred
+  python -m correctors.recentre predict true.csv -o predicted.csv        # shipped weights
+  mrsim corrupt --trajectory true.csv --applied-poses predicted.csv --latency-s 0 -o out
+  python -m correctors.recentre predict rp_sub01.txt --model recentre.pt --tr 2.0 -o pred
   -> pred.csv (predicted trajectory, mrsim CSV), pred_intervals.csv (truth, mean, std,
      68 % and 95 % bounds per sample), pred.png (truth, prediction, 95 % band)
 
-Sample i (i >= 14) is predicted from samples i-14 .. i-1, one sample at a time.
+Sample i (i >= 14) is predicted from samples i-14 .. i-1, one sample at a time; samples
+0..13 are filled by persistence (--warmup none leaves them out). Without --model the
+shipped cpu weights (correctors/weights/recentre/, sha256-checked) are used.
 """
 
 TABLE_KEYS = (
