@@ -92,7 +92,6 @@ def evaluate(model, norm, trajs, fit, table, temperature):
     mean, std = predict_windows(model, norm, X)
     rows = {"gru": prediction_metrics(y, mean, std, prev)}
     rows["gru"]["coverage"] = coverage_block(y, mean, std, table, temperature)
-    curves = {"gru (recalibrated)": None}
     lv, obs = calibration_curve(y, mean, std / temperature)
     curves = {"gru raw": obs.mean(axis=1).tolist(), "levels": lv.tolist()}
     if table is not None:
