@@ -100,20 +100,20 @@ def fd_gain_pooled(true_u, applied, previous) -> float:
     return float(1.0 - fd_pred(true_u, applied).sum() / tot) if tot > 0 else float("nan")
 
 
-def run_mprage(trajs, preds, latencies_s, shape, nthreads):
+def run_mprage(trajs, preds, latencies_s, shape, nthreads, update="shot"):
     img, _ = load_mni152("t1", shape=(shape,) * 3, voxel_size_mm=192.0 / shape)
     vox = 192.0 / shape
     sch = mprage_schedule(img.shape, shot_tr_s=SHOT_TR_S)
-    t_up, _ = update_times(sch.time_s, sch.shot, "shot")
+    t_up, _ = update_times(sch.time_s, sch.shot, update)
     rows = []
     for i, (tr, pr) in enumerate(zip(trajs, preds, strict=True)):
         for L in latencies_s:
-            prev = applied_poses(tr, t_up, settings_for("persistence", L, "shot"))
+            prev = applied_poses(tr, t_up, settings_for("persistence", L, update))
             true_u = tr.sample(t_up)
             for est in ESTIMATORS:
                 if est == "none" and L != latencies_s[0]:
                     continue  # latency does not matter without correction
-                s = settings_for(est, L, "shot")
+                s = settings_for(est, L, update)
                 res = prospective_line_poses(
                     tr, sch.time_s, sch.shot, s, pose_file=pr if est == "gru" else None
                 )
@@ -214,6 +214,14 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=None, help="recentre checkpoint (default: shipped)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument(
+        "--update",
+        choices=["shot", "line"],
+        default="shot",
+        help="MP-RAGE frame updates once per shot (default) or before every line",
+    )
+    ap.add_argument("--skip-mrs", action="store_true", help="MP-RAGE part only")
+    ap.add_argument("--tag", default="", help="suffix of the output names (prospective_TAG.md)")
     args = ap.parse_args(argv)
     import torch
 
@@ -226,13 +234,14 @@ def main(argv=None) -> int:
     preds, model_src = gru_predictions(trajs, args.model)
     shots = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0]
     lat_mp = [round(f * SHOT_TR_S, 4) for f in shots]
-    mp_rows, sch = run_mprage(trajs, preds, lat_mp, args.shape, args.threads)
+    mp_rows, sch = run_mprage(trajs, preds, lat_mp, args.shape, args.threads, args.update)
     t_mp = time.perf_counter() - t0
     lat_mrs = [round(f * MRS_TR_S, 4) for f in shots]
-    mrs_rows = run_mrs(trajs, preds, lat_mrs)
+    mrs_rows = [] if args.skip_mrs else run_mrs(trajs, preds, lat_mrs)
     ssim = _summary(mp_rows, "ssim", lat_mp)
-    ovl = _summary(mrs_rows, "mean_overlap", lat_mrs)
-    agr = _summary(mrs_rows, "mean_tissue_agreement", lat_mrs)
+    ovl = _summary(mrs_rows, "mean_overlap", lat_mrs) if mrs_rows else {}
+    agr = _summary(mrs_rows, "mean_tissue_agreement", lat_mrs) if mrs_rows else {}
+    sfx = f"_{args.tag}" if args.tag else ""
     # FD_gain vs SSIM gain over persistence (latency > 0, estimators that predict)
     pairs = []
     for r in mp_rows:
@@ -258,22 +267,23 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     _plot_vs_latency(
-        out / "img" / "prospective_ssim.png",
+        out / "img" / f"prospective{sfx}_ssim.png",
         np.array(shots),
         ssim,
         "SSIM (mean over trajectories, +- s.e.)",
-        f"MP-RAGE {args.shape}^3, {sch.n_shots} shots x {SHOT_TR_S} s, "
+        f"MP-RAGE {args.shape}^3, {sch.n_shots} shots x {SHOT_TR_S} s, update per {args.update}, "
         f"tracker every {TRACKER_DT_S} s",
         "latency (shots of 2.3 s)",
     )
-    _plot_vs_latency(
-        out / "img" / "prospective_mrs.png",
-        np.array(shots),
-        ovl,
-        "mean voxel overlap with prescription",
-        f"MRS 20 mm voxel at PCC, {MRS_TRANSIENTS} transients x TR {MRS_TR_S} s",
-        "latency (TR of 2 s)",
-    )
+    if mrs_rows:
+        _plot_vs_latency(
+            out / "img" / "prospective_mrs.png",
+            np.array(shots),
+            ovl,
+            "mean voxel overlap with prescription",
+            f"MRS 20 mm voxel at PCC, {MRS_TRANSIENTS} transients x TR {MRS_TR_S} s",
+            "latency (TR of 2 s)",
+        )
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for est, mk in (("kalman", "s"), ("gru", "o")):
         sel = [p for p in pairs if p[0] == est]
@@ -288,7 +298,7 @@ def main(argv=None) -> int:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out / "img" / "prospective_fdgain.png", dpi=110)
+    fig.savefig(out / "img" / f"prospective{sfx}_fdgain.png", dpi=110)
     plt.close(fig)
     wall = time.perf_counter() - t0
     cmd = "python benchmarks/prospective.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -309,7 +319,7 @@ def main(argv=None) -> int:
         "mprage_rows": mp_rows,
         "mrs_rows": mrs_rows,
     }
-    (out / "prospective.json").write_text(json.dumps(info, indent=1))
+    (out / f"prospective{sfx}.json").write_text(json.dumps(info, indent=1))
     lines = [
         "# Prospective correction benchmark (generated by `benchmarks/prospective.py`)",
         "",
@@ -319,7 +329,8 @@ def main(argv=None) -> int:
         f"- {args.n_traj} held-out `realistic` trajectories (seeds (7000, i)), magnitude "
         "log-uniform 0.5-3 mm, tracker every 0.72 s, no tracking noise",
         "",
-        f"## MP-RAGE SSIM ({args.shape}^3, 3 mm, {sch.n_shots} shots, one update per shot), "
+        f"## MP-RAGE SSIM ({args.shape}^3, 3 mm, {sch.n_shots} shots, one update per "
+        f"{args.update}), "
         "mean +- std over trajectories",
         "",
         "| estimator | " + " | ".join(f"L = {f:g} shot" for f in shots) + " |",
@@ -327,44 +338,50 @@ def main(argv=None) -> int:
     ]
     for est, vals in ssim.items():
         lines.append(f"| {est} | " + " | ".join(f"{m:.4f} +- {s:.4f}" for m, s in vals) + " |")
-    lines += [
-        "",
-        f"## MRS voxel (20 mm, PCC), {MRS_TRANSIENTS} transients, TR {MRS_TR_S} s: mean overlap",
-        "",
-        "| estimator | " + " | ".join(f"L = {f:g} TR" for f in shots) + " |",
-        "|---|" + "---:|" * len(shots),
-    ]
-    for est, vals in ovl.items():
-        lines.append(f"| {est} | " + " | ".join(f"{m:.4f} +- {s:.4f}" for m, s in vals) + " |")
-    lines += ["", "Tissue agreement (fraction of the voxel on its prescribed tissue class):", ""]
-    lines += [
-        "| estimator | " + " | ".join(f"L = {f:g} TR" for f in shots) + " |",
-        "|---|" + "---:|" * len(shots),
-    ]
-    for est, vals in agr.items():
-        lines.append(f"| {est} | " + " | ".join(f"{m:.4f} +- {s:.4f}" for m, s in vals) + " |")
-    fc = {
-        est: np.mean(
-            [
-                np.abs(r["fraction_change"])
-                for r in mrs_rows
-                if r["estimator"] == est
-                and r["latency_s"] == (lat_mrs[0] if est == "none" else lat_mrs[3])
-            ],
-            axis=0,
-        )
-        for est in ESTIMATORS
-    }
-    lines += [
-        "",
-        "Mean |change| of the GM / WM / CSF fractions (time-averaged over the transients) at "
-        "L = 1 TR (none: any L):",
-        "",
-        "| estimator | GM | WM | CSF |",
-        "|---|---:|---:|---:|",
-    ]
-    for est, v in fc.items():
-        lines.append(f"| {est} | " + " | ".join(f"{x:.4f}" for x in v) + " |")
+    if mrs_rows:
+        lines += [
+            "",
+            f"## MRS voxel (20 mm, PCC), {MRS_TRANSIENTS} transients, TR {MRS_TR_S} s: "
+            "mean overlap",
+            "",
+            "| estimator | " + " | ".join(f"L = {f:g} TR" for f in shots) + " |",
+            "|---|" + "---:|" * len(shots),
+        ]
+        for est, vals in ovl.items():
+            lines.append(f"| {est} | " + " | ".join(f"{m:.4f} +- {s:.4f}" for m, s in vals) + " |")
+        lines += [
+            "",
+            "Tissue agreement (fraction of the voxel on its prescribed tissue class):",
+            "",
+        ]
+        lines += [
+            "| estimator | " + " | ".join(f"L = {f:g} TR" for f in shots) + " |",
+            "|---|" + "---:|" * len(shots),
+        ]
+        for est, vals in agr.items():
+            lines.append(f"| {est} | " + " | ".join(f"{m:.4f} +- {s:.4f}" for m, s in vals) + " |")
+        fc = {
+            est: np.mean(
+                [
+                    np.abs(r["fraction_change"])
+                    for r in mrs_rows
+                    if r["estimator"] == est
+                    and r["latency_s"] == (lat_mrs[0] if est == "none" else lat_mrs[3])
+                ],
+                axis=0,
+            )
+            for est in ESTIMATORS
+        }
+        lines += [
+            "",
+            "Mean |change| of the GM / WM / CSF fractions (time-averaged over the transients) at "
+            "L = 1 TR (none: any L):",
+            "",
+            "| estimator | GM | WM | CSF |",
+            "|---|---:|---:|---:|",
+        ]
+        for est, v in fc.items():
+            lines.append(f"| {est} | " + " | ".join(f"{x:.4f}" for x in v) + " |")
     lines += [
         "",
         "## FD_gain vs SSIM gain",
@@ -374,11 +391,12 @@ def main(argv=None) -> int:
         "applied poses (relative to persistence at the same latency) and the SSIM gain over "
         "persistence.",
         "",
-        "![SSIM vs latency](img/prospective_ssim.png)",
-        "![MRS overlap vs latency](img/prospective_mrs.png)",
-        "![FD_gain vs SSIM gain](img/prospective_fdgain.png)",
+        f"![SSIM vs latency](img/prospective{sfx}_ssim.png)",
+        f"![FD_gain vs SSIM gain](img/prospective{sfx}_fdgain.png)",
     ]
-    (out / "prospective.md").write_text("\n".join(lines) + "\n")
+    if mrs_rows:
+        lines.append("![MRS overlap vs latency](img/prospective_mrs.png)")
+    (out / f"prospective{sfx}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
