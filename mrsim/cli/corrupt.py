@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from mrsim.cli import add_command
+from mrsim.cli.corrupt_prospective import add_prospective_arguments, prospective_trajectory
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -194,6 +195,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
+    add_prospective_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -227,8 +229,10 @@ def run(args: argparse.Namespace) -> int:
         schedule = mprage_schedule(
             matrix, ordering=args.ordering, readout_axis=args.readout_axis, shot_tr_s=args.shot_tr_s
         )
+    traj, interp, prospective = prospective_trajectory(args, traj, schedule)
     settings = CorruptionSettings(
         mapping=args.mapping,
+        method=interp,
         rereference_center=not args.no_rereference,
         granularity=args.granularity,
         noise_snr=args.noise_snr,
@@ -270,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
         "settings": res.settings,
         "noise_sigma": res.noise_sigma,
         "trajectory": str(args.trajectory),
+        "prospective": prospective,
         "input": source,
     }
     write_json(out / "corruption.json", report)
