@@ -1,0 +1,1 @@
+"""Signal equations: the MP-RAGE echo train (:mod:`mrsim.signal.mprage`)."""
