@@ -31,3 +31,60 @@ def test_labels_only_for_head(tmp_path, capsys):
     rc = main(["phantom", "mni152", "-o", str(tmp_path / "t1.nii.gz"), "--labels", "x.nii.gz"])
     assert rc != 0
     assert "--labels" in capsys.readouterr().err
+
+
+def _pace(tmp_path):
+    from mrsim.motion.formats import write_trajectory
+    from mrsim.motion.generators import pace_like
+
+    path = tmp_path / "pace.csv"
+    write_trajectory(pace_like(n=32, scale=4.0, duration_s=100.0, seed=5), path)
+    return path
+
+
+def test_corrupt_default_is_unchanged(tmp_path):
+    # The static template path (default, and with the explicit hook options) is today's
+    # corrupt() of the embedded T1, bit for bit.
+    from mrsim.io.nifti import voxel_size_mm
+    from mrsim.kspace.corrupt import corrupt, orientation_from_affine
+    from mrsim.kspace.schedule import mprage_schedule
+    from mrsim.motion.formats import read_trajectory
+    from mrsim.phantoms.mni152 import load_mni152
+
+    traj = _pace(tmp_path)
+    base = ["corrupt", "--trajectory", str(traj), "--matrix", "24", "--mapping", "stretch"]
+    assert main(base + ["-o", str(tmp_path / "a")]) == 0
+    extra = ["--phantom", "template", "--contrast", "static"]
+    assert main(base + extra + ["-o", str(tmp_path / "b")]) == 0
+    a, _ = load_volume(tmp_path / "a" / "corrupted.nii.gz")
+    b, _ = load_volume(tmp_path / "b" / "corrupted.nii.gz")
+    np.testing.assert_array_equal(a, b)
+    t1, aff = load_mni152("t1", shape=(256, 256, 176))
+    ref = corrupt(
+        t1,
+        read_trajectory(traj),
+        mprage_schedule((24, 24, 24)),
+        voxel_size_mm(aff),
+        orientation=orientation_from_affine(aff),
+        mapping="stretch",
+        seed=0,
+    )
+    np.testing.assert_array_equal(a, ref.image)
+
+
+def test_corrupt_head_echo_train(tmp_path):
+    traj = _pace(tmp_path)
+    base = ["corrupt", "--trajectory", str(traj), "--matrix", "22,32,32", "--mapping", "stretch"]
+    out = tmp_path / "et"
+    assert main(base + ["--phantom", "head", "--contrast", "echo-train", "-o", str(out)]) == 0
+    info = json.loads((out / "corruption.json").read_text())
+    assert info["settings"]["contrast"] == "echo-train"
+    assert info["settings"]["lowrank_error_bound"] <= 1e-3
+    assert 0 < info["ssim"] < 1
+    st = tmp_path / "st"
+    assert main(base + ["--phantom", "head", "-o", str(st)]) == 0
+    assert json.loads((st / "corruption.json").read_text())["settings"]["contrast"] == "static"
+    rc = main(base + ["--contrast", "echo-train", "-o", str(tmp_path / "x")])
+    assert rc != 0  # echo-train needs the head's tissue maps
+    rc = main(base + ["--phantom", "head", "--contrast", "echo-train", "--noise-snr", "20"])
+    assert rc != 0

@@ -190,6 +190,22 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="also write the corrupted k-space (per coil with --coils, with the "
         "sensitivities), per-line poses and schedule",
     )
+    # --- issue-14 hook: full-head phantom and echo-train contrast (mrsim.kspace.echo_train)
+    p.add_argument(
+        "--phantom",
+        default="template",
+        choices=["template", "head"],
+        help="without --input: the MNI152 T1 template (default) or the full-head phantom "
+        "(mrsim phantom head, 176x256x256 at 1 mm, ADNI 3 T MP-RAGE)",
+    )
+    p.add_argument(
+        "--contrast",
+        default="static",
+        choices=["static", "echo-train"],
+        help="--phantom head only: one image at the k-space-centre echo (static, default) or "
+        "each line at its own echo of the MP-RAGE train (echo-train; no --coils/--noise-snr)",
+    )
+    # --- end of issue-14 hook
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
     p.set_defaults(func=run)
@@ -259,6 +275,33 @@ def save_kspace_h5(path: str | Path, result, affine: np.ndarray) -> Path:
     return path
 
 
+def _head_corruption(args, head, traj, schedule, orientation, sens):
+    """issue-14 hook: the head phantom through mrsim.kspace.echo_train.head_corruption."""
+    from mrsim.kspace.echo_train import head_corruption
+
+    if args.contrast == "echo-train" and (sens is not None or args.noise_snr is not None):
+        raise CLIError("--contrast echo-train does not support --coils / --noise-snr yet")
+    return head_corruption(
+        head,
+        traj,
+        schedule,
+        contrast=args.contrast,
+        orientation=orientation,
+        mapping=args.mapping,
+        rereference_center=not args.no_rereference,
+        granularity=args.granularity,
+        backend=args.backend,
+        eps=args.eps,
+        nthreads=args.threads,
+        noise_snr=args.noise_snr,
+        output="complex" if args.complex else "magnitude",
+        coil_sensitivities=sens,
+        coil_method=args.coil_method,
+        coil_terms=args.coil_terms,
+        seed=args.seed,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -273,7 +316,18 @@ def run(args: argparse.Namespace) -> int:
     steps = tqdm(total=5, desc="mrsim corrupt", unit="step", leave=False)
     traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
     steps.update()
-    if args.input is None:
+    head = None  # issue-14 hook
+    if args.input is None and args.phantom == "head":
+        from mrsim.phantoms.head import DEFAULT_SHAPE, make_head
+
+        # built directly on the output matrix (same FOV: 176 x 256 x 256 mm)
+        shape = DEFAULT_SHAPE if args.matrix is None else args.matrix
+        head = make_head(shape, np.asarray(DEFAULT_SHAPE, float) / np.asarray(shape))
+        image, affine = head.fractions[0], head.affine  # grid only; contrast set below
+        source = f"embedded full-head phantom {tuple(shape)}, FOV 176 x 256 x 256 mm"
+    elif args.contrast != "static" or args.phantom != "template":
+        raise CLIError("--phantom head / --contrast echo-train need no --input (the head phantom)")
+    elif args.input is None:
         from mrsim.phantoms.mni152 import load_mni152
 
         image, affine = load_mni152("t1", shape=DEFAULT_GRID)
@@ -314,7 +368,8 @@ def run(args: argparse.Namespace) -> int:
         sens = birdcage_sensitivities(schedule.shape, vox_grid, args.coils, axis=ring_axis)
     steps.update()
     try:
-        res = corrupt(
+        res = _head_corruption(args, head, traj, schedule, orientation, sens) if head else None
+        res = res or corrupt(
             image,
             traj,
             schedule,

@@ -49,6 +49,7 @@ __all__ = [
     "protocol_for_schedule",
     "echo_train_kspace",
     "corrupt_echo_train",
+    "head_corruption",
 ]
 
 
@@ -353,3 +354,75 @@ def corrupt_echo_train(
         severity=sev,
         settings=settings,
     )
+
+
+def head_corruption(
+    head,
+    trajectory,
+    schedule: Schedule,
+    *,
+    contrast: str = "echo-train",
+    protocol=None,
+    tol: float = 1e-3,
+    **corrupt_options,
+):
+    """Corrupt a :class:`~mrsim.phantoms.head.HeadPhantom` with MP-RAGE physics.
+
+    Parameters
+    ----------
+    head : HeadPhantom
+    trajectory, schedule
+        As in :func:`mrsim.kspace.corrupt.corrupt`; ``schedule`` must be an MP-RAGE one
+        whose readout spacing is the protocol's ``esp_s``.
+    contrast : {"echo-train", "static"}
+        ``echo-train``: every line at its own echo (:func:`corrupt_echo_train`).
+        ``static``: one image at the k-space-centre echo through
+        :func:`mrsim.kspace.corrupt.corrupt` (coils and noise available there).
+    protocol : MPRAGEProtocol, optional
+        Default: ADNI 3 T timing (:data:`mrsim.signal.mprage.ADNI_3T`) with the schedule's
+        echo spacing (median readout gap) and lines per shot.
+    tol : float
+        Low-rank error target (echo-train).
+    corrupt_options
+        Keyword options of :func:`~mrsim.kspace.corrupt.corrupt` (echo-train: the
+        pose and NUFFT ones; ``noise_snr`` and coils are refused there).
+
+    Returns
+    -------
+    CorruptionResult
+        ``settings`` also hold ``contrast``, ``phantom="head"`` and the protocol.
+    """
+    from mrsim.kspace.corrupt import corrupt
+    from mrsim.signal.mprage import ADNI_3T
+
+    if contrast not in ("echo-train", "static"):
+        raise MrsimInputError(f"contrast must be 'echo-train' or 'static', got {contrast!r}")
+    n = echo_index(schedule)
+    if protocol is None:
+        order = np.lexsort((schedule.time_s, schedule.shot))
+        gaps = np.diff(schedule.time_s[order])[np.diff(schedule.shot[order]) == 0]
+        esp = float(np.median(gaps)) if gaps.size else ADNI_3T.esp_s
+        from dataclasses import replace
+
+        protocol = replace(ADNI_3T, esp_s=esp, n_echoes=int(n.max()) + 1, centre_echo=None)
+    prot = protocol_for_schedule(protocol, schedule)
+    vox = head.voxel_size_mm
+    names, frac = head.tissue_fractions()
+    sig = head.tissue_signals(prot, names)
+    if contrast == "static":
+        image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
+        res = corrupt(image, trajectory, schedule, vox, **corrupt_options)
+    else:
+        refused = [k for k in ("noise_snr", "coil_sensitivities") if corrupt_options.get(k)]
+        if refused:
+            raise MrsimInputError(
+                f"contrast='echo-train' does not support {refused} yet; use contrast='static'"
+            )
+        opts = {
+            k: v for k, v in corrupt_options.items() if k not in ("noise_snr", "seed", "progress")
+        }
+        for k in ("coil_sensitivities", "coil_method", "coil_terms"):
+            opts.pop(k, None)
+        res = corrupt_echo_train(frac, sig, trajectory, schedule, vox, tol=tol, **opts)
+    res.settings.update(contrast=contrast, phantom="head", protocol=prot.to_dict())
+    return res
