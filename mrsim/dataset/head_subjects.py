@@ -19,7 +19,7 @@ from mrsim.dataset.subjects import random_warp_coords, seeded_rng
 from mrsim.phantoms.head import THICKNESS_MM, HeadPhantom, make_head
 from mrsim.phantoms.tissues import jitter_tissues
 
-__all__ = ["synthetic_head"]
+__all__ = ["synthetic_head", "head_kspace"]
 
 
 def synthetic_head(
@@ -65,3 +65,59 @@ def synthetic_head(
     )
     head.info["subject_spec"] = {k: v for k, v in spec.items() if k != "split"}
     return head
+
+
+def head_kspace(
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    schedule,
+    rotations: np.ndarray,
+    translations_mm: np.ndarray,
+    *,
+    contrast: str = "echo-train",
+    eps: float = 1e-4,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Moved and clean k-space of a synthetic head (recipe option ``phantom = "head"``).
+
+    ``contrast="static"``: the head at the k-space-centre echo, one corruption;
+    ``"echo-train"``: each line at its own echo (rank for 1e-3,
+    :mod:`mrsim.kspace.echo_train`). The protocol is
+    :func:`~mrsim.kspace.echo_train.default_protocol` of the schedule. The moved k-space
+    does not depend on ``threads`` (:func:`mrsim.dataset.threads.moved_kspace_threads`).
+    """
+    from functools import partial
+
+    from mrsim.dataset.threads import moved_kspace_threads
+    from mrsim.kspace.corrupt import moved_kspace
+    from mrsim.kspace.echo_train import (
+        default_protocol,
+        echo_train_kspace,
+        lowrank_contrast,
+        protocol_for_schedule,
+    )
+
+    head = synthetic_head(spec, shape, voxel_size_mm)
+    prot = protocol_for_schedule(default_protocol(schedule), schedule)
+    names, frac = head.tissue_fractions()
+    sig = head.tissue_signals(prot, names)
+    eye, zero = np.eye(3), np.zeros(3)
+    if contrast == "static":
+        image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
+        k = moved_kspace_threads(
+            image, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, threads=threads
+        )
+        clean = moved_kspace(
+            image, schedule, eye, zero, voxel_size_mm=voxel_size_mm, eps=eps, nthreads=threads
+        )
+        return k, clean
+    if contrast != "echo-train":
+        raise ValueError(f"contrast must be 'static' or 'echo-train', got {contrast!r}")
+    lr = lowrank_contrast(frac, sig, 1e-3)
+    engine = partial(moved_kspace_threads, threads=threads)
+    k = echo_train_kspace(
+        lr, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, engine=engine
+    )
+    clean = echo_train_kspace(lr, schedule, eye, zero, voxel_size_mm, eps=eps, nthreads=threads)
+    return k, clean

@@ -75,6 +75,16 @@ SCHEMA = {
     "variants": Field(list, ["rot", "rot_trans"], "motion variants", one_of(*VARIANTS)),
     "nufft_eps": Field(float, 1e-4, "NUFFT tolerance", positive),
     "store_kspace": Field(bool, False, "also store the corrupted 3D k-space (complex64)"),
+    # issue-14 hook: full-head phantom subjects and MP-RAGE echo-train contrast
+    "phantom": Field(
+        str,
+        "template",
+        "subject anatomy: MNI 'template' or full 'head'",
+        one_of("template", "head"),
+    ),
+    "contrast": Field(
+        str, "static", "head only: 'static' or 'echo-train'", one_of("static", "echo-train")
+    ),
 }
 
 
@@ -121,6 +131,15 @@ def _validate(recipe: Recipe) -> None:
         raise ValueError(f"{recipe.source}: [params] {exc}") from None
     if not p["variants"]:
         raise ValueError(f"{recipe.source}: field 'params.variants' must not be empty")
+    if p["contrast"] != "static" and p["phantom"] != "head":  # issue-14 hook
+        raise ValueError(
+            f"{recipe.source}: field 'params.contrast' = 'echo-train' needs params.phantom = 'head'"
+        )
+    if p["phantom"] == "head" and recipe.subjects["source"] != "synthetic":
+        raise ValueError(
+            f"{recipe.source}: field 'params.phantom' = 'head' needs synthetic "
+            "subjects ([subjects] source = 'synthetic')"
+        )
 
 
 def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -158,8 +177,9 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     over = int(params["source_oversample"])
     src_shape = tuple(n * over for n in shape)
     src_vox = tuple(fov / n for n in src_shape)
+    head = params.get("phantom", "template") == "head"  # issue-14 hook
     with phase("subject"):
-        image = load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
+        image = None if head else load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
     with phase("motion"):
         sched = mprage_schedule(
             shape,
@@ -188,10 +208,31 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     eps = float(params["nufft_eps"])
     with phase("nufft"):
         # Thread-count-independent NUFFT: same bytes whatever the worker layout.
-        k_moved = moved_kspace_threads(image, sched, R, t_mm, src_vox, eps=eps, threads=threads)
-        k_clean = moved_kspace(
-            image, sched, np.eye(3), np.zeros(3), voxel_size_mm=src_vox, eps=eps, nthreads=threads
-        )
+        if head:  # issue-14 hook
+            from mrsim.dataset.head_subjects import head_kspace
+
+            k_moved, k_clean = head_kspace(
+                params["subject_spec"],
+                src_shape,
+                src_vox,
+                sched,
+                R,
+                t_mm,
+                contrast=params["contrast"],
+                eps=eps,
+                threads=threads,
+            )
+        else:
+            k_moved = moved_kspace_threads(image, sched, R, t_mm, src_vox, eps=eps, threads=threads)
+            k_clean = moved_kspace(
+                image,
+                sched,
+                np.eye(3),
+                np.zeros(3),
+                voxel_size_mm=src_vox,
+                eps=eps,
+                nthreads=threads,
+            )
     with phase("fft"):
         corrupted = np.abs(ifft_centered(k_moved, workers=threads))
         clean = np.abs(ifft_centered(k_clean, workers=threads))

@@ -34,7 +34,7 @@ NeuroImage 2000 (MP-RAGE k-space filter).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,7 @@ __all__ = [
     "protocol_for_schedule",
     "echo_train_kspace",
     "corrupt_echo_train",
+    "default_protocol",
     "head_corruption",
 ]
 
@@ -195,6 +196,7 @@ def echo_train_kspace(
     *,
     eps: float = 1e-4,
     scale_eps: bool = True,
+    engine: Callable | None = None,
     **moved_kspace_options,
 ) -> np.ndarray:
     """Moved k-space with each line at its own echo: ``sum_r V[n(l), r] F_l{T_l B_r}``.
@@ -212,6 +214,11 @@ def echo_train_kspace(
         runs at ``min(1e-2, eps sigma_1 / sigma_r)``: every term's NUFFT error is then at
         most ``eps`` relative to the leading term, and the small terms cost less (a
         narrower spreading kernel). False: every term at ``eps``.
+    engine : callable, optional
+        Replacement for :func:`~mrsim.kspace.corrupt.moved_kspace` with its signature
+        ``(image, schedule, rotations, translations_mm, voxel_size_mm, eps=, **options)``,
+        e.g. the dataset builder's thread-count-independent
+        :func:`mrsim.dataset.threads.moved_kspace_threads`.
 
     Returns
     -------
@@ -227,12 +234,13 @@ def echo_train_kspace(
             f"{contrast.coeffs.shape[0]} echoes"
         )
     sv = contrast.singular_values
+    engine = moved_kspace if engine is None else engine
     out = None
     for r in range(contrast.rank):
         eps_r = float(eps)
         if scale_eps and sv[r] > 0:
             eps_r = max(float(eps), min(1e-2, float(eps) * sv[0] / sv[r]))
-        k = moved_kspace(
+        k = engine(
             contrast.basis[r],
             schedule,
             rotations,
@@ -356,6 +364,21 @@ def corrupt_echo_train(
     )
 
 
+def default_protocol(schedule: Schedule):
+    """ADNI 3 T timing (:data:`mrsim.signal.mprage.ADNI_3T`: TR 2.3 s, TI 0.9 s to the centre,
+    9 deg, TE 2.98 ms) with the schedule's echo spacing (median readout gap in a shot) and
+    its lines per shot as the train length."""
+    from dataclasses import replace
+
+    from mrsim.signal.mprage import ADNI_3T
+
+    order = np.lexsort((schedule.time_s, schedule.shot))
+    gaps = np.diff(schedule.time_s[order])[np.diff(schedule.shot[order]) == 0]
+    esp = float(np.median(gaps)) if gaps.size else ADNI_3T.esp_s
+    n = int(echo_index(schedule).max()) + 1
+    return replace(ADNI_3T, esp_s=esp, n_echoes=n, centre_echo=None)
+
+
 def head_corruption(
     head,
     trajectory,
@@ -393,19 +416,10 @@ def head_corruption(
         ``settings`` also hold ``contrast``, ``phantom="head"`` and the protocol.
     """
     from mrsim.kspace.corrupt import corrupt
-    from mrsim.signal.mprage import ADNI_3T
 
     if contrast not in ("echo-train", "static"):
         raise MrsimInputError(f"contrast must be 'echo-train' or 'static', got {contrast!r}")
-    n = echo_index(schedule)
-    if protocol is None:
-        order = np.lexsort((schedule.time_s, schedule.shot))
-        gaps = np.diff(schedule.time_s[order])[np.diff(schedule.shot[order]) == 0]
-        esp = float(np.median(gaps)) if gaps.size else ADNI_3T.esp_s
-        from dataclasses import replace
-
-        protocol = replace(ADNI_3T, esp_s=esp, n_echoes=int(n.max()) + 1, centre_echo=None)
-    prot = protocol_for_schedule(protocol, schedule)
+    prot = protocol_for_schedule(protocol or default_protocol(schedule), schedule)
     vox = head.voxel_size_mm
     names, frac = head.tissue_fractions()
     sig = head.tissue_signals(prot, names)
