@@ -134,3 +134,24 @@ def test_synthetic_heads_seeded_and_jittered():
     brain = synthetic_head(spec, (44, 64, 64), (4.0,) * 3, centre_mm=centre).brain_mask
     overlap = (brain & (tmpl["mask"] > 0.5)).sum() / brain.sum()
     assert overlap > 0.97
+
+
+def test_docs_tissue_table_matches_module():
+    # docs/head_phantom.md's table is the module's table (no drift between the two)
+    from pathlib import Path
+
+    from mrsim.phantoms.tissues import TISSUES_3T
+
+    text = (Path(__file__).parents[1] / "docs" / "head_phantom.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[0] in TISSUES_3T:
+            rows[cells[0]] = cells
+    assert set(rows) == set(TISSUES_3T)
+    for name, t in TISSUES_3T.items():
+        c = rows[name]
+        if name != "air":
+            got = [float(v) for v in c[1:4]]
+            np.testing.assert_allclose(got, [t.t1_s, t.t2_s, t.t2s_s], rtol=1e-9, err_msg=name)
+        assert float(c[4]) == t.pd and float(c[5]) == t.chi_ppm, name

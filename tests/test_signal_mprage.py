@@ -84,14 +84,14 @@ def test_train_approaches_flash_steady_state():
 
 
 def test_adni_contrast():
-    # ADNI 3 T protocol at the k-space-centre echo: WM > GM > CSF (T1-weighted), fat the
-    # brightest, CSF near the bottom of the brain tissues (Jack et al. 2008 images).
+    # ADNI 3 T protocol (Jack et al. 2008) at the k-space-centre echo: WM > GM > CSF
+    # (T1-weighted), fat the brightest, as in the ADNI images.
     tab = TISSUES_3T
     sig = {n: ADNI_3T.signal(tab[n].t1_s, tab[n].pd)[ADNI_3T.centre] for n in tab if n != "air"}
     assert sig["wm"] > sig["gm"] > sig["csf"] > 0
     assert sig["fat"] > sig["wm"]
-    # Relative contrasts: GM/WM about 0.6-0.75 in MP-RAGE at 3 T (Deichmann 2000's Fig.,
-    # GM/WM 0.65 at similar timing); CSF well below GM.
+    # Plausibility bounds, not a published figure: T1-weighted 3 T MP-RAGE shows GM at
+    # roughly 55-75 % of WM, CSF far below GM.
     assert 0.55 < sig["gm"] / sig["wm"] < 0.75
     assert sig["csf"] / sig["gm"] < 0.4
     # TI given to the centre: the first excitation is centre x esp earlier.
