@@ -388,7 +388,9 @@ def make_head(
     del air, d, h
 
     names = tuple(n for n in HEAD_LABELS if n != "background")
-    fr = np.stack([frac[n] for n in names])
+    fr = np.empty((len(names),) + shape, np.float32)
+    for k, n in enumerate(names):
+        fr[k] = frac.pop(n)  # filled one by one: no second copy of every map
     total = fr.sum(0)
     labels = np.where(total >= 0.5, np.argmax(fr, axis=0) + 1, 0).astype(np.int16)
     info = {
