@@ -35,6 +35,7 @@ import numpy as np
 
 from mrsim.cli import add_command
 from mrsim.cli.corrupt_prospective import add_prospective_arguments, prospective_trajectory
+from mrsim.errors import MrsimInputError
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -195,6 +196,20 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
+    p.add_argument(
+        "--phantom",
+        default="template",
+        choices=["template", "head"],
+        help="without --input: the MNI152 T1 template (default) or the full-head phantom "
+        "(mrsim phantom head, 176x256x256 at 1 mm, ADNI 3 T MP-RAGE)",
+    )
+    p.add_argument(
+        "--contrast",
+        default="static",
+        choices=["static", "echo-train"],
+        help="--phantom head only: one image at the k-space-centre echo (static, default) or "
+        "each line at its own echo of the MP-RAGE train (echo-train; no --coils/--noise-snr)",
+    )
     add_prospective_arguments(p)
     p.set_defaults(func=run)
 
@@ -207,13 +222,26 @@ def run(args: argparse.Namespace) -> int:
     from mrsim.kspace.corrupt import CorruptionSettings
     from mrsim.kspace.figure import corruption_figure
     from mrsim.kspace.schedule import mprage_schedule
-    from mrsim.kspace.volume import corrupt_volume
+    from mrsim.kspace.volume import corrupt_head_volume, corrupt_volume
     from mrsim.motion.formats import read_trajectory
 
     t_start = time.perf_counter()
     with user_input(args.trajectory):
         traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
-    if args.input is None:
+    head = None
+    if args.input is None and args.phantom == "head":
+        from mrsim.phantoms.head import DEFAULT_SHAPE, make_head
+
+        # built directly on the output matrix (same FOV: 176 x 256 x 256 mm)
+        shape = DEFAULT_SHAPE if args.matrix is None else args.matrix
+        head = make_head(shape, np.asarray(DEFAULT_SHAPE, float) / np.asarray(shape))
+        image, affine = head.fractions[0], head.affine  # the grid only; contrast comes later
+        source = f"embedded full-head phantom {tuple(shape)}, FOV 176 x 256 x 256 mm"
+    elif args.contrast != "static" or args.phantom != "template":
+        raise MrsimInputError(
+            "--phantom head / --contrast echo-train: the head phantom is used without --input"
+        )
+    elif args.input is None:
         from mrsim.phantoms.mni152 import load_mni152
 
         image, affine = load_mni152("t1", shape=DEFAULT_GRID)
@@ -249,7 +277,12 @@ def run(args: argparse.Namespace) -> int:
     # A user error in the corruption (e.g. a trajectory too short for the scan) names the
     # trajectory; any other exception keeps its traceback.
     with user_input(args.trajectory, convert=False):
-        vol = corrupt_volume(image, affine, traj, schedule, settings, n_coils=args.coils)
+        if head is None:
+            vol = corrupt_volume(image, affine, traj, schedule, settings, n_coils=args.coils)
+        else:
+            vol = corrupt_head_volume(
+                head, traj, schedule, settings, contrast=args.contrast, n_coils=args.coils
+            )
     res = vol.result
     out = Path(args.output)
     save_volume(out / "clean.nii.gz", res.clean, vol.affine)

@@ -76,6 +76,16 @@ SCHEMA = {
     "variants": Field(list, ["rot", "rot_trans"], "motion variants", one_of(*VARIANTS)),
     "nufft_eps": Field(float, 1e-4, "NUFFT tolerance", positive),
     "store_kspace": Field(bool, False, "also store the corrupted 3D k-space (complex64)"),
+    # full-head phantom subjects and MP-RAGE echo-train contrast (mrsim.dataset.head_subjects)
+    "phantom": Field(
+        str,
+        "template",
+        "subject anatomy: MNI 'template' or full 'head'",
+        one_of("template", "head"),
+    ),
+    "contrast": Field(
+        str, "static", "head only: 'static' or 'echo-train'", one_of("static", "echo-train")
+    ),
 }
 
 
@@ -124,6 +134,15 @@ def _validate(recipe: Recipe) -> None:
         raise MrsimInputError(f"{recipe.source}: [params] {exc}") from None
     if not p["variants"]:
         raise MrsimInputError(f"{recipe.source}: field 'params.variants' must not be empty")
+    if p["contrast"] != "static" and p["phantom"] != "head":
+        raise MrsimInputError(
+            f"{recipe.source}: field 'params.contrast' = 'echo-train' needs params.phantom = 'head'"
+        )
+    if p["phantom"] == "head" and recipe.subjects["source"] != "synthetic":
+        raise MrsimInputError(
+            f"{recipe.source}: field 'params.phantom' = 'head' needs synthetic "
+            "subjects ([subjects] source = 'synthetic')"
+        )
 
 
 def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -160,8 +179,9 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     over = int(params["source_oversample"])
     src_shape = tuple(n * over for n in shape)
     src_vox = tuple(fov / n for n in src_shape)
+    head = params.get("phantom", "template") == "head"
     with phase("subject"):
-        image = load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
+        image = None if head else load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
     with phase("motion"):
         sched = mprage_schedule(
             shape,
@@ -191,9 +211,13 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         nufft=NufftOptions(eps=float(params["nufft_eps"]), threads=threads, fast_path=False),
         output="native",  # magnitudes taken here, in the engine's precision
     )
-    with phase("nufft"):
-        res = corrupt(image, traj, sched, settings=settings)
-    corrupted, clean, line_params = np.abs(res.image), np.abs(res.clean), res.params
+    if head:
+        corrupted, clean, line_params, kspace = _head_sample(params, traj, sched, settings)
+    else:
+        with phase("nufft"):
+            res = corrupt(image, traj, sched, settings=settings)
+        corrupted, clean, line_params = np.abs(res.image), np.abs(res.clean), res.params
+        kspace = res.kspace
     ax = params["slice_axis"]
     idx = slice_indices(shape[ax], params["n_slices"], params["slice_step_mm"], fov / shape[ax])
     take = lambda vol: np.ascontiguousarray(np.moveaxis(vol, ax, 0)[idx], dtype=np.float32)  # noqa: E731
@@ -205,7 +229,7 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         "trajectory": np.column_stack([traj.t_s, traj.params]),
     }
     if params["store_kspace"]:
-        arrays["kspace"] = res.kspace.astype(np.complex64)
+        arrays["kspace"] = kspace.astype(np.complex64)
     return Sample(
         arrays=arrays,
         attrs={
@@ -223,3 +247,41 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
 
 
 register_kind(Kind("mcnet_mprage", SCHEMA, _plan, make_mcnet_sample, validate=_validate))
+
+
+def _head_sample(params: dict[str, Any], traj, sched, settings):
+    """A full-head subject (``phantom = "head"``): per-line poses from the front door's
+    :func:`~mrsim.kspace.poses.line_poses`, k-space by :func:`mrsim.dataset.head_subjects.
+    head_kspace` (echo-train contrast as a low-rank sum of basis images)."""
+    from mrsim.dataset.head_subjects import head_kspace
+    from mrsim.kspace.fft import ifft_centered
+    from mrsim.kspace.poses import line_poses
+
+    shape = tuple(int(n) for n in params["shape"])
+    over = int(params["source_oversample"])
+    src_shape = tuple(n * over for n in shape)
+    threads = settings.nufft.threads
+    poses = line_poses(
+        traj,
+        sched,
+        mapping=settings.mapping,
+        method=settings.method,
+        rereference_center=settings.rereference_center,
+        granularity=settings.granularity,
+    )
+    with phase("nufft"):
+        k_moved, k_clean = head_kspace(
+            params["subject_spec"],
+            src_shape,
+            settings.voxel_size_mm,
+            sched,
+            poses.rotations,
+            poses.translations_mm,
+            contrast=params["contrast"],
+            eps=settings.nufft.eps,
+            threads=threads,
+        )
+    with phase("fft"):
+        corrupted = np.abs(ifft_centered(k_moved, workers=threads))
+        clean = np.abs(ifft_centered(k_clean, workers=threads))
+    return corrupted, clean, poses.params, k_moved
