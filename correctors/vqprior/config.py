@@ -111,10 +111,10 @@ class PhaseConfig:
 
 def _default_phases() -> tuple[PhaseConfig, ...]:
     return (
-        PhaseConfig("vqvae", 2500, 1e-3),
-        PhaseConfig("prior_top", 1500, 5e-4),
-        PhaseConfig("prior_bottom", 1500, 1e-3),
-        PhaseConfig("disentangle", 1500, 5e-4),
+        PhaseConfig("vqvae", 800, 1e-3),
+        PhaseConfig("prior_top", 500, 5e-4),
+        PhaseConfig("prior_bottom", 500, 1e-3),
+        PhaseConfig("disentangle", 500, 5e-4),
     )
 
 

@@ -141,7 +141,7 @@ class VQPriorCorrector(nn.Module):
     # -- correction ---------------------------------------------------------------
     def _threshold(self, level: str) -> float:
         q = self.calibration.get(f"logp_quantiles_{level}")
-        if not q:
+        if not q or f"temperature_{level}" not in self.calibration:
             raise ValueError(f"the {level} prior is not trained/calibrated; use mode='recon'")
         key = str(self.threshold_quantile)
         if key not in q:
@@ -162,6 +162,8 @@ class VQPriorCorrector(nn.Module):
             )
         if mode.startswith("disentangled") and not self.has_disentangled:
             raise ValueError(f"mode {mode!r}: this model has no trained disentangled encoder")
+        if use_prior:
+            thresholds = {level: self._threshold(level) for level in ("top", "bottom")}
         self.eval()
         vq = self.vq
         scale = slice_scale(x)
@@ -175,7 +177,7 @@ class VQPriorCorrector(nn.Module):
                 d_t,
                 self.prior_top.log_probs,
                 self.calibration["temperature_top"],
-                self._threshold("top"),
+                thresholds["top"],
                 self.prior_weight,
                 self.iterations,
             )
@@ -188,7 +190,7 @@ class VQPriorCorrector(nn.Module):
                 d_b,
                 lambda c: self.prior_bottom.log_probs(c, ct),
                 self.calibration["temperature_bottom"],
-                self._threshold("bottom"),
+                thresholds["bottom"],
                 self.prior_weight,
                 self.iterations,
             )

@@ -274,7 +274,11 @@ def _phase_loss(corr, name, cfg, bank, pairs, pi, step, dev) -> tuple[torch.Tens
             + (out["codes_bottom"] == target["codes_bottom"]).float().mean()
         )
         loss = l1 + cfg.disentangle_latent_weight * latent
-        return loss, {"l1": float(l1.detach()), "latent_mse": float(latent.detach()), "code_agreement": float(agree)}
+        return loss, {
+            "l1": float(l1.detach()),
+            "latent_mse": float(latent.detach()),
+            "code_agreement": float(agree),
+        }
     idx = batch_indices(bank.shape[0], cfg.batch_size, cfg.seed, pi, step)
     x = _norm(_shift(bank[idx], random_shifts(len(idx), cfg.shift_px, cfg.seed, pi, step)).to(dev))
     if name == "vqvae":
