@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", type=int, default=None, help="at most this many subjects")
     ap.add_argument("--jitter", type=float, default=0.5, help="per-line jitter std (mm | deg)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache", default=None, help="folder of simulated samples (reused)")
+    ap.add_argument("--simulate-only", action="store_true", help="fill --cache and stop")
     a = ap.parse_args(argv)
 
     import torch
@@ -171,15 +173,20 @@ def main(argv: list[str] | None = None) -> int:
         p = tests[s]
         shape = tuple(int(n) for n in p["shape"])
         vox = float(p["fov_mm"]) / shape[0]
-        image = load_subject(p["subject_spec"], shape, (vox,) * 3)["t1"]
+        image = _Lazy(
+            lambda p=p, shape=shape, vox=vox: load_subject(p["subject_spec"], shape, (vox,) * 3)[
+                "t1"
+            ]
+        )
         idx = slice_indices(shape[0], int(p["n_slices"]), float(p["slice_step_mm"]), vox)
         for case in cases:
             group = next(g for g, c in CASES if c == case)
             for j in range(a.seeds):
-                cor, clean, mstd = simulate(case, p, image, j, a.jitter, a.threads)
-                sample = {"corrupted": cor[idx], "clean": clean[idx], "data_range": clean.max()}
+                sample, mstd = _sample(a, case, p, s, j, idx, image.get)
+                if a.simulate_only:
+                    continue
                 if case == cases[0] and j == 0:
-                    _ceiling(vq, clean[idx], float(clean.max()), ceiling, ssim)
+                    _ceiling(vq, sample["clean"], sample["data_range"], ceiling, ssim)
                 for name, model in methods.items():
                     if name != "mcnet":
                         vq.mode = name
@@ -212,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     elapsed = time.perf_counter() - t0
+    if a.simulate_only:
+        print(f"simulated into {a.cache} in {elapsed:.0f} s")
+        return 0
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _write_csv(rows, out.with_suffix(".csv"))
@@ -238,6 +248,37 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(cz, indent=1))
     print(f"{len(rows)} rows in {elapsed:.0f} s")
     return 0
+
+
+class _Lazy:
+    def __init__(self, fn):
+        self.fn, self.value = fn, None
+
+    def get(self):
+        if self.value is None:
+            self.value = self.fn()
+        return self.value
+
+
+def _sample(a, case, p, subject, j, idx, image):
+    """The benchmark sample (10 slices of corrupted and clean, data range), cached."""
+    f = None if a.cache is None else Path(a.cache) / f"{case}_s{subject}_j{j}_jit{a.jitter}.npz"
+    if f is not None and f.exists():
+        z = np.load(f)
+        return {
+            "corrupted": z["corrupted"],
+            "clean": z["clean"],
+            "data_range": float(z["data_range"]),
+        }, float(z["motion_std"])
+    cor, clean, mstd = simulate(case, p, image(), j, a.jitter, a.threads)
+    sample = {"corrupted": cor[idx], "clean": clean[idx], "data_range": float(clean.max())}
+    if f is not None:
+        from mrsim.io.atomic import atomic_path
+
+        f.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(f) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, motion_std=mstd, **sample)
+    return sample, mstd
 
 
 def _ceiling(vq, clean_slices, data_range, acc, ssim) -> None:
