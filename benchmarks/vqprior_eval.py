@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 SWEEP_TRAJECTORY_OFFSET = 100_000
+EXAMPLE_CASES = ("pace_rot_trans", "events", "jitter", "readout_ap")
 DOMAIN_BENCH = 7  # seeds of event / jitter trajectories: [recipe seed, 7, case, j]
 CASES = (
     ("a", "pace_rot"),
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from correctors.common.checkpoints import shipped_weights_dir
     from correctors.mcnet.evaluate import evaluate_samples
+    from correctors.mcnet.infer import correct_slices
     from correctors.vqprior.data import dataset_plan
     from correctors.vqprior.infer import load_model
     from mrsim.dataset.mcnet_mprage import slice_indices
@@ -168,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     subjects = sorted(tests)[: a.subjects]
     cases = [c for c in a.cases.split(",") if c]
     rows, ceiling = [], {"ssim": [], "codes_top": [], "codes_bottom": []}
+    examples: dict[str, dict] = {}
     t0 = time.perf_counter()
     for s in subjects:
         p = tests[s]
@@ -187,10 +190,21 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 if case == cases[0] and j == 0:
                     _ceiling(vq, sample["clean"], sample["data_range"], ceiling, ssim)
+                show = s == subjects[0] and j == 0 and case in EXAMPLE_CASES
+                if show:
+                    k = sample["clean"].shape[0] // 2
+                    examples[case] = {
+                        "clean": sample["clean"][k],
+                        "corrupted": sample["corrupted"][k],
+                    }
                 for name, model in methods.items():
                     if name != "mcnet":
                         vq.mode = name
                     per = evaluate_samples(model, [sample])
+                    if show:
+                        examples[case][name] = correct_slices(
+                            model, sample["corrupted"][k : k + 1]
+                        )[0]
                     rows.append(
                         {
                             "group": group,
@@ -244,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(cz | {"meta": meta}, indent=1)
     )
     plot(summary, out.with_suffix(".png"))
+    plot_examples(examples, out.with_name(out.name + "_examples.png"))
     print(markdown(summary))
     print(json.dumps(cz, indent=1))
     print(f"{len(rows)} rows in {elapsed:.0f} s")
@@ -402,6 +417,34 @@ def plot(summary: list[dict], path: Path) -> None:
     bx.set_title("(c) severity sweep")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_examples(examples: dict[str, dict], path: Path) -> None:
+    """The middle slice of the first subject's first trajectory per case, every method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not examples:
+        return
+    cols = list(next(iter(examples.values())))
+    fig, axes = plt.subplots(
+        len(examples), len(cols), figsize=(1.9 * len(cols), 2.0 * len(examples)), squeeze=False
+    )
+    for r, (case, ex) in enumerate(examples.items()):
+        vmax = float(ex["clean"].max())
+        for c, name in enumerate(cols):
+            ax = axes[r][c]
+            ax.imshow(np.rot90(ex[name]), cmap="gray", vmin=0, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(name, fontsize=8)
+        axes[r][0].set_ylabel(case, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
