@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", type=int, default=None, help="at most this many subjects")
     ap.add_argument("--jitter", type=float, default=0.5, help="per-line jitter std (mm | deg)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--split", default="test", help="subjects of this split (val: tuning)")
+    ap.add_argument("--temperature-scale", type=float, default=1.0)
+    ap.add_argument("--prior-weight", type=float, default=1.0)
+    ap.add_argument("--threshold-quantile", type=float, default=0.05)
     ap.add_argument("--cache", default=None, help="folder of simulated samples (reused)")
     ap.add_argument("--simulate-only", action="store_true", help="fill --cache and stop")
     a = ap.parse_args(argv)
@@ -154,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(a.threads)
     vq = load_model(a.model)
+    vq.temperature_scale, vq.prior_weight = a.temperature_scale, a.prior_weight
+    vq.threshold_quantile = a.threshold_quantile
     methods: dict[str, object] = {m: vq for m in a.modes.split(",") if m}
     mc_path = a.mcnet_model
     if mc_path is None and (shipped_weights_dir("mcnet") / "model.pt").exists():
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = dataset_plan(a.data)
     tests: dict[int, dict] = {}
     for p in plan:
-        if p["split"] == "test":
+        if p["split"] == a.split:
             tests.setdefault(int(p["subject"]), p)
     subjects = sorted(tests)[: a.subjects]
     cases = [c for c in a.cases.split(",") if c]
@@ -200,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                 for name, model in methods.items():
                     if name != "mcnet":
                         vq.mode = name
+                    vq.last_replaced = {}
                     per = evaluate_samples(model, [sample])
+                    rep = dict(vq.last_replaced) if name != "mcnet" else {}
                     if show:
                         examples[case][name] = correct_slices(
                             model, sample["corrupted"][k : k + 1]
@@ -222,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "psnr_corrupted",
                                 "psnr_corrected",
                             )
+                        }
+                        | {
+                            f"replaced_{lv}": rep.get(f"replaced_{lv}", 0.0)
+                            for lv in ("top", "bottom")
                         }
                     )
                 print(
@@ -349,6 +361,8 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "psnr_gain_mean_db": float(pg.mean()),
                 "psnr_gain_std_db": float(pg.std()),
                 "frac_improved": float(np.mean(gain > 0)),
+                "replaced_top_mean": float(np.mean([r["replaced_top"] for r in rs])),
+                "replaced_bottom_mean": float(np.mean([r["replaced_bottom"] for r in rs])),
             }
         )
     return out

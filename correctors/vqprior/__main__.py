@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         )
         q.add_argument("--prior-weight", type=float, default=None, help="lambda")
         q.add_argument("--iterations", type=int, default=None, help="refinement passes")
+        q.add_argument(
+            "--temperature-scale",
+            type=float,
+            default=None,
+            help="factor on the calibrated encoder temperature T (default 1)",
+        )
         q.add_argument("--batch-size", type=int, default=16)
         q.add_argument("--device", default="auto")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -96,6 +96,7 @@ def _load(a: argparse.Namespace):
         ("threshold_quantile", "threshold_quantile"),
         ("prior_weight", "prior_weight"),
         ("iterations", "iterations"),
+        ("temperature_scale", "temperature_scale"),
     ):
         v = getattr(a, opt, None)
         if v is not None:

@@ -45,9 +45,10 @@ class VQPriorCorrector(nn.Module):
     ----------
     mode : str
         Default mode of :meth:`correct` (one of :data:`MODES`).
-    threshold_quantile, prior_weight, iterations :
+    threshold_quantile, prior_weight, iterations, temperature_scale :
         Refinement settings (``tau`` is the ``threshold_quantile`` of the clean per-token
-        log-likelihood stored in ``calibration``; ``lambda``; passes per level).
+        log-likelihood stored in ``calibration``; ``lambda``; passes per level; a factor
+        on the calibrated encoder temperatures ``T``: larger trusts the encoder less).
     """
 
     def __init__(self, vq_cfg: VQConfig, prior_cfg: PriorConfig, image_shape) -> None:
@@ -66,6 +67,7 @@ class VQPriorCorrector(nn.Module):
         self.threshold_quantile = 0.05
         self.prior_weight = 1.0
         self.iterations = 3
+        self.temperature_scale = 1.0
         self.last_replaced: dict[str, float] = {}
 
     # -- training support ---------------------------------------------------------
@@ -176,7 +178,7 @@ class VQPriorCorrector(nn.Module):
             ct, rep = refine_codes(
                 d_t,
                 self.prior_top.log_probs,
-                self.calibration["temperature_top"],
+                self.temperature_scale * self.calibration["temperature_top"],
                 thresholds["top"],
                 self.prior_weight,
                 self.iterations,
@@ -189,7 +191,7 @@ class VQPriorCorrector(nn.Module):
             cb, rep = refine_codes(
                 d_b,
                 lambda c: self.prior_bottom.log_probs(c, ct),
-                self.calibration["temperature_bottom"],
+                self.temperature_scale * self.calibration["temperature_bottom"],
                 thresholds["bottom"],
                 self.prior_weight,
                 self.iterations,
