@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--split", default="test", help="subjects of this split (val: tuning)")
     ap.add_argument("--temperature-scale", type=float, default=1.0)
+    ap.add_argument("--refine-order", choices=("parallel", "raster"), default="parallel")
     ap.add_argument("--prior-weight", type=float, default=1.0)
     ap.add_argument("--threshold-quantile", type=float, default=0.05)
     ap.add_argument("--cache", default=None, help="folder of simulated samples (reused)")
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     vq = load_model(a.model)
     vq.temperature_scale, vq.prior_weight = a.temperature_scale, a.prior_weight
-    vq.threshold_quantile = a.threshold_quantile
+    vq.threshold_quantile, vq.refine_order = a.threshold_quantile, a.refine_order
     methods: dict[str, object] = {m: vq for m in a.modes.split(",") if m}
     mc_path = a.mcnet_model
     if mc_path is None and (shipped_weights_dir("mcnet") / "model.pt").exists():
@@ -264,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             "threshold_quantile": vq.threshold_quantile,
             "prior_weight": vq.prior_weight,
             "iterations": vq.iterations,
+            "temperature_scale": vq.temperature_scale,
+            "refine_order": vq.refine_order,
         },
     }
     (out.with_name(out.name + "_ceiling.json")).write_text(

@@ -7,7 +7,7 @@ from correctors.vqprior.config import model_config
 from correctors.vqprior.corrector import VQPriorCorrector
 from correctors.vqprior.model import HierarchicalVQVAE, slice_scale
 from correctors.vqprior.prior import BottomPrior, TopPrior
-from correctors.vqprior.refine import refine_codes
+from correctors.vqprior.refine import refine_codes, refine_codes_raster
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +101,24 @@ def test_refine_replaces_only_improbable_codes():
     # a strong encoder (low temperature) keeps its code against the same prior
     codes, _ = refine_codes(dist, lambda c: lp, temperature=0.01, threshold=-2.0)
     assert codes.reshape(-1).tolist() == [0, 0, 0]
+
+
+def test_raster_refinement_uses_the_refined_past():
+    # 2 positions, 2 codes; the encoder prefers code 0 at both (slightly at position 1)
+    dist = torch.tensor([[[[0.0, 1.0], [0.0, 0.5]]]])
+
+    # prior: position 0 wants code 1; position 1 copies its left neighbour's code
+    def lp(c):
+        p1 = torch.full((1, 2), 0.02).scatter(1, c[:, 0, 0:1], 0.98)
+        p0 = torch.tensor([[0.001, 0.999]])
+        return torch.log(torch.stack([p0, p1], dim=-1)).reshape(1, 2, 1, 2)
+
+    par, _ = refine_codes(dist, lp, temperature=1.0, threshold=-2.0, iterations=1)
+    ras, replaced = refine_codes_raster(dist, lp, temperature=1.0, threshold=-2.0)
+    # one parallel pass sees position 1's old context (code 0 on its left): keeps 0
+    assert par.reshape(-1).tolist() == [1, 0]
+    # the raster sweep sees the refined code 1 on its left and follows it
+    assert ras.reshape(-1).tolist() == [1, 1] and replaced.all()
 
 
 def test_corrector_refuses_untrained_modes_and_wrong_shapes():

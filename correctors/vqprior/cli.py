@@ -97,6 +97,7 @@ def _load(a: argparse.Namespace):
         ("prior_weight", "prior_weight"),
         ("iterations", "iterations"),
         ("temperature_scale", "temperature_scale"),
+        ("refine_order", "refine_order"),
     ):
         v = getattr(a, opt, None)
         if v is not None:

@@ -25,7 +25,7 @@ from torch import nn
 from correctors.vqprior.config import PriorConfig, VQConfig
 from correctors.vqprior.model import HierarchicalVQVAE, LatentEncoder, check_slices, slice_scale
 from correctors.vqprior.prior import BottomPrior, TopPrior, code_log_likelihood
-from correctors.vqprior.refine import refine_codes
+from correctors.vqprior.refine import refine_codes, refine_codes_raster
 
 __all__ = ["VQPriorCorrector", "MODES"]
 
@@ -49,6 +49,9 @@ class VQPriorCorrector(nn.Module):
         Refinement settings (``tau`` is the ``threshold_quantile`` of the clean per-token
         log-likelihood stored in ``calibration``; ``lambda``; passes per level; a factor
         on the calibrated encoder temperatures ``T``: larger trusts the encoder less).
+    refine_order : {"parallel", "raster"}
+        :func:`~correctors.vqprior.refine.refine_codes` (iterated, all positions at once)
+        or :func:`~correctors.vqprior.refine.refine_codes_raster` (one sequential sweep).
     """
 
     def __init__(self, vq_cfg: VQConfig, prior_cfg: PriorConfig, image_shape) -> None:
@@ -68,6 +71,7 @@ class VQPriorCorrector(nn.Module):
         self.prior_weight = 1.0
         self.iterations = 3
         self.temperature_scale = 1.0
+        self.refine_order = "parallel"
         self.last_replaced: dict[str, float] = {}
 
     # -- training support ---------------------------------------------------------
@@ -150,6 +154,16 @@ class VQPriorCorrector(nn.Module):
             raise ValueError(f"threshold_quantile must be one of {sorted(q)}, got {key}")
         return float(q[key])
 
+    def _refine(self, dist, log_probs, temperature: float, threshold: float):
+        t = self.temperature_scale * temperature
+        if self.refine_order == "raster":
+            return refine_codes_raster(dist, log_probs, t, threshold, self.prior_weight)
+        if self.refine_order != "parallel":
+            raise ValueError(
+                f"refine_order must be 'parallel' or 'raster', got {self.refine_order!r}"
+            )
+        return refine_codes(dist, log_probs, t, threshold, self.prior_weight, self.iterations)
+
     @torch.no_grad()
     def correct(self, x: torch.Tensor, mode: str | None = None) -> torch.Tensor:
         """Corrected slices (B, 1, H, W) in the input's units (see module docstring)."""
@@ -175,26 +189,22 @@ class VQPriorCorrector(nn.Module):
         ct = d_t.argmin(-1)
         stats = {}
         if use_prior:
-            ct, rep = refine_codes(
+            ct, rep = self._refine(
                 d_t,
                 self.prior_top.log_probs,
-                self.temperature_scale * self.calibration["temperature_top"],
+                self.calibration["temperature_top"],
                 thresholds["top"],
-                self.prior_weight,
-                self.iterations,
             )
             stats["replaced_top"] = float(rep.float().mean())
         z_b = enc.bottom(h_b, vq.dec_t(vq.quant_t.lookup(ct)))
         d_b = vq.quant_b.distances(z_b)
         cb = d_b.argmin(-1)
         if use_prior:
-            cb, rep = refine_codes(
+            cb, rep = self._refine(
                 d_b,
                 lambda c: self.prior_bottom.log_probs(c, ct),
-                self.temperature_scale * self.calibration["temperature_bottom"],
+                self.calibration["temperature_bottom"],
                 thresholds["bottom"],
-                self.prior_weight,
-                self.iterations,
             )
             stats["replaced_bottom"] = float(rep.float().mean())
         self.last_replaced = stats

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from correctors.vqprior.model import slice_scale
 from correctors.vqprior.prior import code_log_likelihood
 
-__all__ = ["refine_codes", "calibrate", "QUANTILES"]
+__all__ = ["refine_codes", "refine_codes_raster", "calibrate", "QUANTILES"]
 
 #: Quantiles of the clean per-token log-likelihood stored at calibration.
 QUANTILES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
@@ -88,6 +88,48 @@ def refine_codes(
         if bool((new == codes).all()):
             break
         codes = new
+    return codes, codes != nearest
+
+
+def refine_codes_raster(
+    distances: torch.Tensor,
+    log_probs: Callable[[torch.Tensor], torch.Tensor],
+    temperature: float,
+    threshold: float,
+    prior_weight: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sequential variant of :func:`refine_codes`: one sweep in raster order.
+
+    Improbable positions are visited in raster order, each judged and replaced under
+    the prior's conditional recomputed on the codes refined so far (greedy decoding with
+    the encoder's evidence): a replacement is consistent with those before it, and a
+    position that becomes improbable because its past changed is visited too. Costs one
+    prior pass per replaced position.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    enc = F.log_softmax(-distances / temperature, dim=-1)
+    nearest = distances.argmin(dim=-1)
+    codes = nearest.clone()
+    b, h, w = codes.shape
+    lp = log_probs(codes)
+    last = -1
+    while True:
+        # the next position (after the last visited) that is improbable given the codes so far
+        low = (code_log_likelihood(lp, codes) < threshold).reshape(b, -1)
+        low[:, : last + 1] = False
+        todo = torch.nonzero(low.any(0)).reshape(-1)
+        if todo.numel() == 0:
+            break
+        last = int(todo[0])
+        y, x = divmod(last, w)
+        here = lp[:, :, y, x]  # (B, K)
+        new = torch.where(
+            low[:, last], (prior_weight * here + enc[:, y, x]).argmax(-1), codes[:, y, x]
+        )
+        if bool((new != codes[:, y, x]).any()):
+            codes[:, y, x] = new
+            lp = log_probs(codes)
     return codes, codes != nearest
 
 
