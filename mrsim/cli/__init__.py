@@ -14,7 +14,15 @@ import sys
 from mrsim.command import USER_ERRORS, run_command
 from mrsim.errors import MrsimInputError
 
-__all__ = ["CLIError", "USER_ERRORS", "add_command", "build_parser", "main", "run_command"]
+__all__ = [
+    "CLIError",
+    "USER_ERRORS",
+    "add_command",
+    "add_motion_warnings_flag",
+    "build_parser",
+    "main",
+    "run_command",
+]
 
 # (subcommand name, module under mrsim.cli, one-line help)
 SUBCOMMANDS: list[tuple[str, str, str]] = [
@@ -47,6 +55,17 @@ def add_command(
         description=description,
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_motion_warnings_flag(parser: argparse.ArgumentParser) -> None:
+    """``--no-motion-warnings``: for commands that read a motion file (see
+    :mod:`mrsim.motion.bounds`; impossible poses are refused either way)."""
+    parser.add_argument(
+        "--no-motion-warnings",
+        action="store_true",
+        help="do not warn about motion beyond the physiological bounds (20 mm, 20 deg); "
+        "impossible poses (300 mm, 180 deg) are refused either way",
     )
 
 

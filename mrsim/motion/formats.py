@@ -143,7 +143,7 @@ def _format_error_hint() -> str:
 
 
 def _first_data_line(path: Path) -> str | None:
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
         for line in fh:
             s = line.strip()
             if s and not s.startswith("#"):
@@ -202,7 +202,8 @@ def _parse_float(tok: str, path: Path, lineno: int, col: str) -> float:
 
 def _data_lines(path: Path) -> list[tuple[int, str]]:
     try:
-        with open(path, encoding="utf-8") as fh:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which is not data
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file (cannot decode as UTF-8)") from None
@@ -397,15 +398,20 @@ def read_trajectory(
         raise FileNotFoundError(f"{path}: no such motion file")
     fmt = detect_format(p) if format is None else format.lower()
     if fmt == "mrsim":
-        return _read_mrsim(p, tr_s)
-    if fmt == "fmriprep":
-        return _read_fmriprep(p, tr_s)
-    if fmt not in _MATRIX_FORMATS:
+        traj = _read_mrsim(p, tr_s)
+    elif fmt == "fmriprep":
+        traj = _read_fmriprep(p, tr_s)
+    elif fmt not in _MATRIX_FORMATS:
         raise ValueError(f"unknown motion file format {format!r}; expected one of {FORMATS}")
-    mf = _MATRIX_FORMATS[fmt]
-    m = _read_matrix(p, mf)
-    params = mf.to_params(m)
-    return Trajectory(_times(p, len(params), tr_s, mf.columns.split("[")[-1].rstrip("]")), params)
+    else:
+        mf = _MATRIX_FORMATS[fmt]
+        params = mf.to_params(_read_matrix(p, mf))
+        times = _times(p, len(params), tr_s, mf.columns.split("[")[-1].rstrip("]"))
+        traj = Trajectory(times, params)
+    from mrsim.motion.bounds import check_motion_bounds
+
+    check_motion_bounds(traj, str(path), fmt)
+    return traj
 
 
 def _fmt_rows(a: np.ndarray, sep: str, precision: int) -> list[str]:
