@@ -45,6 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from mrsim.cli import CLIError, add_command, add_motion_warnings_flag
+from mrsim.cli.arg_types import positive_int as _positive_int
+from mrsim.cli.arg_types import seconds as _seconds
+from mrsim.cli.arg_types import tolerance as _tolerance
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -73,39 +76,6 @@ def _matrix(text: str) -> tuple[int, ...]:
     if len(vals) != 3 or min(vals) < 2:
         raise argparse.ArgumentTypeError(f"--matrix needs 1 or 3 integers >= 2, got {text!r}")
     return vals
-
-
-def _tolerance(text: str) -> float:
-    try:
-        val = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number like 1e-4, got {text!r}") from exc
-    if not (1e-15 <= val <= 1e-1):
-        raise argparse.ArgumentTypeError(
-            f"the NUFFT tolerance must be between 1e-15 and 0.1 (e.g. 1e-6 for validation, "
-            f"1e-4 for bulk data), got {text!r}"
-        )
-    return val
-
-
-def _seconds(text: str) -> float:
-    try:
-        val = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected seconds (e.g. 0.9), got {text!r}") from exc
-    if not (val > 0 and np.isfinite(val)):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return val
-
-
-def _positive_int(text: str) -> int:
-    try:
-        val = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
-    if val < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return val
 
 
 def _coil_terms(text: str) -> int | tuple[int, ...]:

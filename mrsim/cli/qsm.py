@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import CLIError, add_command
+from mrsim.cli import CLIError, add_command, add_motion_warnings_flag
+from mrsim.cli.arg_types import tolerance
 from mrsim.command import user_input
+from mrsim.errors import MrsimInputError
 
 EXAMPLES = """examples:
   mrsim qsm simulate --motion-seed 3 --mixing exact -o qsm_sim
@@ -47,8 +49,13 @@ def _trajectory(args, duration_s: float):
     if args.motion:
         from mrsim.motion.formats import read_trajectory
 
-        with user_input(args.motion):
-            return read_trajectory(args.motion, format=args.format)
+        try:
+            with user_input(args.motion):
+                return read_trajectory(args.motion, format=args.format, tr_s=args.motion_tr)
+        except MrsimInputError as exc:  # this command's --tr is the k-space line TR
+            raise MrsimInputError(
+                str(exc).replace("(CLI: --tr SECONDS)", "(--motion-tr SECONDS)")
+            ) from exc
     if args.motion_seed is not None:
         from mrsim.motion.generators import event_profile
 
@@ -63,7 +70,6 @@ def _trajectory(args, duration_s: float):
 
 
 def _unit_b0(v) -> np.ndarray:
-    from mrsim.errors import MrsimInputError
 
     b = np.asarray(v, float).reshape(-1)
     if b.shape != (3,) or not np.all(np.isfinite(b)) or not np.linalg.norm(b) > 0:
@@ -101,13 +107,47 @@ def _write_json(path: Path, obj: dict) -> None:
         tmp.write_text(json.dumps(obj, indent=2))
 
 
+def _check_simulate_args(args: argparse.Namespace, te: np.ndarray) -> None:
+    """Flag checks of ``qsm simulate`` that need no file: before any work."""
+    te_flag = "--te" if args.te else "--te1/--dte/--n-echoes"
+    if te.size == 0 or not np.all(np.isfinite(te)) or np.any(te <= 0):
+        raise CLIError(f"{te_flag}: echo times must be positive seconds, got {te.tolist()}")
+    if np.any(np.diff(te) <= 0):
+        raise CLIError(
+            f"{te_flag}: echo times must be strictly increasing (echo 1 first), got {te.tolist()}"
+        )
+    if not (np.isfinite(args.b0) and args.b0 > 0):
+        raise CLIError(f"--b0 must be a positive field strength in tesla (e.g. 3), got {args.b0:g}")
+    if args.mag or args.phase:
+        for flag, val in (("--chi", args.chi), ("--mask", args.mask)):
+            if val:
+                raise CLIError(
+                    f"{flag} cannot be combined with --mag/--phase: real MGRE input is "
+                    "corrupted as it is (give either a chi map or magnitude + phase)"
+                )
+    if args.mask and not args.chi:
+        raise CLIError("--mask applies to --chi only (the embedded phantom has its own mask)")
+    if not args.motion and args.motion_seed is None:
+        import warnings
+
+        from mrsim.errors import MrsimWarning
+
+        warnings.warn(
+            "no --motion FILE or --motion-seed N: the corrupted_* outputs will equal the "
+            "clean ones (motion-free simulation)",
+            MrsimWarning,
+            stacklevel=2,
+        )
+
+
 def run_simulate(args: argparse.Namespace) -> int:
+    from mrsim.io.output_set import StagedOutputs, check_writable
     from mrsim.qsm.gre import echo_times
     from mrsim.qsm.motion import B0ChangeModel, QSMMotionSettings
 
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable(args.output, "-o/--output", folder=True)
     te = np.asarray(args.te, float) if args.te else echo_times(args.n_echoes, args.te1, args.dte)
+    _check_simulate_args(args, te)
     with user_input("--b0-dir / --b0 / --tr / --snr"):
         settings = QSMMotionSettings(
             mixing=args.mixing,
@@ -125,7 +165,6 @@ def run_simulate(args: argparse.Namespace) -> int:
     else:
         res, affine, mask, chi_true, traj = _simulate_phantom(args, te, settings)
     elapsed = time.perf_counter() - t0
-    _write_outputs(out, res, affine, mask, chi_true, traj)
     params = {
         "te_s": [float(x) for x in te],
         "b0_t": args.b0,
@@ -134,8 +173,10 @@ def run_simulate(args: argparse.Namespace) -> int:
         "seconds": round(elapsed, 2),
         **res.info,
     }
-    _write_json(out / "params.json", params)
-    _figure(out / "qsm_simulate.png", res.clean, res.corrupted, echo=len(te) // 2)
+    with StagedOutputs() as stage:  # all files or none
+        _write_outputs(stage, out, res, affine, mask, chi_true, traj)
+        _write_json(stage.path(out / "params.json"), params)
+        _figure(stage.path(out / "qsm_simulate.png"), res.clean, res.corrupted, echo=len(te) // 2)
     print(
         f"wrote {out}/: clean_/corrupted_ mag+phase ({res.clean.shape}), params.json, "
         f"qsm_simulate.png; {res.n_states} motion states, {args.mixing} mixing, {elapsed:.1f} s"
@@ -175,10 +216,17 @@ def _simulate_phantom(args, te, settings):
 
         with user_input(args.chi):
             chi, affine = load_volume(args.chi)
+        if not np.any(chi):
+            raise CLIError(
+                f"{args.chi}: the chi map is all zeros: no susceptibility source, and the "
+                "default mask (chi != 0) would be empty"
+            )
         mask = None
         if args.mask:
             with user_input(args.mask):
                 mask = load_volume(args.mask)[0] > 0.5
+            if not mask.any():
+                raise CLIError(f"{args.mask}: the mask is empty (no voxel > 0.5)")
         with user_input(f"{args.chi} / --mask"):
             ph = phantom_from_chi(chi.astype(float), affine, mask=mask)
     else:
@@ -198,17 +246,17 @@ def _simulate_phantom(args, te, settings):
     return res, ph.affine, ph.mask, ph.chi_local_ppm, traj
 
 
-def _write_outputs(out: Path, res, affine, mask, chi_true, traj) -> None:
+def _write_outputs(stage, out: Path, res, affine, mask, chi_true, traj) -> None:
     from mrsim.motion.formats import write_trajectory
 
     for name, s in (("clean", res.clean), ("corrupted", res.corrupted)):
-        _save(out / f"{name}_mag.nii.gz", np.abs(s), affine)
-        _save(out / f"{name}_phase.nii.gz", np.angle(s), affine)
+        _save(stage.path(out / f"{name}_mag.nii.gz"), np.abs(s), affine)
+        _save(stage.path(out / f"{name}_phase.nii.gz"), np.angle(s), affine)
     if mask is not None:
-        _save(out / "mask.nii.gz", mask.astype(np.float32), affine)
-        _save(out / "chi_true.nii.gz", chi_true, affine)
+        _save(stage.path(out / "mask.nii.gz"), mask.astype(np.float32), affine)
+        _save(stage.path(out / "chi_true.nii.gz"), chi_true, affine)
     if traj is not None:
-        write_trajectory(traj, out / "motion.csv")
+        write_trajectory(traj, stage.path(out / "motion.csv"), format="mrsim")
 
 
 def run_recon(args: argparse.Namespace) -> int:
@@ -296,6 +344,12 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     s.add_argument("--phase-units", choices=["rad", "siemens"], default="rad")
     s.add_argument("--motion", help="motion trajectory file (mrsim CSV or --format)")
     s.add_argument("--format", help="trajectory format (mrsim, fsl, spm, afni, hcp, fmriprep)")
+    s.add_argument(
+        "--motion-tr",
+        type=float,
+        metavar="S",
+        help="sampling interval (s) of a --motion file without a time column",
+    )
     s.add_argument("--motion-seed", type=int, help="seed of a seed-002 event profile (2-3 events)")
     s.add_argument("--max-mm", type=float, default=5.0, help="event profile bound (default 5 mm)")
     s.add_argument("--max-deg", type=float, default=5.0, help="event profile bound (default 5 deg)")
@@ -334,8 +388,18 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     s.add_argument("--snr", type=float, default=100.0, help="peak SNR of echo 1 (default 100)")
     s.add_argument("--noise-seed", type=int, default=0)
     s.add_argument("--b0-change", action="store_true", help="add motion-induced B0 change")
-    s.add_argument("--eps", type=float, default=1e-6, help="NUFFT tolerance (default 1e-6)")
-    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument(
+        "--eps", type=tolerance, default=1e-6, help="NUFFT tolerance, 1e-15..0.1 (default 1e-6)"
+    )
+    s.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder: gets clean_/corrupted_mag.nii.gz and _phase.nii.gz (4D, one "
+        "volume per echo), motion.csv (with motion), params.json, qsm_simulate.png, and for the phantom "
+        "mask.nii.gz and chi_true.nii.gz",
+    )
+    add_motion_warnings_flag(s)
     s.set_defaults(func=run_simulate)
 
     r = sub.add_parser(
