@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "examples:\n"
-            "  mrsim corrupt --trajectory examples/pace.csv -o out/\n"
-            "  mrsim motion generate pace --seed 0 -o pace.csv\n"
+            "  mrsim motion generate pace --seed 0 -o pace.csv   # = examples/pace.csv\n"
+            "  mrsim corrupt --trajectory pace.csv -o out/\n"
             "  mrsim fd rp_sub01.txt --format spm\n"
             "  mrsim info"
         ),

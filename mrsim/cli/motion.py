@@ -58,7 +58,13 @@ def register(subparsers, name: str, help_text: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g.add_argument("kind", choices=("pace", "events", "realistic"))
-    g.add_argument("-o", "--output", required=True, help="output file (format from its name)")
+    g.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output motion file; its name sets the format (.csv mrsim with t_s and units, .par "
+        "fsl, rp_*.txt spm, .1D afni) unless --format",
+    )
     g.add_argument("--format", help="output format when the name does not tell")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--n", type=int, help="number of samples")
@@ -105,7 +111,12 @@ def register(subparsers, name: str, help_text: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pl.add_argument("input")
-    pl.add_argument("-o", "--output", required=True, help="image file (e.g. motion.png)")
+    pl.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="PNG written: translations, rotations and per-frame FD (e.g. motion.png)",
+    )
     pl.add_argument("--format", help="input format (default: from name)")
     pl.add_argument("--tr", type=float, help="sampling interval (s) of an input without times")
     pl.add_argument(

@@ -341,7 +341,12 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     s.add_argument("--mask", help="brain mask NIfTI for --chi (default chi != 0)")
     s.add_argument("--mag", nargs="+", help="real MGRE magnitude: one 4D or one 3D file per echo")
     s.add_argument("--phase", nargs="+", help="real MGRE phase (radians, or see --phase-units)")
-    s.add_argument("--phase-units", choices=["rad", "siemens"], default="rad")
+    s.add_argument(
+        "--phase-units",
+        choices=["rad", "siemens"],
+        default="rad",
+        help="phase in radians or Siemens units (-4096..4095) (default rad)",
+    )
     s.add_argument("--motion", help="motion trajectory file (mrsim CSV or --format)")
     s.add_argument("--format", help="trajectory format (mrsim, fsl, spm, afni, hcp, fmriprep)")
     s.add_argument(
@@ -366,7 +371,14 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="approx = seed 002 Eq. 5 on the complex signal (one NUFFT), approx-maps = Eq. 5 "
         "on M0/R2*/field per state, exact = Eq. 4 (default approx)",
     )
-    s.add_argument("--shape", type=int, nargs=3, default=[64, 64, 64], metavar=("NX", "NY", "NZ"))
+    s.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=[64, 64, 64],
+        metavar=("NX", "NY", "NZ"),
+        help="phantom matrix (default 64 64 64)",
+    )
     s.add_argument("--voxel-size", type=float, default=3.0, help="phantom voxel (mm, default 3)")
     s.add_argument("--calcification", action="store_true", help="add a calcification")
     s.add_argument("--no-background", action="store_true", help="no air/bone sources")
@@ -386,7 +398,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         "(default 0 0 1: world z)",
     )
     s.add_argument("--snr", type=float, default=100.0, help="peak SNR of echo 1 (default 100)")
-    s.add_argument("--noise-seed", type=int, default=0)
+    s.add_argument("--noise-seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--b0-change", action="store_true", help="add motion-induced B0 change")
     s.add_argument(
         "--eps", type=tolerance, default=1e-6, help="NUFFT tolerance, 1e-15..0.1 (default 1e-6)"
@@ -396,8 +408,8 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         "--output",
         required=True,
         help="output folder: gets clean_/corrupted_mag.nii.gz and _phase.nii.gz (4D, one "
-        "volume per echo), motion.csv (with motion), params.json, qsm_simulate.png, and for the phantom "
-        "mask.nii.gz and chi_true.nii.gz",
+        "volume per echo), motion.csv (with motion), params.json, qsm_simulate.png, and "
+        "for the phantom mask.nii.gz and chi_true.nii.gz",
     )
     add_motion_warnings_flag(s)
     s.set_defaults(func=run_simulate)
@@ -410,7 +422,12 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     )
     r.add_argument("--mag", nargs="+", required=True, help="magnitude: 4D or one 3D per echo")
     r.add_argument("--phase", nargs="+", required=True, help="phase: 4D or one 3D per echo")
-    r.add_argument("--phase-units", choices=["rad", "siemens"], default="rad")
+    r.add_argument(
+        "--phase-units",
+        choices=["rad", "siemens"],
+        default="rad",
+        help="phase in radians or Siemens units (-4096..4095) (default rad)",
+    )
     r.add_argument("--te", type=float, nargs="+", help="echo times (s)")
     r.add_argument("--params", help="params.json from 'simulate' (echo times, B0)")
     r.add_argument("--b0", type=float, default=None, help="field strength (T, default 3)")
@@ -423,11 +440,19 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="B0 direction in world (RAS+) coordinates (default: params.json's, else 0 0 1)",
     )
     r.add_argument("--mask", help="brain mask NIfTI (default: from magnitude)")
-    r.add_argument("--unwrap", choices=["graphcut", "laplacian"], default="graphcut")
-    r.add_argument("--background", choices=["pdf", "vsharp"], default="pdf")
-    r.add_argument("--inversion", choices=["tv", "tkd"], default="tv")
+    r.add_argument(
+        "--unwrap", choices=["graphcut", "laplacian"], default="graphcut", help="default graphcut"
+    )
+    r.add_argument("--background", choices=["pdf", "vsharp"], default="pdf", help="default pdf")
+    r.add_argument("--inversion", choices=["tv", "tkd"], default="tv", help="default tv")
     r.add_argument("--lam", type=float, default=1e-5, help="TV lambda (default 1e-5)")
     r.add_argument("--reference", help="true chi NIfTI: print and save metrics")
-    r.add_argument("-o", "--output", required=True, help="output folder")
+    r.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder: gets total_field_ppm, local_field_ppm, chi_ppm and recon_mask "
+        ".nii.gz, and metrics.json with --reference",
+    )
     r.set_defaults(func=run_recon)
     p.set_defaults(func=lambda a: (p.print_help(), 1)[1])

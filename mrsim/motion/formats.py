@@ -138,6 +138,12 @@ _TRANS_UNITS = {"mm": 1.0}
 _ROT_UNITS = {"deg": 1.0, "rad": 180.0 / np.pi}
 
 
+_MISSING_HINT = (
+    " (to get one: `mrsim motion generate pace --seed 0 -o pace.csv` writes the trace of "
+    "examples/pace.csv)"
+)
+
+
 def _format_error_hint() -> str:
     return f"pass format= (CLI: --format) as one of {', '.join(FORMATS)}"
 
@@ -357,7 +363,7 @@ def has_time_column(path: PathLike, format: str | None = None) -> bool:
     """Whether a motion file stores sample times (only an mrsim CSV with a ``t_*`` column)."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"{path}: no such motion file")
+        raise FileNotFoundError(f"{path}: no such motion file{_MISSING_HINT}")
     fmt = detect_format(p) if format is None else format.lower()
     if fmt != "mrsim":
         return False
@@ -395,7 +401,7 @@ def read_trajectory(
     """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"{path}: no such motion file")
+        raise FileNotFoundError(f"{path}: no such motion file{_MISSING_HINT}")
     fmt = detect_format(p) if format is None else format.lower()
     if fmt == "mrsim":
         traj = _read_mrsim(p, tr_s)
