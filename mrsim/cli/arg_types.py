@@ -7,7 +7,7 @@ import argparse
 
 import numpy as np
 
-__all__ = ["positive_int", "seconds", "tolerance"]
+__all__ = ["positive_int", "positive_mm", "seconds", "tolerance"]
 
 
 def tolerance(text: str) -> float:
@@ -43,4 +43,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
     if val < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return val
+
+
+def positive_mm(text: str) -> float:
+    """A positive, finite length in mm (e.g. an FD head radius)."""
+    try:
+        val = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a length in mm (e.g. 50), got {text!r}"
+        ) from exc
+    if not (val > 0 and np.isfinite(val)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of mm, got {text!r}")
     return val

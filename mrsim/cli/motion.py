@@ -6,6 +6,7 @@ import argparse
 import shlex
 
 from mrsim.cli import CLIError, add_command, add_motion_warnings_flag
+from mrsim.cli.arg_types import positive_mm
 from mrsim.command import user_input
 
 EPILOG = """\
@@ -122,7 +123,9 @@ def register(subparsers, name: str, help_text: str) -> None:
     pl.add_argument(
         "--fd", choices=("power", "jenkinson", "enorm"), default="power", help="default power"
     )
-    pl.add_argument("--radius", type=float, help="FD radius (mm; default 50 power, 80 jenkinson)")
+    pl.add_argument(
+        "--radius", type=positive_mm, help="FD radius (mm; default 50 power, 80 jenkinson)"
+    )
     add_motion_warnings_flag(pl)
     pl.set_defaults(func=run_plot)
 

@@ -146,7 +146,11 @@ def run_simulate(args: argparse.Namespace) -> int:
     from mrsim.qsm.motion import B0ChangeModel, QSMMotionSettings
 
     out = check_writable(args.output, "-o/--output", folder=True)
-    te = np.asarray(args.te, float) if args.te else echo_times(args.n_echoes, args.te1, args.dte)
+    if args.te:
+        te = np.asarray(args.te, float)
+    else:
+        with user_input("--te1/--dte/--n-echoes"):
+            te = echo_times(args.n_echoes, args.te1, args.dte)
     _check_simulate_args(args, te)
     with user_input("--b0-dir / --b0 / --tr / --snr"):
         settings = QSMMotionSettings(

@@ -43,8 +43,12 @@ MAX_DEG = 180.0
 RADIAN_FORMATS = ("fsl", "spm", "fmriprep")
 
 
+#: Short column names (tx..rz) for the messages.
+_NAMES = tuple(n.split("_")[0] for n in PARAM_NAMES)
+
+
 def _value(j: int, v: float, fmt: str | None) -> str:
-    name = PARAM_NAMES[j]
+    name = _NAMES[j]
     if j >= 3 and fmt in RADIAN_FORMATS:
         return f"{name} = {v:.4g} deg ({np.deg2rad(v):.4g} rad in the {fmt} file)"
     return f"{name} = {v:.4g}"
@@ -78,15 +82,15 @@ def check_motion_bounds(traj: Trajectory, source: str, fmt: str | None = None) -
         i = int(np.argmax(np.abs(p[:, j])))
         if abs(p[i, j]) > limit:
             raise MrsimInputError(
-                f"{source}: sample {i + 1}, column {PARAM_NAMES[j]}: {_value(j, p[i, j], fmt)} "
-                f"cannot be a head pose (|{PARAM_NAMES[j]}| <= {limit:g} {unit})"
+                f"{source}: sample {i + 1}, column {_NAMES[j]}: {_value(j, p[i, j], fmt)} "
+                f"cannot be a head pose (|{_NAMES[j]}| <= {limit:g} {unit})"
                 + (hint if unit == "deg" else "; check the file's units (mm expected)")
             )
     for j, (limit, unit) in enumerate([(WARN_MM, "mm")] * 3 + [(WARN_DEG, "deg")] * 3):
         i = int(np.argmax(np.abs(p[:, j])))
         if abs(p[i, j]) > limit:
             warnings.warn(
-                f"{source}: sample {i + 1}, column {PARAM_NAMES[j]}: {_value(j, p[i, j], fmt)} "
+                f"{source}: sample {i + 1}, column {_NAMES[j]}: {_value(j, p[i, j], fmt)} "
                 f"is beyond the physiological bound {limit:g} {unit}"
                 + (hint if unit == "deg" else "")
                 + " (--no-motion-warnings silences this)",
@@ -100,7 +104,7 @@ def check_motion_bounds(traj: Trajectory, source: str, fmt: str | None = None) -
             i = int(np.argmax(d[:, j]))
             if d[i, j] > limit:
                 warnings.warn(
-                    f"{source}: samples {i + 1}-{i + 2}, column {PARAM_NAMES[j]}: a step of "
+                    f"{source}: samples {i + 1}-{i + 2}, column {_NAMES[j]}: a step of "
                     f"{d[i, j]:.4g} {unit} is beyond the physiological bound {limit:g} {unit} "
                     "(--no-motion-warnings silences this)",
                     MotionBoundsWarning,
