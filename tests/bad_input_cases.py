@@ -209,7 +209,7 @@ CASES: list[Case] = [
         2,
         "lib: mrsim.motion.fd.power_fd(np.zeros((3, 6)), radius_mm=-1)",
         "error",
-        "radius_mm must be a positive number of mm, got -1",
+        "radius_mm must be a number of mm >= 0, got -1",
     ),
     Case(
         2,

@@ -106,8 +106,9 @@ def power_fd(
 
 
 def _check_radius(radius_mm: float) -> None:
-    if not (np.isfinite(radius_mm) and radius_mm > 0):
-        raise MrsimInputError(f"radius_mm must be a positive number of mm, got {radius_mm!r}")
+    # 0 is allowed (translations only); a negative radius would subtract rotations
+    if not (np.isfinite(radius_mm) and radius_mm >= 0):
+        raise MrsimInputError(f"radius_mm must be a number of mm >= 0, got {radius_mm!r}")
 
 
 def jenkinson_fd(
