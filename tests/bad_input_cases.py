@@ -452,6 +452,45 @@ CASES: list[Case] = [
         "nofile.csv: no such motion file (to get one: `mrsim motion generate pace --seed 0 -o "
         "pace.csv`",
     ),
+    Case(
+        5,
+        f"{C} --input cube.nii.gz --noise-snr -5 -o x7",
+        "error",
+        "--noise-snr must be > 0, got -5",
+        absent=("x7",),
+    ),
+    Case(
+        5,
+        "corrupt --trajectory pace.csv --tr -2 -o x8",
+        "error",
+        "argument --tr: expected a positive number of seconds, got '-2'",
+    ),
+    Case(
+        5,
+        "dataset build cube.nii.gz --out d1",
+        "error",
+        "cube.nii.gz: not a text file (cannot decode as UTF-8); expected a TOML recipe",
+        absent=("d1",),
+    ),
+    Case(
+        5,
+        "qsm recon --mag cube.nii.gz --phase cube.nii.gz --te 0.01 -o r1",
+        "error",
+        "--te: QSM needs >= 2 positive echo times in seconds, got [0.01]",
+        absent=("r1",),
+    ),
+    Case(
+        5,
+        "qsm recon --mag cube.nii.gz --phase cube.nii.gz --te 0.02 0.01 -o r1",
+        "error",
+        "--te: echo times must be strictly increasing",
+    ),
+    Case(
+        5,
+        "qsm recon --mag cube.nii.gz --phase cube.nii.gz --te 0.01 0.02 --lam -1 -o r1",
+        "error",
+        "--lam must be a positive TV weight",
+    ),
     # 7 -- packaging and set-up
     Case(
         7,

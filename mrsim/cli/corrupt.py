@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p.add_argument("--format", default=None, help="motion file format (default: detected)")
     p.add_argument(
         "--tr",
-        type=float,
+        type=_seconds,
         default=None,
         dest="tr_s",
         help="sample spacing (s) for motion files without a time column",
@@ -245,6 +245,7 @@ FLAG_SPELLINGS = {
     "echo_spacing_s=": "--echo-spacing-s ",
     "shot_tr_s=": "--shot-tr-s ",
     "granularity='shot'": "--granularity shot",
+    "noise SNR must be": "--noise-snr must be",
 }
 
 #: SSIM uses 7 x 7 windows on the slices of every axis-0 cut; smaller volumes cannot be scored.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mrsim.cli import add_command, add_motion_warnings_flag
-from mrsim.cli.arg_types import positive_mm
+from mrsim.cli.arg_types import positive_mm, seconds
 
 EPILOG = """\
 examples:
@@ -39,7 +39,7 @@ def register(subparsers, name: str, help_text: str) -> None:
         help="FD definition (default power)",
     )
     p.add_argument("--radius", type=positive_mm, help="radius (mm); default 50 power, 80 jenkinson")
-    p.add_argument("--tr", type=float, help="sampling interval (s), for the t_s output column")
+    p.add_argument("--tr", type=seconds, help="sampling interval (s), for the t_s output column")
     p.add_argument(
         "-o",
         "--output",

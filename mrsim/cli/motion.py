@@ -6,7 +6,7 @@ import argparse
 import shlex
 
 from mrsim.cli import CLIError, add_command, add_motion_warnings_flag
-from mrsim.cli.arg_types import positive_mm
+from mrsim.cli.arg_types import positive_mm, seconds
 from mrsim.command import user_input
 
 EPILOG = """\
@@ -70,7 +70,7 @@ def register(subparsers, name: str, help_text: str) -> None:
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--n", type=int, help="number of samples")
     timing = g.add_mutually_exclusive_group()
-    timing.add_argument("--tr", type=float, help="sampling interval (s)")
+    timing.add_argument("--tr", type=seconds, help="sampling interval (s)")
     timing.add_argument("--duration", type=float, help="time from first to last sample (s)")
     g.add_argument("--magnitude", type=float, help="realistic: max RMS displacement (mm)")
     g.add_argument("--n-events", type=int, help="events: number of events (default 2 or 3)")
@@ -93,10 +93,10 @@ def register(subparsers, name: str, help_text: str) -> None:
     c.add_argument("output")
     c.add_argument("--from", dest="from_format", help="input format (default: from name)")
     c.add_argument("--to", dest="to_format", help="output format (default: from name)")
-    c.add_argument("--tr", type=float, help="sampling interval (s) of an input without times")
+    c.add_argument("--tr", type=seconds, help="sampling interval (s) of an input without times")
     c.add_argument(
         "--resample-tr",
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         help="resample (linear) onto a uniform grid with this spacing first: needed to write "
         "non-uniform times to a format without a time column (default: no resampling)",
@@ -119,7 +119,7 @@ def register(subparsers, name: str, help_text: str) -> None:
         help="PNG written: translations, rotations and per-frame FD (e.g. motion.png)",
     )
     pl.add_argument("--format", help="input format (default: from name)")
-    pl.add_argument("--tr", type=float, help="sampling interval (s) of an input without times")
+    pl.add_argument("--tr", type=seconds, help="sampling interval (s) of an input without times")
     pl.add_argument(
         "--fd", choices=("power", "jenkinson", "enorm"), default="power", help="default power"
     )
@@ -239,10 +239,6 @@ def run_convert(args: argparse.Namespace) -> int:
         args.input, args.from_format, args.tr, need_times=need_times, format_flag="--from"
     )
     if args.resample_tr is not None:
-        if not (np.isfinite(args.resample_tr) and args.resample_tr > 0):
-            raise CLIError(
-                f"--resample-tr must be a positive number of seconds, got {args.resample_tr}"
-            )
         grid = np.arange(traj.t_s[0], traj.t_s[-1] + 1e-9 * args.resample_tr, args.resample_tr)
         traj = traj.resample(grid)
     note = ""

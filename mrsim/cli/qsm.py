@@ -284,6 +284,18 @@ def run_recon(args: argparse.Namespace) -> int:
     if not te:
         raise CLIError("give echo times with --te (s) or --params params.json")
     b0 = 3.0 if b0 is None else b0
+    te_arr = np.asarray(te, dtype=float)
+    te_flag = "--te" if args.te else f"{args.params} te_s"
+    if te_arr.size < 2 or not np.all(np.isfinite(te_arr)) or np.any(te_arr <= 0):
+        raise CLIError(
+            f"{te_flag}: QSM needs >= 2 positive echo times in seconds, got {te_arr.tolist()}"
+        )
+    if np.any(np.diff(te_arr) <= 0):
+        raise CLIError(f"{te_flag}: echo times must be strictly increasing, got {te_arr.tolist()}")
+    if not (np.isfinite(b0) and b0 > 0):
+        raise CLIError(f"--b0 must be a positive field strength in tesla (e.g. 3), got {b0:g}")
+    if not (np.isfinite(args.lam) and args.lam > 0):
+        raise CLIError(f"--lam must be a positive TV weight (e.g. 1e-5), got {args.lam:g}")
     with user_input(f"--mag {' '.join(args.mag)} / --phase {' '.join(args.phase)}"):
         sig, affine = load_mgre(args.mag, args.phase, te, phase_units=args.phase_units)
     vox = voxel_size_mm(affine)
