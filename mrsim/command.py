@@ -23,7 +23,7 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from mrsim.errors import MotionBoundsWarning, MrsimInputError, MrsimWarning
 
@@ -75,11 +75,13 @@ def run_command(
     argv: list[str] | None,
     prog: str,
     user_errors: tuple[type[BaseException], ...] = USER_ERRORS,
+    rewrite: Callable[[str], str] | None = None,
 ) -> int:
     """Parse ``argv``, call the chosen subcommand's ``func`` and return its exit status.
 
     ``user_errors`` (default :data:`USER_ERRORS`) become one ``PROG COMMAND: error: ...``
-    line on stderr and status 2; everything else propagates with its traceback.
+    line on stderr and status 2 (``rewrite``, if given, turns library spellings in the
+    message into the command's flags); everything else propagates with its traceback.
     :class:`~mrsim.errors.MrsimWarning` s are one ``PROG COMMAND: warning: ...`` line each.
     Ctrl-C prints ``PROG COMMAND: interrupted; re-run to resume`` (status 130: finished
     work is kept by the resumable commands, and no command leaves a half-written file);
@@ -96,8 +98,8 @@ def run_command(
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit flush
         return status
     except user_errors as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"{where}: error: {msg}", file=sys.stderr)
+        msg = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        print(f"{where}: error: {rewrite(msg) if rewrite else msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\n{where}: interrupted; re-run to resume", file=sys.stderr)

@@ -491,6 +491,31 @@ CASES: list[Case] = [
         "error",
         "--lam must be a positive TV weight",
     ),
+    Case(
+        4,
+        "corrupt --trajectory one.csv --input cube.nii.gz --mapping stretch -o o1",
+        "error",
+        "one.csv: --mapping stretch needs a trajectory with at least 2 distinct times",
+        never=("protocol", "Traceback"),
+        absent=("o1",),
+        note="one-sample trajectory: refused before the protocol/simulation",
+    ),
+    Case(
+        5,
+        f"{C} --input cube.nii.gz --trajectory notime.csv -o x9",
+        "error",
+        "notime.csv: these mrsim CSV files have no time column; pass the sampling interval "
+        "--tr SECONDS",
+        never=("tr_s=",),
+    ),
+    Case(5, "fd motion.txt", "error", "pass --format FORMAT as one of", never=("format=",)),
+    Case(
+        5,
+        "fd semi.csv",
+        "error",
+        "(columns are separated by ';' here; an mrsim CSV uses commas)",
+        note="CSV saved with ';' separators (European Excel)",
+    ),
     # 7 -- packaging and set-up
     Case(
         7,
@@ -551,6 +576,8 @@ def make_inputs(d: Path) -> None:
     (d / "jittered.csv").write_text(hdr + "0,0,0,0,0,0,0\n0.5,1,0,0,0,0,0\n2.5,0,1,0,0,0,0\n")
     (d / "late.csv").write_text(hdr + "10,0,0,0,0,0,0\n12,1,0,0,0,0,0\n14,0,0,0,0,0,1\n")
     (d / "one.csv").write_text(hdr + "0,0.1,0,0,0,0,0\n")
+    (d / "notime.csv").write_text(hdr[4:] + "0.1,0,0,0,0,0\n0,0,0,0,0,1\n")
+    (d / "semi.csv").write_text(hdr.replace(",", ";") + "0;0;0;0;0;0;0\n")
     (d / "deg400.csv").write_text(hdr + "0,0,0,0,0,0,0\n1,0,0,0,0,400,0\n")
     (d / "metres.csv").write_text(hdr + "0,0,0,0,0,0,0\n1,0,0,5000,0,0,0\n")
     (d / "jump.csv").write_text(hdr + "0,0,0,0,0,0,0\n1,-12,0,0,0,0,0\n2,13,0,0,0,0,0\n")

@@ -94,10 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Library spellings in messages -> the flags every mrsim subcommand uses for them.
+FLAG_SPELLINGS = {
+    "tr_s= (CLI: --tr SECONDS)": "--tr SECONDS",
+    "format= (CLI: --format)": "--format FORMAT",
+}
+
+
+def cli_spelling(msg: str) -> str:
+    """A library message as the command line user needs it (flags, not keywords)."""
+    for lib, flag in FLAG_SPELLINGS.items():
+        msg = msg.replace(lib, flag)
+    return msg
+
+
 def main(argv: list[str] | None = None) -> int:
     """``mrsim``: :class:`~mrsim.errors.MrsimInputError` -> one line and exit 2; any other
     exception keeps its traceback (exit 1) (:func:`mrsim.command.run_command`)."""
-    return run_command(build_parser(), argv, "mrsim")
+    return run_command(build_parser(), argv, "mrsim", rewrite=cli_spelling)
 
 
 if __name__ == "__main__":  # pragma: no cover

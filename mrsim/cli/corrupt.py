@@ -345,12 +345,11 @@ def _run(args: argparse.Namespace) -> int:
 
         with user_input(f"--coil-terms {args.coil_terms}"):
             coil_terms_per_axis(args.coil_terms, schedule.shape)
-    if args.mapping == "seconds":
-        from mrsim.kspace.poses import line_poses
+    from mrsim.kspace.poses import line_poses
 
-        # the trajectory must cover the scan: checked here, not after the NUFFT
-        with user_input(args.trajectory, convert=False):
-            line_poses(traj, schedule, mapping="seconds", rereference_center=False)
+    # the trajectory must cover the scan (or be stretchable): checked here, not after the NUFFT
+    with user_input(args.trajectory, convert=False):
+        line_poses(traj, schedule, mapping=args.mapping, rereference_center=False)
     print(f"protocol  MP-RAGE {args.ordering}: {protocol.describe()}", flush=True)
     if np.iscomplexobj(image):
         print(

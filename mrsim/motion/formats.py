@@ -263,9 +263,15 @@ def _parse_mrsim_header(path: Path, lineno: int, header: str) -> list[tuple[str,
     for c in cols:
         m = re.fullmatch(r"(t|tx|ty|tz|rx|ry|rz)(?:_([A-Za-z]+))?", c)
         if not m:
+            sep = next((s for s in (";", "\t") if s in c), None)
             raise ValueError(
                 f"{path}: line {lineno}: unknown column '{c}'; expected a header like "
                 "t_s,tx_mm,ty_mm,tz_mm,rx_deg,ry_deg,rz_deg"
+                + (
+                    f" (columns are separated by {sep!r} here; an mrsim CSV uses commas)"
+                    if sep
+                    else ""
+                )
             )
         base, unit = m.group(1), m.group(2)
         units = _TIME_UNITS if base == "t" else _TRANS_UNITS if base[0] == "t" else _ROT_UNITS
