@@ -126,6 +126,18 @@ CASES: list[Case] = [
     ),
     Case(
         2,
+        "dataset regenerate ds_missing 5",
+        "error",
+        "ds_missing/dataset.h5: shard shards/shard-00001.h5 (sample 5) is missing",
+    ),
+    Case(
+        2,
+        "dataset regenerate ds_damaged 1",
+        "error",
+        "shard-00000.h5: not a readable mrsim shard (damaged or not HDF5",
+    ),
+    Case(
+        2,
         f"{C} --input cplx.nii.gz -o cx",
         "ok",
         "complex input: the complex image (magnitude and phase) is corrupted",

@@ -346,3 +346,34 @@ def test_help_names_the_output_files():
     for cmd, words in want.items():
         for w in words:
             assert w in helps[cmd], (cmd, helps[cmd])
+
+
+@pytest.mark.slow
+def test_issue_high_resolution_command_runs(tmp_path, monkeypatch):
+    """The issue's reproduction, full size: `mrsim corrupt --trajectory examples/pace.csv
+    --matrix 288,288,192 --mapping stretch` (about 4 min and 1.5 GB on one core)."""
+    import json
+
+    from mrsim.cli import main
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    status = main(
+        [
+            "corrupt",
+            "--trajectory",
+            str(repo / "examples" / "pace.csv"),
+            "--matrix",
+            "288,288,192",
+            "--mapping",
+            "stretch",
+            "--threads",
+            "1",
+            "-o",
+            "hr",
+        ]
+    )
+    assert status == 0
+    report = json.loads((tmp_path / "hr" / "corruption.json").read_text())
+    assert report["protocol"]["echo_spacing_s"] == pytest.approx(0.9 / 144)
+    assert 0.5 < report["ssim"] < 1.0

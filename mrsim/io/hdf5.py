@@ -340,7 +340,19 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
                 raise KeyError(f"{merged}: no sample {index}")
             shard_file = _decode_attr(f["index/shard_file"][rows[0]])
         path = merged.parent / shard_file
-    with h5py.File(path, "r") as f:
+        if not path.exists():
+            raise MrsimInputError(
+                f"{merged}: shard {shard_file} (sample {index}) is missing; restore it, or "
+                f"re-run `mrsim dataset build RECIPE --out {merged.parent}`"
+            )
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise MrsimInputError(
+            f"{path}: not a readable mrsim shard (damaged or not HDF5: {exc}); rebuild it with "
+            "`mrsim dataset build RECIPE --out DIR`"
+        ) from exc
+    with f:
         name = _sample_group(index)
         if name not in f:
             raise KeyError(f"{path}: no sample {index}")
