@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bad_input_cases import BEGIN, CASES, DOC, END, Case, make_inputs, render_table  # noqa: E402
+from bad_input_cases import BEGIN, CASES, DOC, END, Case, render_table  # noqa: E402
+from bad_input_files import make_inputs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
