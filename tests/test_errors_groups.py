@@ -377,3 +377,41 @@ def test_issue_high_resolution_command_runs(tmp_path, monkeypatch):
     report = json.loads((tmp_path / "hr" / "corruption.json").read_text())
     assert report["protocol"]["echo_spacing_s"] == pytest.approx(0.9 / 144)
     assert 0.5 < report["ssim"] < 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# 6: run_command's answers to Ctrl-C, a closed pipe and warnings (in-process)
+
+
+def _parser(func):
+    p = argparse.ArgumentParser(prog="tool")
+    sub = p.add_subparsers(dest="command")
+    s = sub.add_parser("go")
+    s.add_argument("--no-motion-warnings", action="store_true")
+    s.set_defaults(func=func)
+    return p
+
+
+def test_run_command_interrupt_pipe_and_warnings(capsys):
+    from mrsim.command import INTERRUPTED_STATUS, run_command
+    from mrsim.errors import MrsimWarning
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    assert run_command(_parser(interrupted), ["go"], "tool") == INTERRUPTED_STATUS == 130
+    assert capsys.readouterr().err.strip() == "tool go: interrupted; re-run to resume"
+
+    def warns(args):
+        warnings.warn("a.csv: sample 3, column rx: too big", MotionBoundsWarning, stacklevel=1)
+        warnings.warn("other note", MrsimWarning, stacklevel=1)
+        return 0
+
+    assert run_command(_parser(warns), ["go"], "tool") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "tool go: warning: a.csv: sample 3, column rx: too big",
+        "tool go: warning: other note",
+    ]
+    assert run_command(_parser(warns), ["go", "--no-motion-warnings"], "tool") == 0
+    assert capsys.readouterr().err.splitlines() == ["tool go: warning: other note"]
