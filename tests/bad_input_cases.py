@@ -505,6 +505,16 @@ CASES: list[Case] = [
     ),
     Case(
         4,
+        f"{C} --input cube.nii.gz --matrix 100000 -o big",
+        "error",
+        "--matrix (100000, 100000, 100000) needs about",
+        also=("use a smaller --matrix",),
+        never=("MemoryError", "Traceback"),
+        absent=("big",),
+        note="a matrix that cannot fit in memory",
+    ),
+    Case(
+        4,
         "corrupt --trajectory one.csv --input cube.nii.gz --mapping stretch -o o1",
         "error",
         "one.csv: --mapping stretch needs a trajectory with at least 2 distinct times",
