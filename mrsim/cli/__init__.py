@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 FLAG_SPELLINGS = {
     "tr_s= (CLI: --tr SECONDS)": "--tr SECONDS",
     "format= (CLI: --format)": "--format FORMAT",
+    "mapping='stretch'": "--mapping stretch",
+    "mapping='seconds'": "--mapping seconds",
+    "granularity='shot'": "--granularity shot",
+    "noise SNR must be": "--noise-snr must be",
 }
 
 

@@ -237,37 +237,8 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p.set_defaults(func=run)
 
 
-#: Library spellings in engine messages -> the flags of this command.
-FLAG_SPELLINGS = {
-    "mapping='stretch'": "--mapping stretch",
-    "mapping='seconds'": "--mapping seconds",
-    "ti_s=": "--ti-s ",
-    "echo_spacing_s=": "--echo-spacing-s ",
-    "shot_tr_s=": "--shot-tr-s ",
-    "granularity='shot'": "--granularity shot",
-    "noise SNR must be": "--noise-snr must be",
-}
-
 #: SSIM uses 7 x 7 windows on the slices of every axis-0 cut; smaller volumes cannot be scored.
 MIN_MATRIX = 7
-
-
-def _flags(msg: str) -> str:
-    for lib, flag in FLAG_SPELLINGS.items():
-        msg = msg.replace(lib, flag)
-    return msg
-
-
-def run(args: argparse.Namespace) -> int:
-    from mrsim.errors import MrsimInputError
-
-    try:
-        return _run(args)
-    except MrsimInputError as exc:
-        msg = _flags(str(exc))
-        if msg == str(exc):
-            raise
-        raise MrsimInputError(msg) from exc
 
 
 #: Peak memory per output voxel of a single-coil run (measured: 288 x 288 x 192 from the
@@ -303,7 +274,7 @@ def _check_image(image: np.ndarray, source: str, matrix: tuple[int, ...]) -> Non
             )
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from mrsim.command import user_input
     from mrsim.io.kspace_file import write_kspace_file
     from mrsim.io.nifti import load_volume, save_volume
