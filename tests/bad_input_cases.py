@@ -515,6 +515,13 @@ CASES: list[Case] = [
     ),
     Case(
         4,
+        "dataset build toy.toml --out /proc/none/ds",
+        "error",
+        "--out /proc/none/ds: cannot write in /proc",
+        note="unwritable dataset folder: refused before any sample is built",
+    ),
+    Case(
+        4,
         "corrupt --trajectory one.csv --input cube.nii.gz --mapping stretch -o o1",
         "error",
         "one.csv: --mapping stretch needs a trajectory with at least 2 distinct times",

@@ -104,6 +104,9 @@ def run_build(args: argparse.Namespace) -> int:
         raise CLIError(f"--workers must be >= 1, got {args.workers}")
     if args.threads is not None and args.threads < 1:
         raise CLIError(f"--threads must be >= 1, got {args.threads}")
+    from mrsim.io.output_set import check_writable
+
+    check_writable(args.out, "--out", folder=True)
     with user_input(args.recipe):
         recipe = load_recipe(args.recipe, small=args.small)
     res = build_dataset(

@@ -479,6 +479,8 @@ def write_trajectory(
     else:
         sep = "  " if fmt in ("fsl", "hcp") else " "
         lines += _fmt_rows(_MATRIX_FORMATS[fmt].from_params(params), sep, precision)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(p) as tmp:  # all or nothing
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return p
