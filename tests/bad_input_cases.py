@@ -545,6 +545,24 @@ CASES: list[Case] = [
         "(columns are separated by ';' here; an mrsim CSV uses commas)",
         note="CSV saved with ';' separators (European Excel)",
     ),
+    Case(
+        5,
+        "phantom mni152 --voxel-size -1 -o x.nii.gz",
+        "error",
+        "argument --voxel-size: expected a positive number of mm, got '-1'",
+    ),
+    Case(
+        5,
+        "phantom shepp-logan --shape 4 0 4 -o s.nii.gz",
+        "error",
+        "argument --shape: expected a positive integer, got '0'",
+    ),
+    Case(
+        4,
+        "phantom mni152 -o /proc/none/x.nii.gz",
+        "error",
+        "-o/--output /proc/none/x.nii.gz: cannot write in /proc",
+    ),
     # 7 -- packaging and set-up
     Case(
         7,
