@@ -563,6 +563,15 @@ CASES: list[Case] = [
         "error",
         "-o/--output /proc/none/x.nii.gz: cannot write in /proc",
     ),
+    Case(
+        4,
+        "qsm recon --mag cube.nii.gz cube.nii.gz --phase cube.nii.gz cube.nii.gz --te 0.01 0.02 "
+        "--reference tiny.nii.gz -o r4",
+        "error",
+        "tiny.nii.gz: shape (6, 6, 6) != data shape (16, 16, 16)",
+        absent=("r4",),
+        note="--reference checked before the reconstruction",
+    ),
     # 7 -- packaging and set-up
     Case(
         7,

@@ -266,9 +266,11 @@ def _write_outputs(stage, out: Path, res, affine, mask, chi_true, traj) -> None:
 def run_recon(args: argparse.Namespace) -> int:
     from mrsim.geometry import orientation_from_affine, world_to_array
     from mrsim.io.nifti import load_volume, voxel_size_mm
+    from mrsim.io.output_set import StagedOutputs, check_writable
     from mrsim.qsm.gre import load_mgre
     from mrsim.qsm.recon import qsm_recon
 
+    out = check_writable(args.output, "-o/--output", folder=True)
     te = args.te
     b0 = args.b0
     b0_dir = args.b0_dir
@@ -309,6 +311,14 @@ def run_recon(args: argparse.Namespace) -> int:
     if args.mask:
         with user_input(args.mask):
             mask = load_volume(args.mask)[0] > 0.5
+    if mask is not None and mask.shape != sig.shape[:3]:
+        raise CLIError(f"{args.mask}: shape {mask.shape} != data shape {sig.shape[:3]}")
+    ref = None
+    if args.reference:
+        with user_input(args.reference):
+            ref = load_volume(args.reference)[0]
+        if ref.shape != sig.shape[:3]:
+            raise CLIError(f"{args.reference}: shape {ref.shape} != data shape {sig.shape[:3]}")
     t0 = time.perf_counter()
     rec = qsm_recon(
         sig,
@@ -324,23 +334,21 @@ def run_recon(args: argparse.Namespace) -> int:
         progress=True,
     )
     elapsed = time.perf_counter() - t0
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    _save(out / "total_field_ppm.nii.gz", rec.total_field_ppm, affine)
-    _save(out / "local_field_ppm.nii.gz", rec.local_field_ppm, affine)
-    _save(out / "chi_ppm.nii.gz", rec.chi_ppm, affine)
-    _save(out / "recon_mask.nii.gz", rec.mask.astype(np.float32), affine)
-    print(f"wrote {out}/: total_field_ppm, local_field_ppm, chi_ppm, recon_mask ({elapsed:.1f} s)")
-    if args.reference:
+    met = None
+    if ref is not None:
         from mrsim.qsm.metrics import chi_metrics
 
-        with user_input(args.reference):
-            ref = load_volume(args.reference)[0]
-        if ref.shape != rec.chi_ppm.shape:
-            raise CLIError(f"{args.reference}: shape {ref.shape} != data shape {rec.chi_ppm.shape}")
         met = chi_metrics(ref, rec.chi_ppm, rec.mask)
+    with StagedOutputs() as stage:  # all files or none
+        _save(stage.path(out / "total_field_ppm.nii.gz"), rec.total_field_ppm, affine)
+        _save(stage.path(out / "local_field_ppm.nii.gz"), rec.local_field_ppm, affine)
+        _save(stage.path(out / "chi_ppm.nii.gz"), rec.chi_ppm, affine)
+        _save(stage.path(out / "recon_mask.nii.gz"), rec.mask.astype(np.float32), affine)
+        if met is not None:
+            _write_json(stage.path(out / "metrics.json"), met)
+    print(f"wrote {out}/: total_field_ppm, local_field_ppm, chi_ppm, recon_mask ({elapsed:.1f} s)")
+    if met is not None:
         print("  " + "  ".join(f"{k} {v:.4g}" for k, v in met.items()))
-        _write_json(out / "metrics.json", met)
     return 0
 
 
