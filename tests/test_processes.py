@@ -59,14 +59,28 @@ def _wait_for(path: Path, timeout_s: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "workers", ["1", pytest.param("2", marks=pytest.mark.slow, id="2-workers")]
+)
+def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path, workers: str) -> None:
     recipe = tmp_path / "toy.toml"
     recipe.write_text(TOY)
     out = tmp_path / "ds"
-    proc = _mrsim("dataset", "build", str(recipe), "--out", str(out), "--no-progress")
+    proc = _mrsim(
+        "dataset",
+        "build",
+        str(recipe),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--workers",
+        workers,
+        start_new_session=True,
+    )
     _wait_for(out / "plan.json")  # the build is under way
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3 if workers == "1" else 3.0)
+    # Ctrl-C in a terminal signals the whole foreground process group, workers included
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
         pytest.skip("the build finished before the signal arrived")
