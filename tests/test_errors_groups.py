@@ -415,3 +415,18 @@ def test_run_command_interrupt_pipe_and_warnings(capsys):
     ]
     assert run_command(_parser(warns), ["go", "--no-motion-warnings"], "tool") == 0
     assert capsys.readouterr().err.splitlines() == ["tool go: warning: other note"]
+
+
+def test_qsm_simulate_leaves_no_output_when_a_late_step_fails(tmp_path, monkeypatch):
+    import mrsim.cli.qsm
+    from mrsim.cli import main
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mrsim.cli.qsm, "_figure", boom)  # the last file written
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OSError, match="No space"):
+        main("qsm simulate --shape 8 8 8 --voxel-size 12 --n-echoes 2 --motion-seed 1 -o q".split())
+    left = list((tmp_path / "q").iterdir()) if (tmp_path / "q").exists() else []
+    assert left == [], left
