@@ -304,6 +304,15 @@ CASES: list[Case] = [
         also=("if this file holds degrees, it is not a valid spm file", "--no-motion-warnings"),
         note="SPM rp file whose rotations are in degrees",
     ),
+    Case(
+        3,
+        "fd rp_small_deg.txt",
+        "warning",
+        "column rx: rotations up to 0.3 rad (17.2 deg) while the translations stay within 0.5 mm: "
+        "these look like degrees, but spm files store radians",
+        note="SPM rp file with typical motion (0.3 deg, 0.5 mm) saved in degrees",
+    ),
+    Case(3, "fd rp_real.txt", "ok", "Power FD", never=("warning",), note="the same in radians"),
     Case(3, "fd rp_deg.txt --no-motion-warnings", "ok", "Power FD", never=("warning",)),
     Case(
         3,

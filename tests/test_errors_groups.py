@@ -227,7 +227,9 @@ def test_generated_motion_raises_no_bounds_warning(kind):
     with warnings.catch_warnings():
         warnings.simplefilter("error", MotionBoundsWarning)
         for seed in range(12):
-            check_motion_bounds(GENERATORS[kind](seed=seed), f"{kind} seed {seed}")
+            traj = GENERATORS[kind](seed=seed)
+            for fmt in (None, "fsl", "spm", "fmriprep"):  # also no "looks like degrees"
+                check_motion_bounds(traj, f"{kind} seed {seed}", fmt)
 
 
 # --------------------------------------------------------------------------------------------

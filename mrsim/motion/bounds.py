@@ -16,6 +16,12 @@ rotation (any sample)        ``|r| > 180 deg``         error: not a head pose (n
                                                        a realignment tool reports)
 ============================ ========================= ====================================
 
+A radian file whose rotations exceed 0.1 rad (5.7 deg) while moving the head (at the
+50 mm radius of Power FD) more than 10x its translations gets a "these look like degrees"
+warning: real head motion rotates and translates by similar displacements, a degree column
+read as radians does not (an rp file of 0.3 deg rotations and 0.5 mm translations reads as
+17 deg otherwise, under the 20 deg bound).
+
 The warning bounds are above the largest motion of the seed papers (seed 001's PACE traces
 x 8 reach ~16 mm / 16 deg, seed 002's events 5 mm / 5 deg) and far above typical fMRI motion
 (FD ~0.1-0.5 mm). Files whose rotations are in radians (fsl, spm, fmriprep) get a hint that
@@ -39,6 +45,9 @@ WARN_DEG = 20.0
 MAX_MM = 300.0
 MAX_DEG = 180.0
 
+#: Rotations (rad) above which a radian file is checked for degree values.
+DEGREES_HINT_RAD = 0.1
+
 #: Formats whose rotation columns are radians on disk.
 RADIAN_FORMATS = ("fsl", "spm", "fmriprep")
 
@@ -52,6 +61,27 @@ def _value(j: int, v: float, fmt: str | None) -> str:
     if j >= 3 and fmt in RADIAN_FORMATS:
         return f"{name} = {v:.4g} deg ({np.deg2rad(v):.4g} rad in the {fmt} file)"
     return f"{name} = {v:.4g}"
+
+
+def _looks_like_degrees(p: np.ndarray, source: str, fmt: str) -> bool:
+    """Warn when a radian file's rotations look like degrees: above 0.1 rad (5.7 deg) and,
+    at the 50 mm head radius of Power FD, moving the head > 10x more than its translations
+    (real head motion moves both by similar amounts)."""
+    rot_rad = np.deg2rad(np.abs(p[:, 3:]))
+    j = int(np.argmax(rot_rad.max(axis=0)))
+    peak = float(rot_rad[:, j].max())
+    trans = float(np.abs(p[:, :3]).max())
+    if peak <= DEGREES_HINT_RAD or 50.0 * peak <= 10.0 * trans:
+        return False
+    warnings.warn(
+        f"{source}: column {_NAMES[3 + j]}: rotations up to {peak:.4g} rad ({np.rad2deg(peak):.3g} "
+        f"deg) while the translations stay within {trans:.3g} mm: these look like degrees, but "
+        f"{fmt} files store radians; if they are degrees, write an mrsim CSV with "
+        "rx_deg,ry_deg,rz_deg columns (--no-motion-warnings silences this)",
+        MotionBoundsWarning,
+        stacklevel=4,
+    )
+    return True
 
 
 def check_motion_bounds(traj: Trajectory, source: str, fmt: str | None = None) -> None:
@@ -98,6 +128,8 @@ def check_motion_bounds(traj: Trajectory, source: str, fmt: str | None = None) -
                 stacklevel=3,
             )
             return  # one line per file: the first, most telling value
+    if fmt in RADIAN_FORMATS and _looks_like_degrees(p, source, fmt):
+        return
     if len(p) > 1:
         d = np.abs(np.diff(p, axis=0))
         for j, (limit, unit) in enumerate([(WARN_MM, "mm")] * 3 + [(WARN_DEG, "deg")] * 3):
