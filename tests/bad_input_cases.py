@@ -3,7 +3,8 @@
 Each :class:`Case` is one ``mrsim`` command line (run in a folder holding the inputs that
 ``bad_input_files.make_inputs`` writes) or one library call, the expected outcome and the
 text the user must see. Outcomes: ``error`` (one line, exit status 2), ``warning`` (one
-``warning:`` line, the command completes), ``ok`` (the right answer, exit 0).
+``warning:`` line, the command completes), ``ok`` (the right answer, exit 0), ``report``
+(``dataset info --verify``: the problems listed, exit 1).
 ``tests/test_bad_inputs.py`` runs every row; ``python tests/bad_input_cases.py`` rewrites
 the table in docs/errors.md, and a test checks that the table there is the one these cases
 give.
@@ -30,7 +31,7 @@ BEGIN, END = "<!-- bad-input table: begin -->", "<!-- bad-input table: end -->"
 class Case:
     group: int
     tried: str  # command line (after `mrsim`), or Python code with `lib:` in front
-    outcome: str  # "error" | "warning" | "ok"
+    outcome: str  # "error" | "report" (problems listed, exit 1) | "warning" | "ok"
     gets: str  # text the user must see (quoted in the docs)
     also: tuple[str, ...] = ()  # more text that must appear
     never: tuple[str, ...] = ("Traceback",)  # text that must not appear
@@ -119,7 +120,7 @@ CASES: list[Case] = [
     Case(
         2,
         "dataset info ds_missing --verify",
-        "error",
+        "report",
         "PROBLEM: shard 1",
         never=(),
         note="--verify lists every problem (exit 1)",
@@ -595,7 +596,12 @@ CASES: list[Case] = [
 # ---------------------------------------------------------------------------------------------
 # the docs table
 
-_OUTCOME = {"error": "error (exit 2)", "warning": "warning, runs", "ok": "right answer"}
+_OUTCOME = {
+    "error": "error (exit 2)",
+    "report": "problems listed (exit 1)",
+    "warning": "warning, runs",
+    "ok": "right answer",
+}
 _GROUPS = {
     1: "high-resolution T1s",
     2: "silent wrong answers",
