@@ -21,9 +21,9 @@ kind = "toy"
 seed = 3
 samples_per_shard = 1
 [subjects]
-n = 40
+n = 120
 [split]
-train = 38
+train = 118
 val = 1
 test = 1
 [params]

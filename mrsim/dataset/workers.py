@@ -54,9 +54,10 @@ def terminate_workers(pool) -> None:
     """Stop a ``ProcessPoolExecutor`` now (on Ctrl-C or an error): cancel the queued work and
     terminate the running workers instead of waiting for their shards to finish (the
     half-written shard is redone on the next run)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
     pool.shutdown(wait=False, cancel_futures=True)
-    for proc in list(getattr(pool, "_processes", {}).values()):
+    for proc in procs:
         if proc.is_alive():
             proc.terminate()
-    for proc in list(getattr(pool, "_processes", {}).values()):
+    for proc in procs:
         proc.join(timeout=5)
