@@ -432,3 +432,15 @@ def test_qsm_simulate_leaves_no_output_when_a_late_step_fails(tmp_path, monkeypa
         main("qsm simulate --shape 8 8 8 --voxel-size 12 --n-echoes 2 --motion-seed 1 -o q".split())
     left = list((tmp_path / "q").iterdir()) if (tmp_path / "q").exists() else []
     assert left == [], left
+
+
+def test_motion_generate_pace_is_the_shipped_example(tmp_path, capsys):
+    """The help and error messages say `mrsim motion generate pace --seed 0 -o pace.csv`
+    writes the trace of examples/pace.csv (the way to get it outside the source tree)."""
+    from mrsim.cli import main
+
+    repo = Path(__file__).resolve().parents[1]
+    assert main(["motion", "generate", "pace", "--seed", "0", "-o", str(tmp_path / "p.csv")]) == 0
+    got, want = read_trajectory(tmp_path / "p.csv"), read_trajectory(repo / "examples" / "pace.csv")
+    np.testing.assert_allclose(got.t_s, want.t_s, atol=1e-9)
+    np.testing.assert_allclose(got.params, want.params, atol=1e-9)
