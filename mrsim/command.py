@@ -18,10 +18,14 @@ error in the computation that follows still shows its traceback.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -93,7 +97,10 @@ def run_command(
         return 1
     where = f"{prog} {getattr(args, 'command', None) or ''}".rstrip()
     try:
-        with _one_line_warnings(where, quiet_motion=getattr(args, "no_motion_warnings", False)):
+        with (
+            _one_line_warnings(where, quiet_motion=getattr(args, "no_motion_warnings", False)),
+            _reliable_ctrl_c(),
+        ):
             status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit flush
         return status
@@ -130,6 +137,52 @@ def _one_line_warnings(where: str, quiet_motion: bool = False) -> Iterator[None]
             yield
         finally:
             warnings.showwarning = previous
+
+
+@contextlib.contextmanager
+def _reliable_ctrl_c() -> Iterator[None]:
+    """Make one Ctrl-C stop the command even when it lands in a callback.
+
+    Python drops a KeyboardInterrupt raised inside a weakref callback or a ``__del__``
+    (h5py and numpy run many), printing "Exception ignored ..." and carrying on. After the
+    first SIGINT a watchdog thread re-raises it in the main thread every 0.5 s until it has
+    reached :func:`run_command`; the dropped ones are not printed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    state = {"pending": False}
+
+    def repeat() -> None:
+        while state["pending"]:
+            time.sleep(0.5)
+            if state["pending"]:
+                _thread.interrupt_main()
+
+    def handler(signum, frame):
+        if not state["pending"]:
+            state["pending"] = True
+            threading.Thread(target=repeat, daemon=True).start()
+        raise KeyboardInterrupt
+
+    previous_hook = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not (state["pending"] and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            previous_hook(unraisable)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
+        yield
+        return
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        state["pending"] = False
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 def _silence_stdout() -> None:

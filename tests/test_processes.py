@@ -21,9 +21,9 @@ kind = "toy"
 seed = 3
 samples_per_shard = 1
 [subjects]
-n = 120
+n = 200
 [split]
-train = 118
+train = 198
 val = 1
 test = 1
 [params]
@@ -40,6 +40,12 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    # as from a shell: a test runner (or a library it ran) may ignore SIGINT, and an
+    # ignored signal stays ignored across exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _mrsim(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "mrsim", *args],
@@ -47,6 +53,7 @@ def _mrsim(*args: str, **kw) -> subprocess.Popen:
         stdout=kw.pop("stdout", subprocess.PIPE),
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
         **kw,
     )
 
@@ -78,7 +85,9 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path, workers: str) -> N
         start_new_session=True,
     )
     _wait_for(out / "plan.json")  # the build is under way
-    time.sleep(0.3 if workers == "1" else 3.0)
+    t0 = time.monotonic()
+    while not list((out / "shards").glob("shard-*.h5")) and time.monotonic() - t0 < 60:
+        time.sleep(0.05)  # the first shard is written: workers are running
     # Ctrl-C in a terminal signals the whole foreground process group, workers included
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
