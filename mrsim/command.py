@@ -18,14 +18,23 @@ error in the computation that follows still shows its traceback.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
+import os
+import signal
 import sys
-from collections.abc import Iterator
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
 
-from mrsim.errors import MrsimInputError
+from mrsim.errors import MotionBoundsWarning, MrsimInputError, MrsimWarning
 
-__all__ = ["USER_ERRORS", "BROAD_USER_ERRORS", "run_command", "user_input"]
+__all__ = ["USER_ERRORS", "BROAD_USER_ERRORS", "INTERRUPTED_STATUS", "run_command", "user_input"]
+
+#: Exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
+INTERRUPTED_STATUS = 130
 
 #: Exceptions printed as one line with exit status 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (MrsimInputError,)
@@ -70,19 +79,117 @@ def run_command(
     argv: list[str] | None,
     prog: str,
     user_errors: tuple[type[BaseException], ...] = USER_ERRORS,
+    rewrite: Callable[[str], str] | None = None,
 ) -> int:
     """Parse ``argv``, call the chosen subcommand's ``func`` and return its exit status.
 
     ``user_errors`` (default :data:`USER_ERRORS`) become one ``PROG COMMAND: error: ...``
-    line on stderr and status 2; everything else propagates with its traceback.
+    line on stderr and status 2 (``rewrite``, if given, turns library spellings in the
+    message into the command's flags); everything else propagates with its traceback.
+    :class:`~mrsim.errors.MrsimWarning` s are one ``PROG COMMAND: warning: ...`` line each.
+    Ctrl-C prints ``PROG COMMAND: interrupted; re-run to resume`` (status 130: finished
+    work is kept by the resumable commands, and no command leaves a half-written file);
+    a closed output pipe (``mrsim fd ... | head``) ends the command silently.
     """
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    where = f"{prog} {getattr(args, 'command', None) or ''}".rstrip()
     try:
-        return int(args.func(args) or 0)
+        with (
+            _one_line_warnings(where, quiet_motion=getattr(args, "no_motion_warnings", False)),
+            _reliable_ctrl_c(),
+        ):
+            status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit flush
+        return status
     except user_errors as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"{prog} {args.command}: error: {msg}", file=sys.stderr)
+        msg = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        print(f"{where}: error: {rewrite(msg) if rewrite else msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\n{where}: interrupted; re-run to resume", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+
+
+@contextlib.contextmanager
+def _one_line_warnings(where: str, quiet_motion: bool = False) -> Iterator[None]:
+    """Show :class:`MrsimWarning` s as one stderr line (no source line); others unchanged.
+    ``quiet_motion`` (``--no-motion-warnings``) drops :class:`MotionBoundsWarning` s."""
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, MrsimWarning):
+            print(f"{where}: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MrsimWarning)
+        if quiet_motion:
+            warnings.simplefilter("ignore", MotionBoundsWarning)
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
+
+
+@contextlib.contextmanager
+def _reliable_ctrl_c() -> Iterator[None]:
+    """Make one Ctrl-C stop the command even when it lands in a callback.
+
+    Python drops a KeyboardInterrupt raised inside a weakref callback or a ``__del__``
+    (h5py and numpy run many), printing "Exception ignored ..." and carrying on. After the
+    first SIGINT a watchdog thread re-raises it in the main thread every 0.5 s until it has
+    reached :func:`run_command`; the dropped ones are not printed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    state = {"pending": False}
+
+    def repeat() -> None:
+        while state["pending"]:
+            time.sleep(0.5)
+            if state["pending"]:
+                _thread.interrupt_main()
+
+    def handler(signum, frame):
+        if not state["pending"]:
+            state["pending"] = True
+            threading.Thread(target=repeat, daemon=True).start()
+        raise KeyboardInterrupt
+
+    previous_hook = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not (state["pending"] and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            previous_hook(unraisable)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):  # no signals here (e.g. an embedded interpreter)
+        yield
+        return
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        state["pending"] = False
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the interpreter's final flush is silent
+    (the Python docs' recipe for ``signal.SIGPIPE``)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass

@@ -14,7 +14,15 @@ import sys
 from mrsim.command import USER_ERRORS, run_command
 from mrsim.errors import MrsimInputError
 
-__all__ = ["CLIError", "USER_ERRORS", "add_command", "build_parser", "main", "run_command"]
+__all__ = [
+    "CLIError",
+    "USER_ERRORS",
+    "add_command",
+    "add_motion_warnings_flag",
+    "build_parser",
+    "main",
+    "run_command",
+]
 
 # (subcommand name, module under mrsim.cli, one-line help)
 SUBCOMMANDS: list[tuple[str, str, str]] = [
@@ -50,6 +58,17 @@ def add_command(
     )
 
 
+def add_motion_warnings_flag(parser: argparse.ArgumentParser) -> None:
+    """``--no-motion-warnings``: for commands that read a motion file (see
+    :mod:`mrsim.motion.bounds`; impossible poses are refused either way)."""
+    parser.add_argument(
+        "--no-motion-warnings",
+        action="store_true",
+        help="do not warn about motion beyond the physiological bounds (20 mm, 20 deg); "
+        "impossible poses (300 mm, 180 deg) are refused either way",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mrsim",
@@ -57,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "examples:\n"
-            "  mrsim corrupt --trajectory examples/pace.csv -o out/\n"
-            "  mrsim motion generate pace --seed 0 -o pace.csv\n"
+            "  mrsim motion generate pace --seed 0 -o pace.csv   # = examples/pace.csv\n"
+            "  mrsim corrupt --trajectory pace.csv -o out/\n"
             "  mrsim fd rp_sub01.txt --format spm\n"
             "  mrsim info"
         ),
@@ -75,10 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Library spellings in messages -> the flags every mrsim subcommand uses for them.
+FLAG_SPELLINGS = {
+    "tr_s= (CLI: --tr SECONDS)": "--tr SECONDS",
+    "format= (CLI: --format)": "--format FORMAT",
+    "mapping='stretch'": "--mapping stretch",
+    "mapping='seconds'": "--mapping seconds",
+    "granularity='shot'": "--granularity shot",
+    "noise SNR must be": "--noise-snr must be",
+}
+
+
+def cli_spelling(msg: str) -> str:
+    """A library message as the command line user needs it (flags, not keywords)."""
+    for lib, flag in FLAG_SPELLINGS.items():
+        msg = msg.replace(lib, flag)
+    return msg
+
+
 def main(argv: list[str] | None = None) -> int:
     """``mrsim``: :class:`~mrsim.errors.MrsimInputError` -> one line and exit 2; any other
     exception keeps its traceback (exit 1) (:func:`mrsim.command.run_command`)."""
-    return run_command(build_parser(), argv, "mrsim")
+    return run_command(build_parser(), argv, "mrsim", rewrite=cli_spelling)
 
 
 if __name__ == "__main__":  # pragma: no cover

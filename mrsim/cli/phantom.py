@@ -7,6 +7,8 @@ import argparse
 import numpy as np
 
 from mrsim.cli import add_command
+from mrsim.cli.arg_types import positive_int, positive_mm
+from mrsim.errors import MrsimInputError
 from mrsim.io.nifti import save_volume
 from mrsim.phantoms.mni152 import KINDS, load_mni152
 from mrsim.phantoms.shepp_logan import shepp_logan_image
@@ -59,12 +61,15 @@ def _sidecar_path(path: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mrsim.io.output_set import check_writable
+
+    check_writable(args.output, "-o/--output")
+    if args.labels:
+        check_writable(args.labels, "--labels")
     if args.which == "head":
         return _write_head(args)
     if args.labels:
-        from mrsim.cli import CLIError
-
-        raise CLIError("--labels is only for 'mrsim phantom head'")
+        raise MrsimInputError("--labels is only for 'mrsim phantom head'")
     if args.which == "mni152":
         data, affine = load_mni152(args.kind, shape=args.shape, voxel_size_mm=args.voxel_size)
         label = f"MNI152 {args.kind}"
@@ -82,8 +87,10 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p = add_command(subparsers, name, help_text, __doc__, EXAMPLES)
     p.add_argument("which", choices=["mni152", "shepp-logan", "head"], help="phantom to write")
     p.add_argument("--kind", choices=KINDS, default="t1", help="MNI152 volume (default t1)")
-    p.add_argument("--shape", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="matrix")
-    p.add_argument("--voxel-size", type=float, default=1.0, help="voxel size in mm (default 1)")
+    p.add_argument("--shape", type=positive_int, nargs=3, metavar=("NX", "NY", "NZ"), help="matrix")
+    p.add_argument(
+        "--voxel-size", type=positive_mm, default=1.0, help="voxel size in mm (default 1)"
+    )
     p.add_argument("-o", "--output", required=True, help="output .nii.gz")
     p.add_argument(
         "--labels",

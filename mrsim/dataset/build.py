@@ -408,7 +408,11 @@ def _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record) ->
     nthreads = threads or threads_per_worker(workers)
     # spawn: workers must not inherit the driver's threads (tqdm monitor, OpenMP pools).
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    from mrsim.dataset.workers import terminate_workers, worker_init
+
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(),)
+    ) as pool:
         futures = {
             pool.submit(
                 build_shard, str(out), k, [plan[i] for i in shards[k]], nthreads, shard_attrs
@@ -419,8 +423,7 @@ def _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record) ->
             for fut in as_completed(futures):
                 record(futures[fut], fut.result())
         except BaseException:
-            for fut in futures:
-                fut.cancel()
+            terminate_workers(pool)
             raise
 
 

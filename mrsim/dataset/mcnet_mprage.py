@@ -169,6 +169,7 @@ def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]
 def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     """Build one ``mcnet_mprage`` sample from its params (see module docstring)."""
     from mrsim.kspace.corrupt import CorruptionSettings, corrupt
+    from mrsim.kspace.mprage_protocol import mprage_protocol
     from mrsim.kspace.nufft_options import NufftOptions
     from mrsim.kspace.schedule import mprage_schedule
     from mrsim.motion.generators import pace_like
@@ -183,11 +184,22 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     with phase("subject"):
         image = None if head else load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
     with phase("motion"):
+        # TI / echo spacing derived to fit long phase-encode axes (the seed values up to 257
+        # lines, so existing recipes are unchanged); shot_tr_s is the recipe's
+        ro = int(params["readout_axis"])
+        protocol = mprage_protocol(
+            [shape[a] for a in range(3) if a != ro][0],
+            params["ordering"],
+            shot_tr_s=params["shot_tr_s"],
+            flags={"ti_s": "TI", "echo_spacing_s": "echo spacing", "shot_tr_s": "shot_tr_s"},
+        )
         sched = mprage_schedule(
             shape,
             ordering=params["ordering"],
-            readout_axis=params["readout_axis"],
+            readout_axis=ro,
             shot_tr_s=params["shot_tr_s"],
+            ti_s=protocol.ti_s,
+            echo_spacing_s=protocol.echo_spacing_s,
         )
         traj = pace_like(
             n=params["trajectory_points"],

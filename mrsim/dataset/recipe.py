@@ -316,7 +316,12 @@ def load_recipe(path: str | os.PathLike, *, small: bool = False) -> Recipe:
     """
     path = find_recipe(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # BOM: not TOML
+    except UnicodeDecodeError as exc:
+        raise MrsimInputError(
+            f"{path}: not a text file (cannot decode as UTF-8); expected a TOML recipe like "
+            "datasets/mcnet_mprage.toml"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise MrsimInputError(f"{path}: invalid TOML ({exc})") from exc
     recipe = recipe_from_dict(raw, source=str(path), small=small)

@@ -262,8 +262,13 @@ def _decode_attr(value: Any) -> Any:
     return value
 
 
-def resolve_dataset_file(path: str | os.PathLike) -> Path:
-    """The merged ``dataset.h5`` for a dataset directory (or the file itself)."""
+def resolve_dataset_file(path: str | os.PathLike, *, check_shards: bool = True) -> Path:
+    """The merged ``dataset.h5`` for a dataset directory (or the file itself).
+
+    A file that is not HDF5, or not an mrsim dataset, is refused naming it. For a merged
+    file, every shard its virtual datasets read from must exist and open as a complete
+    shard (:func:`check_merged_shards`): a missing shard would otherwise read as zeros.
+    """
     path = Path(path)
     if path.is_dir():
         merged = path / MERGED_NAME
@@ -271,10 +276,50 @@ def resolve_dataset_file(path: str | os.PathLike) -> Path:
             raise FileNotFoundError(
                 f"{path}: no {MERGED_NAME} (is the build finished? run `mrsim dataset build`)"
             )
-        return merged
-    if not path.exists():
+        path = merged
+    elif not path.exists():
         raise FileNotFoundError(f"{path}: no such dataset file or directory")
+    keys = _root_keys(path)
+    if "index" in keys and check_shards:
+        check_merged_shards(path)
+    elif "index" not in keys and not any(k.startswith("sample_") for k in keys):
+        raise MrsimInputError(
+            f"{path}: an HDF5 file but not an mrsim dataset (no /index or sample groups); "
+            "expected a folder made by `mrsim dataset build`, its dataset.h5 or a shard"
+        )
     return path
+
+
+def check_merged_shards(merged: str | os.PathLike) -> None:
+    """Refuse a merged file whose shards are missing, unreadable or not marked complete.
+
+    HDF5 virtual datasets fill missing sources with the fill value (zeros), so without
+    this check a lost shard silently yields all-zero training pairs.
+    """
+    merged = Path(merged)
+    with h5py.File(merged, "r") as f:
+        files = [_decode_attr(v) for v in f["index/shard_file"][()]]
+        samples = f["index/sample"][()]
+    for rel in dict.fromkeys(files):
+        shard = merged.parent / rel
+        which = samples[[k for k, r in enumerate(files) if r == rel]]
+        held = f"samples {which.min()}-{which.max()}" if which.size > 1 else f"sample {which[0]}"
+        advice = (
+            "; restore it, or re-run `mrsim dataset build RECIPE --out "
+            f"{merged.parent}` (it rebuilds missing and damaged shards)"
+        )
+        if not shard.exists():
+            raise MrsimInputError(f"{merged}: shard {rel} ({held}) is missing{advice}")
+        try:
+            with h5py.File(shard, "r") as g:
+                complete = bool(g.attrs.get("complete", False))
+        except OSError as exc:
+            raise MrsimInputError(
+                f"{merged}: shard {rel} ({held}) is damaged (not a readable HDF5 file: "
+                f"{exc}){advice}"
+            ) from exc
+        if not complete:
+            raise MrsimInputError(f"{merged}: shard {rel} ({held}) is not marked complete{advice}")
 
 
 def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarray], dict]:
@@ -288,14 +333,26 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
     """
     path = Path(path)
     if path.is_dir() or "index" in _root_keys(path):
-        merged = resolve_dataset_file(path)
+        merged = resolve_dataset_file(path, check_shards=False)  # only one shard is read
         with h5py.File(merged, "r") as f:
             rows = np.flatnonzero(f["index/sample"][()] == index)
             if rows.size == 0:
                 raise KeyError(f"{merged}: no sample {index}")
             shard_file = _decode_attr(f["index/shard_file"][rows[0]])
         path = merged.parent / shard_file
-    with h5py.File(path, "r") as f:
+        if not path.exists():
+            raise MrsimInputError(
+                f"{merged}: shard {shard_file} (sample {index}) is missing; restore it, or "
+                f"re-run `mrsim dataset build RECIPE --out {merged.parent}`"
+            )
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise MrsimInputError(
+            f"{path}: not a readable mrsim shard (damaged or not HDF5: {exc}); rebuild it with "
+            "`mrsim dataset build RECIPE --out DIR`"
+        ) from exc
+    with f:
         name = _sample_group(index)
         if name not in f:
             raise KeyError(f"{path}: no sample {index}")
@@ -308,8 +365,14 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
 
 
 def _root_keys(path: Path) -> list[str]:
-    with h5py.File(path, "r") as f:
-        return list(f.keys())
+    try:
+        with h5py.File(path, "r") as f:
+            return list(f.keys())
+    except OSError as exc:
+        raise MrsimInputError(
+            f"{path}: not an mrsim dataset (cannot open it as HDF5: {exc}); expected a folder "
+            "made by `mrsim dataset build`, its dataset.h5 or a shard"
+        ) from exc
 
 
 def merge_shards(

@@ -19,7 +19,7 @@ __all__ = ["load_volume", "save_volume", "voxel_size_mm", "axis_codes"]
 
 
 def load_volume(
-    path: str | Path, *, ndim: int | None = 3, dtype: np.dtype | type = np.float32
+    path: str | Path, *, ndim: int | None = 3, dtype: np.dtype | type | None = np.float32
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a NIfTI volume.
 
@@ -30,8 +30,10 @@ def load_volume(
     ndim : int or None, default 3
         Required number of dimensions (trailing singleton dimensions are dropped
         first). ``None`` accepts any.
-    dtype : dtype, default float32
-        Output dtype (complex dtypes keep complex NIfTI data).
+    dtype : dtype or None, default float32
+        Output dtype (complex dtypes keep complex NIfTI data). ``None``: float32 for real
+        data, complex64 for complex data. Complex data asked for as a real dtype is refused
+        (never silently reduced to its real part).
 
     Returns
     -------
@@ -61,6 +63,13 @@ def load_volume(
     if ndim is not None and data.ndim != ndim:
         raise MrsimInputError(
             f"{p}: expected a {ndim}D volume, got shape {data.shape} ({data.ndim}D)"
+        )
+    if dtype is None:
+        dtype = np.complex64 if np.iscomplexobj(data) else np.float32
+    if np.iscomplexobj(data) and not np.issubdtype(np.dtype(dtype), np.complexfloating):
+        raise MrsimInputError(
+            f"{p}: holds complex data ({data.dtype}); this input must be real (give the "
+            "magnitude, or the magnitude and phase as separate files where supported)"
         )
     data = np.asarray(data, dtype=dtype)
     if not np.all(np.isfinite(data)):
