@@ -45,7 +45,7 @@ KEYS = ("chi_corrupted", "chi_clean")
 #: Per-config training defaults (paper = seed 002: patches 128x128x32, batch 28 / 60, lr 5e-5).
 TRAIN_DEFAULTS = {
     "tiny": {"patch": (16, 16, 8), "unet_batch": 2, "prenet_batch": 4, "lr": 1e-3},
-    "cpu": {"patch": (32, 32, 16), "unet_batch": 4, "prenet_batch": 16, "lr": 1e-3},
+    "cpu": {"patch": (32, 32, 16), "unet_batch": 4, "prenet_batch": 8, "lr": 1e-3},
     "paper": {"patch": (128, 128, 32), "unet_batch": 28, "prenet_batch": 60, "lr": 5e-5},
 }
 
@@ -55,10 +55,10 @@ class TrainConfig:
     """Everything that determines a run (stored in the checkpoint; must match on resume)."""
 
     model: str = "cpu"
-    unet_steps: int = 1500
-    prenet_steps: int = 600
+    unet_steps: int = 2000
+    prenet_steps: int = 800
     unet_batch: int = 4
-    prenet_batch: int = 16
+    prenet_batch: int = 8
     lr: float = 1e-3
     patch: tuple[int, int, int] = (32, 32, 16)
     slice_axis: int = 2

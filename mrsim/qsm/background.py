@@ -79,6 +79,8 @@ def pdf(
         raise ValueError(f"field {f.shape} and mask {m.shape} must be the same 3D shape")
     w = np.ones(f.shape) if weight is None else np.asarray(weight, dtype=float)
     w = np.where(m, w, 0.0)
+    if m.any() and w[m].mean() > 0:
+        w = w / w[m].mean()  # the fit is invariant to the scale of W; keep float32 in range
     big = padded_shape(f.shape, pad_factor)
     fp, sl = _pad_centered(f * m, big)
     wp, _ = _pad_centered(w, big)

@@ -12,7 +12,9 @@ Why this is the same operator: for a kernel given on the *centred* grid of
 . ifftshift`` equals ``ifftn(ifftshift(D) * fftn(x))`` because multiplication by a
 kernel in k-space commutes with circular shifts of ``x``; for a kernel with
 ``D(-k) = D(k)`` (the dipole kernel) the product of a real image's spectrum stays
-Hermitian, so the real FFT suffices.
+Hermitian, so the real FFT suffices. (Exactly: ``dipole_convolve`` keeps the real part, which is the
+convolution with ``(D(k) + D(-k)) / 2``; this differs from ``D`` only on the Nyquist
+planes of even grids with an oblique ``b0_dir``, and that symmetrised kernel is used.)
 
 :func:`difference_symbols` gives the k-space symbols of the periodic forward
 differences ``x[i+1] - x[i]`` (``exp(2 pi i k / n) - 1``), used by the ADMM
@@ -55,7 +57,12 @@ class RealKernel:
         self.shape = k.shape
         self.dtype = np.dtype(dtype)
         self.workers = workers
-        half = np.fft.ifftshift(k)[..., : k.shape[2] // 2 + 1]
+        kf = np.fft.ifftshift(k)
+        # K(-k): on even grids the Nyquist planes have no mirror partner, and an oblique
+        # kernel is not symmetric there; the real part of the complex convolution is the
+        # convolution with the symmetrised kernel, so that is what is applied.
+        mirror = np.roll(np.flip(kf), 1, axis=(0, 1, 2))
+        half = (0.5 * (kf + mirror))[..., : k.shape[2] // 2 + 1]
         self.half = np.ascontiguousarray(half, dtype=self.dtype)
 
     def rfft(self, x: np.ndarray) -> np.ndarray:
