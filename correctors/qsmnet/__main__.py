@@ -116,6 +116,9 @@ def _train(a: argparse.Namespace) -> int:
     from correctors.qsmnet.train import TrainConfig, train
 
     _threads(a)
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    cmd = "python -m correctors.qsmnet " + " ".join(sys.argv[1:])
+    (Path(a.out) / "command.txt").write_text(cmd + "\n")
     cfg = TrainConfig.for_model(
         a.config,
         unet_steps=a.unet_steps,

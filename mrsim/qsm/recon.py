@@ -23,7 +23,7 @@ from mrsim.qsm.gre import hz_to_ppm
 from mrsim.qsm.inversion import tkd, tv_inversion
 from mrsim.qsm.unwrap import unwrap_graphcut, unwrap_laplacian
 
-__all__ = ["QSMRecon", "brain_mask_from_magnitude", "chi_maps", "qsm_recon"]
+__all__ = ["QSMRecon", "brain_mask_from_magnitude", "chi_maps", "data_weight", "qsm_recon"]
 
 
 @dataclass
@@ -51,6 +51,18 @@ class _StageClock:
         finally:
             if self.timings is not None:
                 self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+
+def data_weight(freq_std_hz: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Data weight W = 1 / field std (MEDI's N_std) inside ``mask``, 0 elsewhere.
+
+    The std is floored at 1e-3 x its median so that (near) noise-free voxels do not
+    get unbounded weights.
+    """
+    std = np.asarray(freq_std_hz, float)
+    finite = np.asarray(mask, bool) & np.isfinite(std)
+    floor = 1e-3 * float(np.median(std[finite])) if finite.any() else 1.0
+    return np.where(finite, 1.0 / np.maximum(std, max(floor, 1e-12)), 0.0)
 
 
 def brain_mask_from_magnitude(magnitude: np.ndarray, threshold: float = 0.1) -> np.ndarray:
@@ -136,12 +148,7 @@ def qsm_recon(
             raise ValueError(f"unwrap must be 'graphcut' or 'laplacian', got {unwrap!r}")
     total = hz_to_ppm(uw / (2 * np.pi * fit.dte_s), b0_t)
     total = np.where(m, total - np.median(total[m]), 0.0)  # 2 pi k offset is arbitrary
-    # W = 1 / field std; the std is floored at 1e-3 x its median so that (near)
-    # noise-free voxels do not get unbounded weights
-    std = fit.freq_std_hz
-    finite = m & np.isfinite(std)
-    floor = 1e-3 * float(np.median(std[finite])) if finite.any() else 1.0
-    weight = np.where(finite, 1.0 / np.maximum(std, max(floor, 1e-12)), 0.0)
+    weight = data_weight(fit.freq_std_hz, m)
     with clock("background"):
         if background == "pdf":
             local = pdf(total, m, voxel_size_mm, b0_dir, weight=weight, dtype=pdf_dtype)
