@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from correctors.common.readers import H5Rows
-from correctors.qsmnet.infer import Corrector, correct_volume
+from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
 from mrsim.qsm.metrics import chi_metrics
 
 __all__ = ["evaluate", "summarize", "table_markdown", "box_plot"]
@@ -43,9 +43,9 @@ def evaluate(model: Corrector | None, data: str | Path, split: str = "test") -> 
         for what, x in (("corrupted", vol["chi_corrupted"]), ("motion-free", vol["chi_clean"])):
             outputs = {"input": x}
             if model is not None:
-                outputs["unet"] = correct_volume(model, x, use_prenet=False)
+                outputs["unet"] = unet_volume(model, x)
                 if model.prenet is not None:
-                    outputs["unet+prenet"] = correct_volume(model, x, use_prenet=True)
+                    outputs["unet+prenet"] = prenet_volume(model, outputs["unet"])
             for method, y in outputs.items():
                 vs_ref = chi_metrics(vol["chi_clean"], y, mask)
                 vs_true = chi_metrics(vol["chi_true"], y, mask)

@@ -13,7 +13,14 @@ from correctors.mcnet.train import select_device
 from correctors.qsmnet.model import CHI_SCALE_PPM, PReNet, UNet3D, build_prenet, build_unet
 from mrsim.errors import MrsimInputError
 
-__all__ = ["Corrector", "load_model", "correct_volume", "correct_nifti"]
+__all__ = [
+    "Corrector",
+    "load_model",
+    "unet_volume",
+    "prenet_volume",
+    "correct_volume",
+    "correct_nifti",
+]
 
 
 @dataclass
@@ -62,6 +69,34 @@ def load_model(path: str | Path | None = None, device: str | None = None) -> Cor
 
 
 @torch.no_grad()
+def unet_volume(model: Corrector, chi_ppm: np.ndarray) -> np.ndarray:
+    """The UNet stage on a whole 3D chi map (ppm), zero-padded to its size multiple."""
+    v = np.asarray(chi_ppm, dtype=np.float32)
+    if v.ndim != 3:
+        raise MrsimInputError(f"chi must be a 3D volume, got shape {v.shape}")
+    dev = next(model.unet.parameters()).device
+    m = model.unet.config.multiple
+    pad = [(0, (-n) % m) for n in v.shape]
+    x = torch.from_numpy(np.pad(v, pad))[None, None].to(dev) / CHI_SCALE_PPM
+    y = (model.unet(x)[0, 0] * CHI_SCALE_PPM).cpu().numpy()
+    return np.ascontiguousarray(y[tuple(slice(0, n) for n in v.shape)], dtype=np.float32)
+
+
+@torch.no_grad()
+def prenet_volume(model: Corrector, chi_ppm: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """The PReNet stage, slice by slice along ``model.slice_axis``."""
+    v = np.asarray(chi_ppm, dtype=np.float32)
+    if model.prenet is None:
+        return v.copy()
+    dev = next(model.prenet.parameters()).device
+    stack = np.moveaxis(v, model.slice_axis, 0)
+    out = np.empty_like(stack)
+    for i in range(0, stack.shape[0], batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(stack[i : i + batch_size]))[:, None].to(dev)
+        out[i : i + batch_size] = (model.prenet(x / CHI_SCALE_PPM) * CHI_SCALE_PPM)[:, 0].cpu()
+    return np.ascontiguousarray(np.moveaxis(out, 0, model.slice_axis))
+
+
 def correct_volume(
     model: Corrector, chi_ppm: np.ndarray, *, use_prenet: bool = True, batch_size: int = 16
 ) -> np.ndarray:
@@ -70,22 +105,8 @@ def correct_volume(
     The volume is zero-padded to a multiple of the UNet's size multiple and cropped
     back. Returns float32 ppm of the input's shape.
     """
-    v = np.asarray(chi_ppm, dtype=np.float32)
-    if v.ndim != 3:
-        raise MrsimInputError(f"chi must be a 3D volume, got shape {v.shape}")
-    dev = next(model.unet.parameters()).device
-    m = model.unet.config.multiple
-    pad = [(0, (-n) % m) for n in v.shape]
-    x = torch.from_numpy(np.pad(v, pad))[None, None].to(dev) / CHI_SCALE_PPM
-    y = model.unet(x)[0, 0]
-    if use_prenet and model.prenet is not None:
-        stack = torch.movedim(y, model.slice_axis, 0)[:, None]
-        out = torch.empty_like(stack)
-        for i in range(0, stack.shape[0], batch_size):
-            out[i : i + batch_size] = model.prenet(stack[i : i + batch_size])
-        y = torch.movedim(out[:, 0], 0, model.slice_axis)
-    y = (y * CHI_SCALE_PPM).cpu().numpy()
-    return np.ascontiguousarray(y[tuple(slice(0, n) for n in v.shape)], dtype=np.float32)
+    y = unet_volume(model, chi_ppm)
+    return prenet_volume(model, y, batch_size) if use_prenet else y
 
 
 def _check_affine(affine: np.ndarray, path: Path, model: Corrector, any_voxel_size: bool) -> None:
