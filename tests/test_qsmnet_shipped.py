@@ -9,7 +9,11 @@ import numpy as np
 
 from correctors.common.checkpoints import file_sha256, shipped_weights_dir
 from correctors.qsmnet.infer import correct_nifti, correct_volume, load_model
+from mrsim.motion.generators import event_profile
+from mrsim.qsm.metrics import chi_metrics
+from mrsim.qsm.motion import simulate_qsm_motion
 from mrsim.qsm.phantom import make_qsm_phantom
+from mrsim.qsm.recon import chi_maps
 
 
 def test_shipped_weights_card():
@@ -22,17 +26,26 @@ def test_shipped_weights_card():
 
 
 def test_shipped_weights_run_on_phantom(tmp_path):
+    """On the (unwarped) MNI phantom, not a training subject: corrupted chi gets closer to the
+    motion-free reconstruction. Measured: RMSE 0.0159 -> 0.0090 ppm; the motion-free chi is
+    changed by 0.0072 ppm (the corrector is not neutral on clean input, docs/correctors.md)."""
     model = load_model()  # default: shipped, sha256-verified
     assert model.prenet is not None and model.voxel_size_mm == (3.0, 3.0, 6.0)
-    ph = make_qsm_phantom((48, 48, 24), (3.0, 3.0, 6.0))
-    chi = ph.chi_local_ppm.astype(np.float32)
-    out = correct_volume(model, chi)
-    assert out.shape == chi.shape and np.all(np.isfinite(out))
-    # a motion-free chi map is changed by much less than the tissue contrast
-    m = ph.mask
-    assert np.sqrt(np.mean((out - chi)[m] ** 2)) < 0.5 * chi[m].std()
+    ph = make_qsm_phantom((64, 64, 32), (3.0, 3.0, 6.0))
+    clean = simulate_qsm_motion(ph, None, snr=100.0)
+    traj = event_profile(duration_s=clean.schedule.duration_s, n=300, max_mm=5, max_deg=5, seed=0)
+    cor = simulate_qsm_motion(ph, traj, snr=100.0).corrupted
+    maps = chi_maps({"clean": clean.clean, "cor": cor}, clean.te_s, ph.voxel_size_mm, mask=ph.mask)
+    m = maps["chi_mask"].astype(bool)
+    out = correct_volume(model, maps["cor"])
+    assert out.shape == maps["cor"].shape and np.all(np.isfinite(out))
+    before = chi_metrics(maps["clean"], maps["cor"], m)["rmse_ppm"]
+    after = chi_metrics(maps["clean"], out, m)["rmse_ppm"]
+    assert after < 0.8 * before
+    damage = chi_metrics(maps["clean"], correct_volume(model, maps["clean"]), m)["rmse_ppm"]
+    assert damage < before
     aff = np.diag([3.0, 3.0, 6.0, 1.0])
-    nib.save(nib.Nifti1Image(chi, aff), tmp_path / "chi.nii.gz")
+    nib.save(nib.Nifti1Image(maps["cor"], aff), tmp_path / "chi.nii.gz")
     res = correct_nifti(None, tmp_path / "chi.nii.gz", tmp_path / "out.nii.gz")
     np.testing.assert_allclose(nib.load(tmp_path / "out.nii.gz").affine, aff)
     np.testing.assert_allclose(res, out, atol=1e-6)
