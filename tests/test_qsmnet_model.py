@@ -23,13 +23,13 @@ def test_shapes_and_identity_at_init(name):
     u, p = build_unet(name), build_prenet(name)
     x = torch.randn(2, 1, 16, 16, 8)
     assert u(x).shape == x.shape
-    # zero-initialised output convs: both start as the identity map
+    # zero-initialised UNet output conv: starts as the identity map; PReNet near it
     assert torch.equal(u(x), x)
     s = torch.randn(3, 1, 20, 24)
     stages = p(s, return_stages=True)
     assert len(stages) == PRENET_CONFIGS[name].stages
     assert all(t.shape == s.shape for t in stages)
-    assert torch.equal(stages[-1], s)
+    assert 0 < (stages[-1] - s).abs().max() < 0.1 * s.std()
 
 
 def test_unet_rejects_bad_patch_size():
@@ -92,7 +92,6 @@ def test_prenet_stage_input_is_concatenated():
     torch.manual_seed(1)
     p = build_prenet("tiny")
     assert p.f_in.in_channels == 2
-    torch.nn.init.normal_(p.f_out.weight, std=0.1)
     s = p(torch.randn(1, 1, 8, 8), return_stages=True)
     assert not torch.allclose(s[0], s[1])
 

@@ -22,7 +22,10 @@ Choices the seed does not fix, documented and switchable in the config:
 
 * ``residual`` (UNet): output = input + UNet(input), last conv initialised to zero, so
   training starts from the identity map (a motion-free input is passed through).
-  The PReNet output conv is zero-initialised for the same reason.
+  The PReNet output conv starts near zero (weights N(0, 0.01^2), bias 0), so the PReNet
+  starts near the identity. With an exactly zero init it did not leave the identity: on the
+  cpu data, after 300 steps at lr 1e-3, the validation L1 was 0.01594 with zero init and
+  0.01524 with this one (identity: 0.01575).
 * Intensity scaling: chi (ppm) is divided by the fixed ``CHI_SCALE_PPM = 0.1`` before
   the networks and multiplied back after (chi has both signs and an absolute unit, so
   no per-image max scaling).
@@ -57,6 +60,9 @@ __all__ = [
 
 #: Fixed chi scale (ppm) of the network input and output.
 CHI_SCALE_PPM = 0.1
+
+#: Std of the PReNet output-conv weights at initialisation (bias 0).
+PRENET_OUT_INIT_STD = 0.01
 
 
 @dataclass(frozen=True)
@@ -220,7 +226,8 @@ class PReNet(nn.Module):
         self.lstm = ConvLSTMCell(ch, ch)
         self.res = nn.Sequential(*(_ResBlock(ch) for _ in range(config.n_resblocks)))
         self.f_out = nn.Conv2d(ch, 1, 3, padding=1)
-        nn.init.zeros_(self.f_out.weight)
+        # near-identity start; an exactly zero output conv stayed stuck at the identity
+        nn.init.normal_(self.f_out.weight, std=PRENET_OUT_INIT_STD)
         nn.init.zeros_(self.f_out.bias)
 
     def forward(self, x0: torch.Tensor, return_stages: bool = False):
