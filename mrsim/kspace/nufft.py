@@ -468,8 +468,30 @@ def _upsampled_grid(
     correction array is made. For a real ``f`` the grid is real: a real-input FFT computes
     half of its spectrum and the other half is filled by Hermitian symmetry
     (:func:`_hermitian_full`), ~30 % less CPU than the complex FFT (docs/benchmarks.md).
-    Returns a C-contiguous ``cdt`` array of shape ``f.shape[:-nd] + fine``.
+    Returns a C-contiguous ``cdt`` array of shape ``f.shape[:-nd] + fine``; inside
+    :func:`mrsim.kspace.reuse.reuse_spectra` the grid of an object seen before is returned
+    again (read-only, bit-identical) instead of being recomputed.
     """
+    from mrsim.kspace.reuse import memoized
+
+    settings = (tuple(n_modes), float(eps), float(upsampfac), np.dtype(cdt).str)
+    return memoized(
+        "upsampled_grid",
+        f,
+        settings,
+        lambda: _compute_upsampled_grid(f, n_modes, eps, upsampfac, cdt, workers),
+    )
+
+
+def _compute_upsampled_grid(
+    f: np.ndarray,
+    n_modes: tuple[int, ...],
+    eps: float,
+    upsampfac: float,
+    cdt: type,
+    workers: int,
+) -> np.ndarray:
+    """:func:`_upsampled_grid` without reuse."""
     single = cdt == np.complex64
     rdt = np.float32 if single else np.float64
     nd = len(n_modes)
