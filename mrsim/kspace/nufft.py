@@ -246,9 +246,13 @@ def nufft_type2_lines(
     single = single_precision(eps)
     nth = default_nthreads() if nthreads is None else int(nthreads)
     up = float(upsampfac) if upsampfac is not None else (_UPSAMPFAC_SINGLE if single else None)
-    kernel = _line_kernel(backend, eps, up, nd) if single else None
+    # Lines in planes of the first axis (rotations about it only): separable path.
+    planar = single and nd == 3 and backend == "finufft" and bool(np.all(step[:, 0] == 0))
+    kernel = _line_kernel(backend, eps, up, nd, any_width=planar) if single else None
     if kernel is not None:
-        from mrsim.kspace.line_interp import interp_lines
+        from mrsim.kspace.line_interp import interp_lines, interp_lines_planar
+
+        interp = interp_lines_planar if planar else interp_lines
 
         n_modes = image.shape[-nd:]
         if image.dtype not in (np.float32, np.complex64):
@@ -259,7 +263,7 @@ def nufft_type2_lines(
         batch = image.shape[:-nd]
         out = np.empty(batch + (L, S), np.complex64)
         for b in np.ndindex(*batch):
-            interp_lines(
+            interp(
                 g[b], o, d, S, kernel, band=band, phase=phase, scale=scale, nthreads=nth, out=out[b]
             )
         return out
@@ -330,8 +334,9 @@ def modulate_lines(
     _map_threads(apply, range(0, L, _MODULATE_BLOCK_LINES), nthreads)
 
 
-def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int):
-    """finufft's kernel when :func:`nufft_type2_lines` should use its own interpolation."""
+def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int, any_width: bool = False):
+    """finufft's kernel when :func:`nufft_type2_lines` should use its own interpolation
+    (up to MAX_NS taps; any width for the planar path, which is faster at every width)."""
     if backend != "finufft":
         return None
     from mrsim.kspace.line_interp import MAX_NS, finufft_kernel
@@ -340,7 +345,7 @@ def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int):
         kernel = finufft_kernel(eps, upsampfac, nd)
     except RuntimeError:
         return None
-    return kernel if kernel.ns <= MAX_NS else None
+    return kernel if any_width or kernel.ns <= MAX_NS else None
 
 
 def _next_smooth_even(n: int) -> int:
