@@ -72,6 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--eps", type=float, nargs="+", default=[1e-3, 1e-4])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--echoes", type=int, nargs="*", default=[], help="echo counts to time")
     ap.add_argument("--csv", default=None)
     ap.add_argument("--png", default=None)
     args = ap.parse_args(argv)
@@ -150,6 +151,20 @@ def main(argv=None) -> int:
                     f"of tap reads; load {r['load_1min']:.1f}",
                     flush=True,
                 )
+    for n_echo in args.echoes:
+        # Cost vs echoes (a leading batch axis moved with the same poses, one NUFFT call).
+        shape = shape_for(args.sizes[0])
+        img = np.random.default_rng(0).random((n_echo, *shape), dtype=np.float32)
+        sched = mprage_schedule(shape, readout_axis=0)
+        traj = pace_like(n=128, duration_s=sched.n_shots * 2.3, seed=0)
+        poses = line_poses(traj, sched, mapping="stretch", granularity="line")
+        opt = NufftOptions(eps=args.eps[0], threads=th, fast_path=False)
+        ew, ec, _ = clock(functools.partial(moved_kspace, img, sched, poses, options=opt))
+        print(
+            f"{'x'.join(map(str, shape))} eps {args.eps[0]:g}, {n_echo} echoes: {ew:.2f} s wall "
+            f"({ew / n_echo:.2f} s per echo), {ec:.2f} CPU-s; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         with open(args.csv, "w", newline="") as fh:

@@ -223,17 +223,23 @@ def sensitivity_fourier_coefficients(
     s = _check_sensitivities(sensitivities)
     grid = s.shape[1:]
     K = coil_terms_per_axis(terms, grid)
-    axes = tuple(range(1, s.ndim))
-    spec = fft_centered(s.astype(np.complex128), axes=axes) / np.sqrt(np.prod(grid))
-    for a, (k, n) in enumerate(zip(K, grid, strict=True)):
-        idx = np.arange(-k, k + 1) + n // 2
-        valid = idx < n
-        spec = np.take(spec, np.minimum(idx, n - 1), axis=1 + a)
-        if not valid.all():
-            shape = [1] * spec.ndim
-            shape[1 + a] = len(idx)
-            spec = spec * valid.reshape(shape)
-    return spec
+    axes = tuple(range(0, s.ndim - 1))
+
+    def one_coil(sc: np.ndarray) -> np.ndarray:
+        # Coil by coil: a full-grid complex128 FFT of one coil at a time (8 coils of
+        # 256 x 256 x 176 at once held several GB, docs/benchmarks.md "Memory").
+        spec = fft_centered(sc.astype(np.complex128), axes=axes) / np.sqrt(np.prod(grid))
+        for a, (k, n) in enumerate(zip(K, grid, strict=True)):
+            idx = np.arange(-k, k + 1) + n // 2
+            valid = idx < n
+            spec = np.take(spec, np.minimum(idx, n - 1), axis=a)
+            if not valid.all():
+                shape = [1] * spec.ndim
+                shape[a] = len(idx)
+                spec = spec * valid.reshape(shape)
+        return spec
+
+    return np.stack([one_coil(sc) for sc in s])
 
 
 def bandlimit_sensitivities(
@@ -259,15 +265,17 @@ def bandlimit_sensitivities(
     s = _check_sensitivities(sensitivities)
     grid = s.shape[1:]
     K = coil_terms_per_axis(terms, grid)
-    axes = tuple(range(1, s.ndim))
+    axes = tuple(range(0, s.ndim - 1))
     mask = np.ones(grid, dtype=bool)
     for a, (k, n) in enumerate(zip(K, grid, strict=True)):
         shape = [1] * len(grid)
         shape[a] = n
         mask = mask & (np.abs(np.arange(n) - n // 2) <= k).reshape(shape)
-    out = ifft_centered(fft_centered(s, axes=axes) * mask, axes=axes)
     single = s.dtype in (np.dtype(np.complex64), np.dtype(np.float32), np.dtype(np.float16))
-    return out.astype(np.complex64 if single else np.complex128)
+    out = np.empty(s.shape, np.complex64 if single else np.complex128)
+    for c in range(s.shape[0]):  # coil by coil: bounded temporaries
+        out[c] = ifft_centered(fft_centered(s[c], axes=axes) * mask, axes=axes)
+    return out
 
 
 def sensitivity_truncation_error(
