@@ -106,8 +106,12 @@ def combine_coils(coil_images: np.ndarray, sensitivities: np.ndarray) -> np.ndar
         raise MrsimInputError(
             f"coil images {coil_images.shape} do not end with the sensitivities' shape {s.shape}"
         )
-    den = np.sum(np.abs(s) ** 2, axis=0)
-    num = np.sum(np.conj(s) * coil_images, axis=-s.ndim)
+    # Coil by coil (the same sums in the same order, without (..., C, *grid) temporaries).
+    den = np.abs(s[0]) ** 2
+    num = np.conj(s[0]) * coil_images[(Ellipsis, 0) + (slice(None),) * (s.ndim - 1)]
+    for c in range(1, s.shape[0]):
+        den += np.abs(s[c]) ** 2
+        num += np.conj(s[c]) * coil_images[(Ellipsis, c) + (slice(None),) * (s.ndim - 1)]
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
 
 

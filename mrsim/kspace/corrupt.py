@@ -368,11 +368,17 @@ def corrupt(
     axes = tuple(range(-nd, 0))
     sens_used = None if coils is None else coils.maps_used()
 
+    def coil(arr: np.ndarray, c: int) -> np.ndarray:
+        return arr[(Ellipsis, c) + (slice(None),) * nd]
+
     def recon(kk: np.ndarray) -> np.ndarray:
-        img = ifft_centered(kk, axes=axes, workers=opt.threads)
-        if sens_used is not None:
-            img = combine_coils(img, sens_used)
-        return img
+        if sens_used is None:
+            return ifft_centered(kk, axes=axes, workers=opt.threads)
+        # Coil by coil: the FFT's shift copies stay one coil large (issue 17, memory).
+        img = np.empty(kk.shape, np.result_type(kk.dtype, np.complex64))
+        for c in range(kk.shape[-nd - 1]):
+            coil(img, c)[...] = ifft_centered(coil(kk, c), axes=axes, workers=opt.threads)
+        return combine_coils(img, sens_used)
 
     clean_c = recon(k_clean)
     sigma = 0.0
@@ -389,7 +395,13 @@ def corrupt(
         img_out, clean_out = img_c.astype(np.complex64), clean_c.astype(np.complex64)
     else:
         img_out, clean_out = img_c, clean_c
-    energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+    if sens_used is None:
+        energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+    else:  # coil by coil (bounded temporaries), summed over the coils
+        n_c = k_clean.shape[-nd - 1]
+        energy = sum(
+            np.sum(np.abs(schedule.from_grid(coil(k_clean, c))) ** 2, -1) for c in range(n_c)
+        )
     while energy.ndim > 1:
         energy = energy.sum(axis=0)
     # Severity is measured in the world frame (poses as given, not in array axes).
