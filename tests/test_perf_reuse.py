@@ -79,3 +79,17 @@ def test_dataset_with_reuse_is_byte_identical_to_recomputing(tmp_path, monkeypat
         assert sorted(a["data"]) == sorted(b["data"])
         for k in a["data"]:
             assert a["data"][k][()].tobytes() == b["data"][k][()].tobytes(), k
+
+
+def test_combine_coil_kspace_equals_combining_the_coil_images():
+    from mrsim.kspace.coils import birdcage_sensitivities, combine_coil_kspace, combine_coils
+    from mrsim.kspace.fft import ifft_centered
+
+    rng = np.random.default_rng(7)
+    sens = birdcage_sensitivities((12, 14, 10), (2.0, 2.0, 2.0), 4)
+    k = rng.standard_normal((2, 4, 12, 14, 10)) + 1j * rng.standard_normal((2, 4, 12, 14, 10))
+    k = k.astype(np.complex64)
+    ref = combine_coils(ifft_centered(k, axes=(-3, -2, -1)), sens)
+    got = combine_coil_kspace(k, sens)
+    assert got.shape == ref.shape == (2, 12, 14, 10)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6 * np.abs(ref).max())

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_COIL_TERMS",
     "birdcage_sensitivities",
     "combine_coils",
+    "combine_coil_kspace",
     "coil_terms_per_axis",
     "default_coil_terms",
     "sensitivity_fourier_coefficients",
@@ -112,6 +113,35 @@ def combine_coils(coil_images: np.ndarray, sensitivities: np.ndarray) -> np.ndar
     for c in range(1, s.shape[0]):
         den += np.abs(s[c]) ** 2
         num += np.conj(s[c]) * coil_images[(Ellipsis, c) + (slice(None),) * (s.ndim - 1)]
+    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
+
+
+def combine_coil_kspace(
+    kspace: np.ndarray, sensitivities: np.ndarray, workers: int | None = None
+) -> np.ndarray:
+    """:func:`combine_coils` of the coil images of ``kspace`` (..., C, *grid), each coil's
+    inverse centred FFT taken and added in turn, so no (..., C, *grid) image array is held
+    (the same sums in the same order as ``combine_coils(ifft_centered(kspace), S)``)."""
+    from mrsim.kspace.fft import ifft_centered
+
+    s = np.asarray(sensitivities)
+    nd = s.ndim - 1
+    axes = tuple(range(-nd, 0))
+    if kspace.shape[-s.ndim :] != s.shape:
+        raise MrsimInputError(
+            f"coil k-space {kspace.shape} does not end with the sensitivities' shape {s.shape}"
+        )
+
+    def coil(c: int) -> np.ndarray:
+        return ifft_centered(
+            kspace[(Ellipsis, c) + (slice(None),) * nd], axes=axes, workers=workers
+        )
+
+    den = np.abs(s[0]) ** 2
+    num = np.conj(s[0]) * coil(0)
+    for c in range(1, s.shape[0]):
+        den += np.abs(s[c]) ** 2
+        num += np.conj(s[c]) * coil(c)
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
 
 

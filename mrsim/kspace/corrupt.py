@@ -29,7 +29,7 @@ from mrsim.geometry import (
     voxel_sizes,
 )
 from mrsim.kspace.baseline import image_domain_kspace
-from mrsim.kspace.coils import combine_coils
+from mrsim.kspace.coils import combine_coil_kspace
 from mrsim.kspace.engine import moved_kspace, rigid_move
 from mrsim.kspace.fft import ifft_centered
 from mrsim.kspace.multicoil import COIL_METHODS, Coils
@@ -374,11 +374,8 @@ def corrupt(
     def recon(kk: np.ndarray) -> np.ndarray:
         if sens_used is None:
             return ifft_centered(kk, axes=axes, workers=opt.threads)
-        # Coil by coil: the FFT's shift copies stay one coil large (issue 17, memory).
-        img = np.empty(kk.shape, np.result_type(kk.dtype, np.complex64))
-        for c in range(kk.shape[-nd - 1]):
-            coil(img, c)[...] = ifft_centered(coil(kk, c), axes=axes, workers=opt.threads)
-        return combine_coils(img, sens_used)
+        # Coil by coil: no coil-image array (issue 17, memory).
+        return combine_coil_kspace(kk, sens_used, workers=opt.threads)
 
     clean_c = recon(k_clean)
     sigma = 0.0
