@@ -8,9 +8,9 @@ import pytest
 from mrsim.kspace.nufft import NufftOptions, nufft_type2, nufft_type2_lines
 
 
-def _lines_about_axis0(n_lines, S, rng, shape):
+def _lines_about_axis0(n_lines, S, rng, shape, max_rad=0.2):
     # Lines in planes x_0 = const (a rotation about array axis 0): step[:, 0] == 0.
-    theta = rng.uniform(-0.2, 0.2, n_lines)
+    theta = rng.uniform(-max_rad, max_rad, n_lines)
     k0 = rng.integers(-shape[0] // 2, shape[0] // 2, n_lines)
     k1 = rng.integers(-shape[1] // 2, shape[1] // 2, n_lines)
     origin = np.stack(
@@ -32,13 +32,14 @@ def _lines_about_axis0(n_lines, S, rng, shape):
     return origin, step
 
 
-@pytest.mark.parametrize("eps", [1e-3, 1e-4])
-def test_planar_lines_match_the_3d_nufft(eps):
+@pytest.mark.parametrize("eps,max_rad", [(1e-3, 0.2), (1e-4, 0.2), (1e-4, 1.6)])
+def test_planar_lines_match_the_3d_nufft(eps, max_rad):
+    # max_rad 1.6 (> 90 deg): steep lines take the per-plane branch
     rng = np.random.default_rng(0)
     shape = (20, 24, 28)
     img = rng.standard_normal(shape).astype(np.float32)
     S = 28
-    origin, step = _lines_about_axis0(300, S, rng, shape)
+    origin, step = _lines_about_axis0(300, S, rng, shape, max_rad)
     assert np.all(step[:, 0] == 0)
     opt = NufftOptions(eps=eps, threads=2)
     got = nufft_type2_lines(img, origin, step, S, opt)

@@ -271,8 +271,18 @@ def interp_lines_planar(
     n1 = grid.shape[1]
     reach = np.abs(step[:, 1]).max() * max(S - 1, 0) + ns + 1
     pad = int(np.ceil(reach))
-    if pad > n1:
-        raise ValueError("lines cross their plane more than once; use interp_lines")
+    if pad > n1:  # steep lines (large rotations): one call per plane, wrapping in the plane
+        plane = np.empty(grid.shape[1:], np.complex64)
+        for q in np.unique(which):
+            sel = np.flatnonzero(which == q)
+            np.einsum("i,ijk->jk", w[q].astype(np.float32), grid[rows[q]], out=plane)
+            out[sel] = interp_lines(
+                plane, origin[sel, 1:], step[sel, 1:], S, kernel,
+                band=None if band is None else (band[0][sel], band[1][sel]),
+                phase=None if phase is None else (phase[0][sel], phase[1][sel]),
+                scale=scale, nthreads=nthreads,
+            )  # fmt: skip
+        return out
     H = n1 + 2 * pad
     tall = np.empty((len(planes), H, grid.shape[2]), np.complex64)
     for q in range(len(planes)):
