@@ -199,7 +199,10 @@ def nufft_type2_lines(
     loop that makes each line's coordinates on the fly (equal to finufft's interpolation to
     float rounding; the 256 x 256 x 176 per-line corruption is ~18 % faster in wall time on
     2 threads, docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
-    called. Either way each value depends only on its own point, not on the thread count.
+    called. Lines with ``step[:, 0] == 0`` (rotations about the first array axis only) take
+    :func:`mrsim.kspace.line_interp.interp_lines_planar` at any kernel width (``ns^2``
+    taps per sample after one contraction per plane). Either way each value depends only
+    on its own point, not on the thread count.
 
     Parameters
     ----------
