@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from correctors.common.checkpoints import load_checkpoint as common_load_checkpoint
 from correctors.recentre.losses import recentre_loss
 from correctors.recentre.model import RecentreConfig, RecentreGRU, count_parameters
 from correctors.recentre.normalisation import Normaliser
@@ -228,11 +229,9 @@ def load_checkpoint(path: str | Path) -> tuple[RecentreGRU, Normaliser, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a non-checkpoint file
-        raise ValueError(f"{path}: not a readable torch checkpoint ({exc})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+    # weights_only=True; refuses (MrsimInputError naming the file) what would need unpickling
+    ck = common_load_checkpoint(path, map_location="cpu")
+    if ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             f"{path}: not a recentre checkpoint (field 'format' should be {CHECKPOINT_FORMAT!r})"
         )
