@@ -267,7 +267,9 @@ def _nifti_subject(
     from mrsim.io.nifti import load_volume
 
     path = spec["path"]
-    if spec.get("sha256") and file_sha256(path) != spec["sha256"]:
+    # the hash is required: a dataset's stored params may only re-read a file whose content
+    # its author already knew (no reading other files through a received dataset)
+    if not spec.get("sha256") or file_sha256(path) != spec["sha256"]:
         raise ValueError(f"{path}: file changed since the dataset was planned (sha256 differs)")
     data, affine = load_volume(path)
     # Resample the volume (about its centre, in RAS) onto the recipe grid.

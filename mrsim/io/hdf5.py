@@ -42,6 +42,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from mrsim.io.h5refs import check_confined, path_inside
+
 __all__ = [
     "SCHEMA_VERSION",
     "MERGED_NAME",
@@ -282,9 +284,10 @@ def resolve_dataset_file(path: str | os.PathLike) -> Path:
             raise FileNotFoundError(
                 f"{path}: no {MERGED_NAME} (is the build finished? run `mrsim dataset build`)"
             )
-        return merged
-    if not path.exists():
+        path = merged
+    elif not path.exists():
         raise FileNotFoundError(f"{path}: no such dataset file or directory")
+    check_confined(path)  # security: no reads outside the dataset folder (docs/security.md)
     return path
 
 
@@ -305,7 +308,8 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
             if rows.size == 0:
                 raise KeyError(f"{merged}: no sample {index}")
             shard_file = _decode_attr(f["index/shard_file"][rows[0]])
-        path = merged.parent / shard_file
+        path = path_inside(merged.parent, shard_file, f"{merged}: index/shard_file")
+    check_confined(path)
     with h5py.File(path, "r") as f:
         name = _sample_group(index)
         if name not in f:
