@@ -1,0 +1,176 @@
+"""Ship a trained MC-Net as ``correctors/weights/mcnet/`` (weights + model card).
+
+``python -m correctors.mcnet.ship --model RUN --data DATA --eval RUN/eval`` copies the run's
+``model.pt`` (model config as a plain dict and the state dict, nothing else: it loads with
+``torch.load(weights_only=True)``) and writes ``model_card.json`` with everything needed to
+reproduce it: the commands, the resolved recipe and its hash, the seeds, the data sizes, the
+training schedule and time, the test metrics, the mrsim version and the sha256 of the weights
+(checked by :func:`correctors.mcnet.infer.load_model` before the weights are loaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["build_card", "ship"]
+
+#: How the shipped weights were made (docs/correctors.md, "Shipped weights").
+DEFAULT_COMMANDS = {
+    "data": "python benchmarks/mcnet_sweep.py data --out data/mcnet_cpu --workers 1 --threads 1",
+    "train": "python -m correctors.mcnet train --data data/mcnet_cpu --out runs/mcnet_cpu "
+    "--threads 1",
+    "eval": "python -m correctors.mcnet eval --model runs/mcnet_cpu --data data/mcnet_cpu "
+    "--split test --out runs/mcnet_cpu/eval",
+    "ship": "python -m correctors.mcnet.ship --model runs/mcnet_cpu --data data/mcnet_cpu "
+    "--eval runs/mcnet_cpu/eval",
+}
+
+
+def _data_sizes(data: Path) -> dict[str, Any]:
+    import h5py
+
+    from mrsim.io.hdf5 import read_index, resolve_dataset_file
+
+    merged = resolve_dataset_file(data)
+    with h5py.File(merged, "r") as f:
+        index = read_index(f)
+        shape = list(f["data"]["clean"].shape)
+        recipe = json.loads(f.attrs["recipe"])
+        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+    split = np.asarray(index["split"]).astype(str)
+    slices = int(shape[1])
+    sizes = {}
+    for name in ("train", "val", "test"):
+        keep = split == name
+        sizes[name] = {
+            "samples": int(keep.sum()),
+            "slices": int(keep.sum()) * slices,
+            "subjects": sorted(int(s) for s in np.unique(np.asarray(index["subject"])[keep])),
+        }
+    return {
+        "recipe": recipe,
+        "recipe_hash": str(attrs.get("recipe_hash", "")),
+        "dataset_mrsim_version": str(attrs.get("mrsim_version", "")),
+        "array_shape_per_sample": shape[1:],
+        "n_samples": int(split.size),
+        "splits": sizes,
+    }
+
+
+def _training(run: Path) -> dict[str, Any]:
+    with open(run / "history.csv", newline="") as fh:
+        hist = list(csv.DictReader(fh))
+    val = []
+    if (run / "val_history.csv").is_file():
+        with open(run / "val_history.csv", newline="") as fh:
+            val = list(csv.DictReader(fh))
+    last = hist[-1]
+    return {
+        "config": json.loads((run / "config.json").read_text()),
+        "steps": int(last["global_step"]),
+        "wall_s": round(float(last["wall_s"]), 1),
+        "process_cpu_s": round(float(last["cpu_s"]), 1),
+        "final_val": {k: float(v) for k, v in val[-1].items() if k.startswith("val_")}
+        if val
+        else None,
+    }
+
+
+def build_card(
+    run: Path, data: Path, eval_dir: Path, commands: dict[str, str], notes: str = ""
+) -> dict[str, Any]:
+    """The model card (without the sha256, which :func:`write_model_card` adds)."""
+    import torch
+
+    import mrsim
+    from correctors.common.checkpoints import load_checkpoint
+
+    ck = load_checkpoint(run / "model.pt")
+    metrics = json.loads((eval_dir / "summary.json").read_text())
+    d = _data_sizes(data)
+    recipe = d.pop("recipe")
+    train = _training(run)
+    n_params = int(sum(v.numel() for v in ck["model"].values() if v.dtype.is_floating_point))
+    return {
+        "name": "mcnet",
+        "description": "MC-Net (seed 001): 2D UNet, motion-corrupted MP-RAGE slice -> "
+        "motion-free slice, trained L1 then L1+TV fine-tune, documented cpu configuration",
+        "model_config": ck["model_config"],
+        "n_parameters": n_params,
+        "input": "magnitude 2D slices along --axis (default 0: sagittal for RAS volumes); "
+        "trained on 128 x 128 slices of 2 mm voxels (256 mm FOV); each slice is scaled by "
+        "its own maximum inside the model, so any intensity unit works",
+        "command": commands,
+        "recipe": recipe,
+        "recipe_source": "datasets/mcnet_mprage.toml with benchmarks/mcnet_sweep.py CPU_OVERRIDES",
+        "seeds": {
+            "recipe": recipe.get("seed"),
+            "training": train["config"]["seed"],
+            "note": "all dataset randomness derives from the recipe seed; training batches "
+            "from (training seed, stage, step)",
+        },
+        "data": d,
+        "training": train,
+        "metrics": {
+            "split": "test",
+            "convention": "SSIM per 2D slice (skimage defaults), PSNR; data_range = max of "
+            "the clean reference volume; mean and std over slices",
+            "table": metrics,
+        },
+        "mrsim_version": mrsim.__version__,
+        "torch_version": torch.__version__,
+        "machine": f"{platform.machine()} {platform.processor() or ''} {platform.system()}",
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "notes": notes,
+    }
+
+
+def ship(
+    run: str | Path,
+    data: str | Path,
+    eval_dir: str | Path,
+    dest: str | Path | None = None,
+    commands: dict[str, str] | None = None,
+    notes: str = "",
+) -> Path:
+    """Copy ``run/model.pt`` to ``dest`` (default ``correctors/weights/mcnet``) with its card."""
+    from correctors.common.checkpoints import (
+        WEIGHTS_NAME,
+        load_checkpoint,
+        save_checkpoint,
+        shipped_weights_dir,
+        write_model_card,
+    )
+
+    run, data, eval_dir = Path(run), Path(data), Path(eval_dir)
+    dest = Path(dest) if dest is not None else shipped_weights_dir("mcnet")
+    card = build_card(run, data, eval_dir, commands or DEFAULT_COMMANDS, notes)
+    ck = load_checkpoint(run / "model.pt")
+    save_checkpoint({"model_config": ck["model_config"], "model": ck["model"]}, dest / WEIGHTS_NAME)
+    return write_model_card(dest, card)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m correctors.mcnet.ship", description=__doc__)
+    p.add_argument("--model", required=True, help="training output directory (its model.pt)")
+    p.add_argument("--data", required=True, help="the dataset it was trained on")
+    p.add_argument("--eval", required=True, help="output folder of `mcnet eval --split test`")
+    p.add_argument("--dest", default=None, help="default correctors/weights/mcnet")
+    p.add_argument("--notes", default="", help="free text stored in the card")
+    a = p.parse_args(argv)
+    card = ship(a.model, a.data, a.eval, a.dest, notes=a.notes)
+    print(f"wrote {card} and {card.parent / 'model.pt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
