@@ -152,3 +152,14 @@ def test_recentre_checkpoint_paths_refuse_pickle_payload(tmp_path, capsys):
     assert rc == 2 and str(evil) in capsys.readouterr().err
     assert not marker.exists()
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_old_torch_with_unsafe_weights_only_is_refused(tmp_path, monkeypatch):
+    from torch.torch_version import TorchVersion
+
+    from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+
+    save_checkpoint({"w": torch.ones(1)}, tmp_path / "ok.pt")
+    monkeypatch.setattr(torch, "__version__", TorchVersion("2.5.1"))
+    with pytest.raises(MrsimInputError, match="CVE-2025-32434"):
+        load_checkpoint(tmp_path / "ok.pt")
