@@ -163,3 +163,47 @@ def test_old_torch_with_unsafe_weights_only_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "__version__", TorchVersion("2.5.1"))
     with pytest.raises(MrsimInputError, match="CVE-2025-32434"):
         load_checkpoint(tmp_path / "ok.pt")
+
+
+def test_no_other_unsafe_loader_in_the_code():
+    """A static guard for merges: model files load only through correctors.common.checkpoints,
+    and no module reads data with pickle, eval or yaml.load (docs/security.md)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    allowed = {
+        ("correctors/common/checkpoints.py", "torch.load"),
+        ("mrsim/kspace/line_interp.py", "exec"),  # its own generated source, from memory
+    }
+    banned = {
+        "torch.load",
+        "pickle.load",
+        "pickle.loads",
+        "dill.load",
+        "joblib.load",
+        "yaml.load",
+        "yaml.unsafe_load",
+        "eval",
+        "exec",
+        "marshal.loads",
+    }
+    found = []
+    for folder in ("mrsim", "correctors"):
+        for path in sorted((root / folder).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                f = node.func
+                name = (
+                    f"{f.value.id}.{f.attr}"
+                    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                    else getattr(f, "id", "")
+                )
+                if name in banned and (rel, name) not in allowed:
+                    found.append(f"{rel}:{node.lineno}: {name}(...)")
+                for kw in node.keywords:
+                    if kw.arg == "allow_pickle" and getattr(kw.value, "value", None) is True:
+                        found.append(f"{rel}:{node.lineno}: allow_pickle=True")
+    assert not found, "unsafe loaders (use correctors.common.checkpoints):\n" + "\n".join(found)
