@@ -16,6 +16,8 @@ from correctors.mcnet.model import build_model
 from correctors.mcnet.train import StageConfig, TrainConfig, train
 from correctors.recentre.cli import main as recentre_main
 from correctors.recentre.predictor import Predictor
+from mrsim.dataset.build import build_dataset
+from mrsim.dataset.recipe import load_recipe
 from mrsim.errors import MrsimInputError
 from mrsim.io.nifti import save_volume
 
@@ -92,7 +94,24 @@ class _Pairs(torch.utils.data.Dataset):
         return self.x[i], self.x[i]
 
 
-def test_mcnet_train_resume_refuses_pickle_payload(tmp_path):
+TOY = """\
+name = "toy_resume"
+kind = "toy"
+seed = 2
+samples_per_shard = 4
+[subjects]
+n = 2
+[split]
+train = 1
+val = 1
+test = 0
+[params]
+samples_per_subject = 1
+shape = [2, 32, 32]
+"""
+
+
+def test_mcnet_train_resume_refuses_pickle_payload(tmp_path, capsys):
     cfg = TrainConfig(
         model="tiny", stages=(StageConfig("l1", 1.0, 0.0, 2, 1e-3),), batch_size=2, seed=0
     )
@@ -110,11 +129,15 @@ def test_mcnet_train_resume_refuses_pickle_payload(tmp_path):
         train(_Pairs(), evil.parent, cfg, progress=False)
     assert str(evil) in str(info.value)
     assert not marker.exists()
-    # the same folder via the command line: one error line naming the file, no traceback
+    # the same folder via the command line, on a real dataset: one error line naming the file
+    (tmp_path / "toy.toml").write_text(TOY)
+    build_dataset(load_recipe(tmp_path / "toy.toml"), tmp_path / "data", progress=False)
     marker2 = tmp_path / "pwned_resume_cli"
     _plant(evil, marker2, base)
-    rc = mcnet_main(["train", "--data", str(tmp_path / "nodata"), "--out", str(evil.parent)])
-    assert rc == 2
+    argv = ["train", "--data", str(tmp_path / "data"), "--out", str(evil.parent)]
+    rc = mcnet_main([*argv, "--config", "tiny", "--stage1-steps", "1", "--stage2-steps", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(evil) in err and "refused" in err
     assert not marker2.exists()
 
 
