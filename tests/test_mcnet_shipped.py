@@ -110,3 +110,6 @@ def test_ship_writes_a_verified_card(tmp_path):
     assert set(ck) == {"model_config", "model"}
     m = load_model(dest)  # a folder with a card is loaded through the card
     assert m.config.to_dict() == card["model_config"]
+    # a stage's weights (e.g. stage 1 only) ship with the history up to that stage
+    card1 = json.loads(ship(run, data, run / "eval", tmp_path / "w1", weights="l1.pt").read_text())
+    assert card1["training"]["steps"] == 2 and card1["training"]["weights_of_stage"] == "l1"

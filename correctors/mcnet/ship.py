@@ -66,16 +66,31 @@ def _data_sizes(data: Path) -> dict[str, Any]:
     }
 
 
-def _training(run: Path) -> dict[str, Any]:
-    with open(run / "history.csv", newline="") as fh:
-        hist = list(csv.DictReader(fh))
-    val = []
-    if (run / "val_history.csv").is_file():
-        with open(run / "val_history.csv", newline="") as fh:
-            val = list(csv.DictReader(fh))
+def _training(run: Path, weights: str = "model.pt") -> dict[str, Any]:
+    """Schedule, steps and time of the run up to the stage that ``weights`` ends."""
+    config = json.loads((run / "config.json").read_text())
+    if (run / "history.csv").is_file():
+        with open(run / "history.csv", newline="") as fh:
+            hist = list(csv.DictReader(fh))
+        val = []
+        if (run / "val_history.csv").is_file():
+            with open(run / "val_history.csv", newline="") as fh:
+                val = list(csv.DictReader(fh))
+    else:  # an unfinished run: its history lives in the checkpoint
+        from correctors.common.checkpoints import load_checkpoint
+
+        ck = load_checkpoint(run / "checkpoint_last.pt")
+        hist, val = ck["history"], ck["val_history"]
+    stages = [st["name"] for st in config["stages"]]
+    stem = Path(weights).stem
+    if stem in stages:  # a <stage>.pt: only the rows up to the end of that stage
+        keep = set(stages[: stages.index(stem) + 1])
+        hist = [h for h in hist if h["stage"] in keep]
+        val = [v for v in val if v["stage"] in keep]
     last = hist[-1]
     return {
-        "config": json.loads((run / "config.json").read_text()),
+        "config": config,
+        "weights_of_stage": stem if stem in stages else stages[-1],
         "steps": int(last["global_step"]),
         "wall_s": round(float(last["wall_s"]), 1),
         "process_cpu_s": round(float(last["cpu_s"]), 1),
@@ -86,7 +101,12 @@ def _training(run: Path) -> dict[str, Any]:
 
 
 def build_card(
-    run: Path, data: Path, eval_dir: Path, commands: dict[str, str], notes: str = ""
+    run: Path,
+    data: Path,
+    eval_dir: Path,
+    commands: dict[str, str],
+    notes: str = "",
+    weights: str = "model.pt",
 ) -> dict[str, Any]:
     """The model card (without the sha256, which :func:`write_model_card` adds)."""
     import torch
@@ -94,11 +114,11 @@ def build_card(
     import mrsim
     from correctors.common.checkpoints import load_checkpoint
 
-    ck = load_checkpoint(run / "model.pt")
+    ck = load_checkpoint(run / weights)
     metrics = json.loads((eval_dir / "summary.json").read_text())
     d = _data_sizes(data)
     recipe = d.pop("recipe")
-    train = _training(run)
+    train = _training(run, weights)
     n_params = int(sum(v.numel() for v in ck["model"].values() if v.dtype.is_floating_point))
     return {
         "name": "mcnet",
@@ -141,8 +161,10 @@ def ship(
     dest: str | Path | None = None,
     commands: dict[str, str] | None = None,
     notes: str = "",
+    weights: str = "model.pt",
 ) -> Path:
-    """Copy ``run/model.pt`` to ``dest`` (default ``correctors/weights/mcnet``) with its card."""
+    """Copy ``run/weights`` (default ``model.pt``) to ``dest`` (default
+    ``correctors/weights/mcnet``) as ``model.pt``, with its card."""
     from correctors.common.checkpoints import (
         WEIGHTS_NAME,
         load_checkpoint,
@@ -153,8 +175,8 @@ def ship(
 
     run, data, eval_dir = Path(run), Path(data), Path(eval_dir)
     dest = Path(dest) if dest is not None else shipped_weights_dir("mcnet")
-    card = build_card(run, data, eval_dir, commands or DEFAULT_COMMANDS, notes)
-    ck = load_checkpoint(run / "model.pt")
+    card = build_card(run, data, eval_dir, commands or DEFAULT_COMMANDS, notes, weights)
+    ck = load_checkpoint(run / weights)
     save_checkpoint({"model_config": ck["model_config"], "model": ck["model"]}, dest / WEIGHTS_NAME)
     return write_model_card(dest, card)
 
@@ -166,8 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval", required=True, help="output folder of `mcnet eval --split test`")
     p.add_argument("--dest", default=None, help="default correctors/weights/mcnet")
     p.add_argument("--notes", default="", help="free text stored in the card")
+    p.add_argument("--weights", default="model.pt", help="file in --model to ship (<stage>.pt)")
+    p.add_argument(
+        "--command",
+        action="append",
+        default=[],
+        metavar="STEP=CMD",
+        help="override a recorded command, e.g. eval='python -m ...'",
+    )
     a = p.parse_args(argv)
-    card = ship(a.model, a.data, a.eval, a.dest, notes=a.notes)
+    commands = dict(DEFAULT_COMMANDS)
+    for item in a.command:
+        step, _, cmd = item.partition("=")
+        commands[step] = cmd
+    card = ship(
+        a.model, a.data, a.eval, a.dest, commands=commands, notes=a.notes, weights=a.weights
+    )
     print(f"wrote {card} and {card.parent / 'model.pt'}")
     return 0
 
