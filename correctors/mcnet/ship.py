@@ -88,9 +88,17 @@ def _training(run: Path, weights: str = "model.pt") -> dict[str, Any]:
         hist = [h for h in hist if h["stage"] in keep]
         val = [v for v in val if v["stage"] in keep]
     last = hist[-1]
+    finished = int(last["global_step"]) == sum(int(st["steps"]) for st in config["stages"])
+    if stem in stages:
+        of_stage = stem
+    elif finished:
+        of_stage = stages[-1]
+    else:  # a checkpoint of an unfinished run
+        of_stage = f"unfinished: stage {last['stage']} step {int(last['step'])}"
     return {
         "config": config,
-        "weights_of_stage": stem if stem in stages else stages[-1],
+        "weights_of_stage": of_stage,
+        "schedule_finished": finished,
         "steps": int(last["global_step"]),
         "wall_s": round(float(last["wall_s"]), 1),
         "process_cpu_s": round(float(last["cpu_s"]), 1),
