@@ -33,6 +33,21 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     return p
 
 
+#: Oldest torch whose ``weights_only`` unpickler has no published code-execution bypass:
+#: CVE-2025-32434 (fixed in 2.6.0) and CVE-2026-24747 (memory corruption, fixed in 2.10.0).
+MIN_SAFE_TORCH = (2, 10)
+
+
+def _require_safe_torch() -> None:
+    if torch.__version__ < MIN_SAFE_TORCH:
+        raise MrsimInputError(
+            f"torch {torch.__version__} is older than "
+            f"{'.'.join(map(str, MIN_SAFE_TORCH))}: its torch.load(weights_only=True) can be "
+            "made to run code from a file (CVE-2025-32434, CVE-2026-24747); upgrade torch "
+            "before loading model files"
+        )
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``; refuse files that need arbitrary unpickling.
 
@@ -44,6 +59,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     p = Path(path)
     if not p.is_file():
         raise MrsimInputError(f"{p}: no such checkpoint file")
+    _require_safe_torch()
     try:
         obj = torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -30,6 +30,9 @@ EXAMPLES_EVAL = """examples:
 """
 
 EXAMPLES_CORRECT = """examples:
+  # the shipped cpu weights (correctors/weights/mcnet/model.pt, see its model_card.json)
+  python -m correctors.mcnet correct -i corrupted.nii.gz -o corrected.nii.gz
+  # your own training run
   python -m correctors.mcnet correct --model runs/mcnet -i corrupted.nii.gz -o corrected.nii.gz
   # slices along the third array axis instead of the first (sagittal in RAS)
   python -m correctors.mcnet correct --model runs/mcnet/model.pt -i in.nii -o out.nii --axis 2
@@ -100,9 +103,15 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES_CORRECT,
         formatter_class=fmt,
         description="Correct every 2D slice of a NIfTI volume along --axis and "
-        "save the result with the input's affine.",
+        "save the result with the input's affine to --output. Model files are read "
+        "with torch.load(weights_only=True): a file that would run code is refused.",
     )
-    c.add_argument("--model", required=True, help="model.pt / checkpoint or training directory")
+    c.add_argument(
+        "--model",
+        default=None,
+        help="model.pt / checkpoint or training directory (default: the shipped cpu weights "
+        "in correctors/weights/mcnet/, verified against their model card's sha256)",
+    )
     c.add_argument("-i", "--input", required=True, help="input NIfTI (.nii/.nii.gz)")
     c.add_argument("-o", "--output", required=True, help="output NIfTI")
     c.add_argument("--axis", type=int, default=0, help="slice axis (default 0)")

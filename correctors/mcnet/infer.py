@@ -7,31 +7,70 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from correctors.common.checkpoints import (
+    CARD_NAME,
+    WEIGHTS_NAME,
+    load_checkpoint,
+    load_verified,
+    shipped_weights_dir,
+)
 from correctors.mcnet.model import MCNet, build_model
 from correctors.mcnet.train import select_device
+from mrsim.errors import MrsimInputError
 
 __all__ = ["load_model", "correct_slices", "correct_volume", "correct_nifti"]
 
 
-def load_model(path: str | Path, device: str | None = None) -> MCNet:
+def load_model(path: str | Path | None = None, device: str | None = None) -> MCNet:
     """Load an MC-Net from ``model.pt``, a ``<stage>.pt`` or ``checkpoint_last.pt``.
 
-    A training output directory may be given: its ``model.pt`` is used.
+    Parameters
+    ----------
+    path : path, optional
+        A checkpoint file, or a training output directory (its ``model.pt`` is used). A
+        directory holding a ``model_card.json`` is loaded through its card, whose sha256
+        must match the weights. None: the shipped ``cpu`` weights
+        (``correctors/weights/mcnet/``), verified against their model card.
+    device : str, optional
+        "auto"/None (CUDA when present), "cpu", "cuda", ...
+
+    Raises
+    ------
+    MrsimInputError
+        Missing file, a file that is not an MC-Net checkpoint, a checkpoint that would need
+        arbitrary unpickling (never loaded: it could run code), or a hash mismatch.
+
+    Notes
+    -----
+    Checkpoints are read with ``torch.load(weights_only=True)`` only
+    (:func:`correctors.common.checkpoints.load_checkpoint`); the model config is a plain dict.
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.pt"
-    if not p.exists():
-        raise FileNotFoundError(
-            f"{p}: no such model file (expected model.pt, <stage>.pt or checkpoint_last.pt "
-            "written by `python -m correctors.mcnet train`)"
-        )
     dev = select_device(device)
-    ck = torch.load(p, map_location=dev, weights_only=False)
-    if not isinstance(ck, dict) or "model_config" not in ck or "model" not in ck:
-        raise ValueError(f"{p}: not an MC-Net checkpoint (missing 'model_config'/'model')")
-    model = build_model(ck["model_config"]).to(dev)
-    model.load_state_dict(ck["model"])
+    if path is None:
+        folder = shipped_weights_dir("mcnet")
+        ck, _ = load_verified(folder, map_location=dev)
+        p = folder / WEIGHTS_NAME
+    else:
+        p = Path(path)
+        if p.is_dir() and (p / CARD_NAME).is_file():
+            ck, _ = load_verified(p, map_location=dev)
+            p = p / WEIGHTS_NAME
+        else:
+            if p.is_dir():
+                p = p / WEIGHTS_NAME
+            if not p.exists():
+                raise MrsimInputError(
+                    f"{p}: no such model file (expected model.pt, <stage>.pt or "
+                    "checkpoint_last.pt written by `python -m correctors.mcnet train`)"
+                )
+            ck = load_checkpoint(p, map_location=dev)
+    if "model_config" not in ck or "model" not in ck:
+        raise MrsimInputError(f"{p}: not an MC-Net checkpoint (missing 'model_config'/'model')")
+    try:
+        model = build_model(ck["model_config"]).to(dev)
+        model.load_state_dict(ck["model"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise MrsimInputError(f"{p}: not a valid MC-Net checkpoint ({exc})") from None
     return model.eval()
 
 
@@ -79,14 +118,18 @@ def correct_volume(
 
 
 def correct_nifti(
-    model: MCNet | str | Path,
+    model: MCNet | str | Path | None,
     in_path: str | Path,
     out_path: str | Path,
     axis: int = 0,
     batch_size: int = 16,
     device: str | None = None,
 ) -> np.ndarray:
-    """Correct a NIfTI volume slice-wise and save it with the input's affine."""
+    """Correct a NIfTI volume slice-wise and save it with the input's affine.
+
+    ``model`` is an :class:`MCNet`, a path for :func:`load_model`, or None for the shipped
+    ``cpu`` weights.
+    """
     from mrsim.io.nifti import load_volume, save_volume
 
     if not isinstance(model, MCNet):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
+from correctors.common.checkpoints import load_checkpoint
+from correctors.common.checkpoints import save_checkpoint as _save_checkpoint
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.losses import mcnet_loss
 from correctors.mcnet.model import MCNet, build_model, normalize_pair
@@ -192,12 +193,6 @@ class _StageBatches(Sampler[list[int]]):
             yield perm[b * self.bs : (b + 1) * self.bs].tolist()
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 @torch.no_grad()
 def _validate(model: MCNet, ds: Dataset, cfg: TrainConfig, device: torch.device) -> dict:
     model.eval()
@@ -270,11 +265,12 @@ def train(
 
     ckpt_path = out / "checkpoint_last.pt"
     if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
-        if ck["train_config"] != cfg.to_dict():
+        # weights_only: a planted checkpoint_last.pt in a shared runs/ folder must not run code
+        ck = load_checkpoint(ckpt_path, map_location=dev)
+        if ck.get("train_config") != cfg.to_dict():
             raise ValueError(
                 f"{ckpt_path}: checkpoint was written with a different train config "
-                f"({ck['train_config']}); pass the same config or resume=False"
+                f"({ck.get('train_config')}); pass the same config or resume=False"
             )
         model.load_state_dict(ck["model"])
         stage0, step0, opt_state = ck["stage_index"], ck["step"], ck["optimizer"]
@@ -282,7 +278,7 @@ def train(
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     def save_checkpoint(stage_index: int, step: int, opt: torch.optim.Optimizer | None) -> None:
-        _atomic_save(
+        _save_checkpoint(
             {
                 "train_config": cfg.to_dict(),
                 "model_config": model.config.to_dict(),
@@ -358,7 +354,7 @@ def train(
         if not finished:
             break
         # stage finished: keep its weights, start the next stage at step 0
-        _atomic_save(
+        _save_checkpoint(
             {"model_config": model.config.to_dict(), "model": model.state_dict()},
             out / f"{st.name}.pt",
         )
@@ -379,7 +375,7 @@ def train(
             break
     bar.close()
     if finished:
-        _atomic_save(
+        _save_checkpoint(
             {"model_config": model.config.to_dict(), "model": model.state_dict()}, out / "model.pt"
         )
     _write_history(out, history, val_history)

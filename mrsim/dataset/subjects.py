@@ -268,7 +268,11 @@ def _nifti_subject(
     from mrsim.io.nifti import load_volume
 
     path = spec["path"]
-    if spec.get("sha256") and file_sha256(path) != spec["sha256"]:
+    # the hash is required: a dataset's stored params may only re-read a file whose content
+    # its author already knew (no reading other files through a received dataset)
+    if not spec.get("sha256"):
+        raise MrsimInputError(f"{path}: the subject spec has no sha256; refusing to read the file")
+    if file_sha256(path) != spec["sha256"]:
         raise MrsimInputError(
             f"{path}: file changed since the dataset was planned (sha256 differs)"
         )

@@ -43,6 +43,7 @@ import numpy as np
 
 from mrsim.errors import MrsimInputError
 from mrsim.io.atomic import atomic_path
+from mrsim.io.h5refs import check_confined, path_inside
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -280,6 +281,7 @@ def resolve_dataset_file(path: str | os.PathLike, *, check_shards: bool = True) 
     elif not path.exists():
         raise FileNotFoundError(f"{path}: no such dataset file or directory")
     keys = _root_keys(path)
+    check_confined(path)  # security: no reads outside the dataset folder (docs/security.md)
     if "index" in keys and check_shards:
         check_merged_shards(path)
     elif "index" not in keys and not any(k.startswith("sample_") for k in keys):
@@ -301,7 +303,7 @@ def check_merged_shards(merged: str | os.PathLike) -> None:
         files = [_decode_attr(v) for v in f["index/shard_file"][()]]
         samples = f["index/sample"][()]
     for rel in dict.fromkeys(files):
-        shard = merged.parent / rel
+        shard = path_inside(merged.parent, rel, f"{merged}: index/shard_file")
         which = samples[[k for k, r in enumerate(files) if r == rel]]
         held = f"samples {which.min()}-{which.max()}" if which.size > 1 else f"sample {which[0]}"
         advice = (
@@ -339,13 +341,14 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
             if rows.size == 0:
                 raise KeyError(f"{merged}: no sample {index}")
             shard_file = _decode_attr(f["index/shard_file"][rows[0]])
-        path = merged.parent / shard_file
+        path = path_inside(merged.parent, shard_file, f"{merged}: index/shard_file")
         if not path.exists():
             raise MrsimInputError(
                 f"{merged}: shard {shard_file} (sample {index}) is missing; restore it, or "
                 f"re-run `mrsim dataset build RECIPE --out {merged.parent}`"
             )
     try:
+        check_confined(path)  # security: no reads outside the dataset folder
         f = h5py.File(path, "r")
     except OSError as exc:
         raise MrsimInputError(

@@ -55,6 +55,9 @@ def load_volume(
         raise MrsimFileNotFoundError(f"{p}: no such file (expected a NIfTI .nii or .nii.gz volume)")
     try:
         img = nib.load(str(p))
+        # NIfTI only: nib.load also opens MINC2 (HDF5, which can pull bytes from other files)
+        if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+            raise ValueError(f"nibabel reads it as {type(img).__name__}")
         data = np.asanyarray(img.dataobj)
     except Exception as exc:  # nibabel raises several types for bad files
         raise MrsimInputError(f"{p}: not a readable NIfTI file ({exc})") from exc

@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import stat
 import sys
 import threading
 from dataclasses import dataclass
@@ -409,35 +410,121 @@ def _cache_dir() -> Path:
     return Path(xdg) / "mrsim" if xdg else Path.home() / ".cache" / "mrsim"
 
 
+class UntrustedCacheError(OSError):
+    """A cache folder that someone other than the current user could write to."""
+
+
+def _private_folder(path: Path) -> Path:
+    """Create ``path`` (and missing parents) owner-only (0o700), or check an existing one.
+
+    An existing folder (or symlink) must belong to the current user and be writable by no one
+    else; otherwise :class:`UntrustedCacheError`. Checked because both the generated source
+    and numba's cache index (a pickle, loaded before any freshness check) execute code.
+    """
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for q in reversed(missing):
+        try:
+            q.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it meanwhile: checked below
+            pass
+    if not hasattr(os, "getuid"):  # no POSIX ownership (Windows): rely on the user's ACLs
+        return path
+    uid = os.getuid()
+    link = os.lstat(path)
+    if stat.S_ISLNK(link.st_mode) and link.st_uid != uid:
+        raise UntrustedCacheError(f"{path}: cache folder is a symlink owned by uid {link.st_uid}")
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{path}: cache path is not a folder")
+    if st.st_uid != uid:
+        raise UntrustedCacheError(
+            f"{path}: cache folder is owned by uid {st.st_uid}, not by this user ({uid})"
+        )
+    if st.st_mode & 0o022:
+        raise UntrustedCacheError(
+            f"{path}: cache folder is writable by group or others (mode {st.st_mode & 0o7777:o})"
+        )
+    return path
+
+
+def _kernel_file(source: str, tag: str) -> tuple[str, str]:
+    """Module name (``mrsim_line_kernel_<tag>_<first 16 hex of sha256>``) and full sha256."""
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    return f"mrsim_line_kernel_{tag}_{digest[:16]}", digest
+
+
+def _file_holds(path: Path, source: bytes, digest: str) -> bool:
+    """Whether ``path`` is a regular file whose bytes are ``source`` (sha256 ``digest``)."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size != len(source):
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return hashlib.sha256(data).hexdigest() == digest and data == source
+
+
+_warned: set[str] = set()
+
+
 def _load_generated(source: str, tag: str):
     """Import generated source as a module.
 
     numba caches compiled machine code only for functions defined in a file, and the unrolled
-    kernels take 10-25 s to compile; so the source is written (atomically, named by its
-    hash) under :func:`_cache_dir` and imported, and numba keeps the machine code in the
+    kernels take 10-25 s to compile; so the source is written under :func:`_cache_dir`
+    (``line_kernels/``, named by its hash) and numba keeps the machine code in the
     ``__pycache__`` beside it: the compile is paid once per machine, not once per process.
-    If the cache cannot be written, the kernel is compiled in memory instead.
+
+    Trust: what runs is always ``source`` itself, compiled from memory (the file only gives
+    numba a path to key its cache on); a cached file whose bytes differ from ``source`` (or
+    its sha256) is rewritten atomically before numba sees it. Folders are created owner-only
+    (0o700). numba loads its cache index and machine code with ``pickle`` from
+    ``line_kernels/__pycache__`` (or ``$NUMBA_CACHE_DIR``), so whoever can write there can run
+    code in this process: a cache folder that is not the current user's, or that group or
+    others can write, is not used (a warning, then an in-memory compile, as when the cache
+    cannot be written). See docs/security.md.
     """
-    import importlib.util
     import types
 
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    name = f"mrsim_line_kernel_{tag}_{digest}"
+    name, digest = _kernel_file(source, tag)
+    raw = source.encode()
     try:
-        folder = _cache_dir() / "line_kernels"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = _private_folder(_private_folder(_cache_dir()) / "line_kernels")
+        _private_folder(folder / "__pycache__")
+        numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+        if numba_dir:
+            _private_folder(Path(numba_dir))
         path = folder / f"{name}.py"
-        if not path.exists():
-            tmp = folder / f".{name}.{os.getpid()}.tmp"
-            tmp.write_text(source)
-            os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
+        if not _file_holds(path, raw, digest):
+            from mrsim.io.atomic import atomic_path
+
+            with atomic_path(path) as tmp:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(raw)
+        code = compile(source, str(path), "exec")
+        module = types.ModuleType(name)
+        module.__file__ = str(path)
         # numba's cache re-imports the module by name when loading machine code.
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)  # noqa: S102 -- our own generated source, from memory
         return module
-    except OSError:
+    except OSError as exc:
+        if isinstance(exc, UntrustedCacheError) and str(exc) not in _warned:
+            import warnings
+
+            _warned.add(str(exc))
+            warnings.warn(
+                f"{exc}: generated code and numba's cache (pickles) there could have been "
+                "planted, so it is not used; compiling the kernel in memory (run: chmod go-w "
+                "on the folder, or set MRSIM_CACHE_DIR to a folder of your own)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         module = types.ModuleType(name)
         exec(compile(source.replace("cache=True", "cache=False"), name, "exec"), module.__dict__)  # noqa: S102
         return module
