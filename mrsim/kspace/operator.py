@@ -1,0 +1,481 @@
+"""The motion forward model as a linear operator with its adjoint: :class:`MotionOperator`.
+
+For an image ``x`` on the reconstruction grid, line ``l`` of a Cartesian acquisition with
+the head at pose ``(R_l, t_l)`` (world frame, about the FOV centre) and receive coil ``c``
+(fixed in the scanner) is
+
+    (A x)_{c,l}(kappa) = F{S_c . x_{T_l}}(kappa),   kappa on line l,          (docs/recon.md)
+
+with the single-coil case ``S_c = 1``:
+
+    (A x)_l(kappa) = e^{-i 2 pi kappa . t_l} X(R_l^T kappa)       (docs/physics.md, Eq. 2)
+
+``forward`` is exactly :func:`mrsim.kspace.corrupt.moved_kspace` (the engine: one type-2
+NUFFT for all lines of all poses, or FFT + phase ramps when nothing rotates; multi-coil
+by the Fourier series of the maps, ``coil_method="fourier"``), returned as lines. ``adjoint``
+is its exact transpose: the conjugate ramps and band masks, then one type-1 NUFFT of all
+line samples of all poses (:func:`mrsim.kspace.nufft_adjoint.nufft_type1_lines`), so it too
+costs the same whatever the number of motion states; translation-only poses take an exact
+FFT path both ways. With coils the adjoint first correlates each line with the maps'
+Fourier coefficients along the readout (the transpose of the forward's readout
+convolution) and sums over coils, then spreads every shifted line at its own pose.
+
+The operator acts on complex images of shape ``image_shape`` and returns lines of shape
+``(L, n_readout)`` (one coil) or ``(C, L, n_readout)``. ``as_linear_operator()`` and
+``as_sigpy()`` wrap it for scipy's and sigpy's solvers; :mod:`mrsim.recon` uses it for
+known-motion reconstruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from mrsim.errors import MrsimInputError
+from mrsim.kspace.coils import (
+    bandlimit_sensitivities,
+    coil_terms_per_axis,
+    default_coil_terms,
+    sensitivity_fourier_coefficients,
+)
+from mrsim.kspace.corrupt import (
+    _COIL_BLOCK_SAMPLES,
+    _as_poses,
+    _band_interval,
+    _is_identity,
+    _pe_kappa,
+    _ramp_line_phases,
+    _resize_kspace,
+    _scale,
+    _ShiftedLines,
+    _to_array_frame,
+    moved_kspace,
+    orientation_from_affine,
+)
+from mrsim.kspace.fft import ifft_centered
+from mrsim.kspace.nufft import BACKENDS, default_nthreads, modulate_lines, single_precision
+from mrsim.kspace.nufft_adjoint import line_coordinates, nufft_type1_lines
+from mrsim.kspace.schedule import Schedule, poses_for_schedule
+
+__all__ = ["MotionOperator"]
+
+# finufft's upsampling factor in double precision, fixed so that the forward (type 2) and
+# the adjoint (type 1) are guaranteed to use the same kernel and grid (finufft's automatic
+# choice may depend on the transform type).
+_UPSAMPFAC_DOUBLE = 2.0
+
+
+@dataclass
+class _LineGeometry:
+    """What :func:`~mrsim.kspace.nufft.nufft_type2_lines` is given for a set of lines."""
+
+    origin: np.ndarray
+    step: np.ndarray
+    band: tuple[np.ndarray, np.ndarray] | None
+    phase: tuple[np.ndarray, np.ndarray] | None
+    coords: list[np.ndarray] | None
+
+
+class MotionOperator:
+    """Linear operator ``A``: image -> k-space lines of a moving head (known poses).
+
+    Parameters
+    ----------
+    schedule : Schedule
+        Acquired lines (2D or 3D Cartesian); ``L = schedule.n_lines``.
+    rotations : ndarray, shape (L, 3, 3) or (3, 3)
+        Per-line rotation matrices in the world (RAS) frame.
+    translations_mm : ndarray, shape (L, 3) or (3,)
+        Per-line translations (mm, world frame).
+    voxel_size_mm : float or sequence, default 1.0
+        Voxel size of the image grid along the array axes (ignored when ``affine`` is given).
+    image_shape : sequence of int, optional
+        Image grid; default ``schedule.shape`` (same FOV either way, docs/physics.md §4).
+    orientation : ndarray (3, 3), optional
+        Direction cosines of the array axes (columns), as for ``moved_kspace``.
+    affine : ndarray (4, 4), optional
+        NIfTI affine of the image grid: sets ``voxel_size_mm`` and ``orientation``.
+    coil_sensitivities : ndarray, shape (C, *schedule.shape), optional
+        Receive maps in the scanner frame. The operator uses their Fourier series with
+        ``|p_a| <= K_a`` (``coil_method="fourier"`` of the engine), i.e. it models the
+        band-limited maps :attr:`sensitivities` exactly.
+    coil_terms : int or sequence of int, optional
+        ``K``; default :func:`~mrsim.kspace.coils.default_coil_terms`.
+    backend : {"finufft", "sigpy"}
+    eps : float
+        NUFFT tolerance; ``eps < 1e-5`` runs in double precision (complex128), otherwise in
+        single precision (complex64), as the engine does.
+    nthreads : int, optional
+    upsampfac : float, optional
+        finufft upsampling; default 1.5 in single precision (the engine's) and 2.0 in
+        double precision.
+    fast_path : bool
+        FFT + ramps when no pose rotates (exact both ways).
+
+    Attributes
+    ----------
+    ishape, oshape : tuple of int
+        Image shape and line-data shape (``(L, S)`` or ``(C, L, S)``).
+    sensitivities : ndarray or None
+        The maps the operator models (band-limited to ``coil_terms``).
+
+    Notes
+    -----
+    ``forward`` is :func:`~mrsim.kspace.corrupt.moved_kspace` (``lines =
+    schedule.from_grid(moved_kspace(...))``). The adjoint is exact to rounding:
+    ``<A x, y> = <x, A^H y>`` to ~1e-15 relative in double precision, ~1e-7-1e-6 in single
+    precision (tests/test_kspace_operator.py).
+    """
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        rotations: np.ndarray,
+        translations_mm: np.ndarray,
+        voxel_size_mm: float | Sequence[float] = 1.0,
+        *,
+        image_shape: Sequence[int] | None = None,
+        orientation: np.ndarray | None = None,
+        affine: np.ndarray | None = None,
+        coil_sensitivities: np.ndarray | None = None,
+        coil_terms: int | Sequence[int] | None = None,
+        backend: str = "finufft",
+        eps: float = 1e-6,
+        nthreads: int | None = None,
+        upsampfac: float | None = None,
+        fast_path: bool = True,
+    ) -> None:
+        if not isinstance(schedule, Schedule):
+            raise MrsimInputError(
+                f"schedule must be a mrsim.kspace.Schedule, got {type(schedule).__name__}"
+            )
+        if backend not in BACKENDS:
+            raise MrsimInputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if not 0 < float(eps) < 1:
+            raise MrsimInputError(f"eps must be in (0, 1), got {eps}")
+        nd = schedule.ndim
+        if affine is not None:
+            if orientation is not None:
+                raise MrsimInputError("give either affine or orientation, not both")
+            A = np.asarray(affine, dtype=float)
+            if A.shape != (4, 4) or nd != 3:
+                raise MrsimInputError(f"affine must be a 4x4 matrix for a 3D grid, got {A.shape}")
+            try:
+                orientation = orientation_from_affine(A)
+            except ValueError as exc:
+                raise MrsimInputError(f"affine: {exc}") from exc
+            voxel_size_mm = np.linalg.norm(A[:3, :3], axis=0)
+        vox = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (nd,)).copy()
+        if np.any(vox <= 0) or not np.all(np.isfinite(vox)):
+            raise MrsimInputError(f"voxel_size_mm must be positive, got {tuple(vox)}")
+        shape = schedule.shape if image_shape is None else tuple(int(n) for n in image_shape)
+        if len(shape) != nd or min(shape) < 1:
+            raise MrsimInputError(f"image_shape must be {nd} positive ints, got {image_shape}")
+        try:
+            R, t = _as_poses(rotations, translations_mm, schedule.n_lines, nd)
+            Ra, ta = _to_array_frame(R, t, orientation)
+        except ValueError as exc:
+            raise MrsimInputError(str(exc)) from exc
+        self.schedule = schedule
+        self.rotations, self.translations_mm = R, t
+        self._Ra, self._ta = Ra, ta
+        self.voxel_size_mm = vox
+        self.orientation = orientation
+        self.image_shape = shape
+        self.fov_mm = np.asarray(shape) * vox
+        self.backend, self.eps = backend, float(eps)
+        self.nthreads = default_nthreads() if nthreads is None else int(nthreads)
+        single = single_precision(self.eps)
+        self.upsampfac = (
+            float(upsampfac) if upsampfac is not None else (None if single else _UPSAMPFAC_DOUBLE)
+        )
+        self.dtype = np.dtype(np.complex64 if single else np.complex128)
+        self.fast_path = bool(fast_path)
+        self._translation_only = self.fast_path and _is_identity(Ra)
+        self.sensitivities = None
+        self.coil_terms = None
+        L, S = schedule.n_lines, schedule.n_readout
+        if coil_sensitivities is None:
+            self.oshape = (L, S)
+            self._geom = None if self._translation_only else self._geometry(schedule, Ra, ta)
+        else:
+            sens = np.asarray(coil_sensitivities)
+            if sens.ndim != nd + 1 or sens.shape[1:] != schedule.shape:
+                raise MrsimInputError(
+                    f"coil_sensitivities must have shape (C, *{schedule.shape}) (scanner frame, "
+                    f"acquired grid), got {sens.shape}"
+                )
+            try:
+                K = (
+                    default_coil_terms(sens)
+                    if coil_terms is None
+                    else coil_terms_per_axis(coil_terms, sens.shape[1:])
+                )
+            except ValueError as exc:
+                raise MrsimInputError(f"coil_terms: {exc}") from exc
+            self._sens_input = sens
+            self.coil_terms = K
+            self.sensitivities = bandlimit_sensitivities(sens, K)
+            self.oshape = (sens.shape[0], L, S)
+            self._coil_setup(sens, K)
+        self.ishape = tuple(shape)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_trajectory(
+        cls,
+        trajectory,
+        schedule: Schedule,
+        voxel_size_mm: float | Sequence[float] = 1.0,
+        *,
+        mapping: str = "seconds",
+        method: str = "linear",
+        rereference_center: bool = True,
+        granularity: str = "line",
+        **kwargs,
+    ) -> MotionOperator:
+        """Poses from a :class:`~mrsim.motion.Trajectory` by
+        :func:`~mrsim.kspace.schedule.poses_for_schedule` (same options), then the operator."""
+        R, t, _ = poses_for_schedule(
+            trajectory,
+            schedule,
+            mapping=mapping,
+            method=method,
+            rereference_center=rereference_center,
+            granularity=granularity,
+        )
+        return cls(schedule, R, t, voxel_size_mm, **kwargs)
+
+    # ------------------------------------------------------------------ geometry
+    def _geometry(self, sched: Schedule, R: np.ndarray, t: np.ndarray) -> _LineGeometry:
+        """The forward's per-line NUFFT description (as in the engine's ``_line_values``)."""
+        vox, fov = self.voxel_size_mm, self.fov_mm
+        ro = sched.readout_axis
+        kpe = _pe_kappa(sched, fov)
+        s = sched.readout_coords()
+        b = np.einsum("lji,lj->li", R, kpe) * (2 * np.pi * vox)
+        d = (R[:, ro, :] / fov[ro]) * (2 * np.pi * vox)
+        lo, hi = _band_interval(b, d, s[0], s[-1])
+        band = None
+        if np.any((lo > s[0]) | (hi < s[-1])):
+            j_lo = np.clip(np.ceil(lo - s[0]), 0, len(s)).astype(np.int64)
+            j_hi = np.clip(np.floor(np.nan_to_num(hi - s[0], neginf=-1.0)), -1, len(s) - 1)
+            band = (j_lo, j_hi.astype(np.int64))
+        perm = (*sched.pe_axes, ro)
+        origin = np.ascontiguousarray((b + d * s[0])[:, perm])
+        step = np.ascontiguousarray(d[:, perm])
+        ph0, dph = _ramp_line_phases(sched, kpe, t, fov)
+        phase = (ph0, dph) if np.any(ph0) or np.any(dph) else None
+        coords = None
+        if self.backend == "finufft":
+            coords = line_coordinates(origin, step, len(s), single_precision(self.eps))
+        return _LineGeometry(origin, step, band, phase, coords)
+
+    def _coil_setup(self, sens: np.ndarray, K: tuple[int, ...]) -> None:
+        """Blocks of shifted lines and readout filters of the engine's Fourier coil path."""
+        sched = self.schedule
+        nd, ro, pe_axes = sched.ndim, sched.readout_axis, sched.pe_axes
+        C = sens.shape[0]
+        coef = np.moveaxis(sensitivity_fourier_coefficients(sens, K), 1 + ro, -1)
+        coef = coef.reshape(C, -1, 2 * K[ro] + 1)
+        shifts = np.stack(
+            np.meshgrid(*[np.arange(-K[a], K[a] + 1) for a in pe_axes], indexing="ij"), -1
+        ).reshape(-1, nd - 1)
+        n_pe, n_ro, L = len(shifts), sched.n_readout, sched.n_lines
+        n_fft = scipy.fft.next_fast_len(n_ro + K[ro])
+        h = np.zeros((C, n_pe, n_fft), dtype=np.complex128)
+        h[..., : K[ro] + 1] = coef[..., K[ro] :]
+        if K[ro]:
+            h[..., -K[ro] :] = coef[..., : K[ro]]
+        # (F, P_pe, C): the conjugate transpose per readout frequency, for the adjoint.
+        self._h_adj = np.ascontiguousarray(
+            np.conj(np.moveaxis(scipy.fft.fft(h, axis=-1), -1, 0)).transpose(0, 2, 1)
+        ).astype(self.dtype)
+        self._n_fft, self._n_pe = n_fft, n_pe
+        lo = np.array([-(sched.shape[a] // 2) for a in pe_axes])
+        hi = np.array([sched.shape[a] - sched.shape[a] // 2 - 1 for a in pe_axes])
+        block = max(1, _COIL_BLOCK_SAMPLES // (n_pe * n_ro))
+        self._blocks = []
+        for l0 in range(0, L, block):
+            idx = np.arange(l0, min(l0 + block, L))
+            pe = sched.pe_index[idx][None, :, :] - shifts[:, None, :]
+            valid = np.all((pe >= lo) & (pe <= hi), axis=-1).reshape(-1)
+            pairs = np.broadcast_to(idx, (n_pe, len(idx))).reshape(-1)[valid]
+            sub = _ShiftedLines(sched.shape, ro, pe.reshape(-1, nd - 1)[valid], (), ())
+            geom = None
+            if not self._translation_only:
+                geom = self._geometry(sub, self._Ra[pairs], self._ta[pairs])
+            self._blocks.append((idx, valid, pairs, sub, geom))
+
+    # ------------------------------------------------------------------ operator
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(M, N)``: sizes of the flattened output and input."""
+        return int(np.prod(self.oshape)), int(np.prod(self.ishape))
+
+    def _check_image(self, image: np.ndarray) -> np.ndarray:
+        image = np.asarray(image)
+        if image.shape != self.ishape:
+            raise MrsimInputError(f"image must have shape {self.ishape}, got {image.shape}")
+        return image
+
+    def forward(self, image: np.ndarray) -> np.ndarray:
+        """``A x``: the moved k-space lines, shape :attr:`oshape`.
+
+        Exactly :func:`~mrsim.kspace.corrupt.moved_kspace` (``coil_method="fourier"`` with
+        coils) gathered into lines by ``schedule.from_grid``.
+        """
+        image = self._check_image(image)
+        k = moved_kspace(
+            image,
+            self.schedule,
+            self.rotations,
+            self.translations_mm,
+            self.voxel_size_mm,
+            backend=self.backend,
+            eps=self.eps,
+            nthreads=self.nthreads,
+            orientation=self.orientation,
+            upsampfac=self.upsampfac,
+            coil_sensitivities=None if self.sensitivities is None else self._sens_input,
+            coil_method="fourier",
+            coil_terms=self.coil_terms,
+            fast_path=self.fast_path,
+        )
+        return self.schedule.from_grid(k)
+
+    def adjoint(self, lines: np.ndarray) -> np.ndarray:
+        """``A^H y``: line data (shape :attr:`oshape`) back to the image grid."""
+        lines = np.asarray(lines)
+        if lines.shape != self.oshape:
+            raise MrsimInputError(f"lines must have shape {self.oshape}, got {lines.shape}")
+        if self.sensitivities is not None:
+            return self._adjoint_coils(lines)
+        if self._translation_only:
+            grid = self._scatter(self._unramp(lines, self.schedule, self._ta), self.schedule)
+            return self._grid_adjoint(grid)
+        return self._spread(lines, self.schedule, self._geom)
+
+    def normal(self, image: np.ndarray) -> np.ndarray:
+        """``A^H A x``."""
+        return self.adjoint(self.forward(image))
+
+    __call__ = forward
+
+    # ------------------------------------------------------------------ adjoint parts
+    def _unramp(self, lines: np.ndarray, sched: Schedule, t: np.ndarray) -> np.ndarray:
+        """Lines times the conjugate translation ramp (a copy)."""
+        w = np.array(lines, dtype=np.result_type(lines.dtype, np.complex64), copy=True)
+        if np.any(t):
+            ph0, dph = _ramp_line_phases(sched, _pe_kappa(sched, self.fov_mm), t, self.fov_mm)
+            modulate_lines(w, -ph0, -dph, 1.0, self.nthreads)
+        return w
+
+    def _scatter(self, lines: np.ndarray, sched: Schedule) -> np.ndarray:
+        """Transpose of ``sched.from_grid``: lines added into a grid (repeats summed)."""
+        pe_shape = tuple(sched.shape[a] for a in sched.pe_axes)
+        tmp = np.zeros(pe_shape + (sched.n_readout,), dtype=lines.dtype)
+        np.add.at(tmp, sched._grid_index(), lines)
+        return np.moveaxis(tmp, -1, sched.readout_axis)
+
+    def _grid_adjoint(self, grid: np.ndarray) -> np.ndarray:
+        """Transpose of the fast path's FFT, crop/pad and scale (schedule grid -> image)."""
+        sched = self.schedule
+        grid = grid * np.sqrt(np.prod(sched.shape) / np.prod(self.image_shape))
+        grid = _resize_kspace(grid, self.image_shape)
+        return ifft_centered(grid, workers=self.nthreads)
+
+    def _spread(self, lines: np.ndarray, sched: Schedule, geom: _LineGeometry) -> np.ndarray:
+        """Type-1 NUFFT of all line samples at their rotated positions (one call)."""
+        ro = sched.readout_axis
+        perm = (*sched.pe_axes, ro)
+        img = nufft_type1_lines(
+            lines,
+            geom.origin,
+            geom.step,
+            tuple(self.image_shape[a] for a in perm),
+            self.backend,
+            self.eps,
+            self.nthreads,
+            self.upsampfac,
+            geom.band,
+            geom.phase,
+            _scale(self.image_shape, sched.shape),
+            geom.coords,
+        )
+        return np.moveaxis(img, -1, ro)
+
+    def _adjoint_coils(self, lines: np.ndarray) -> np.ndarray:
+        """Transpose of the engine's Fourier coil path (docs/physics.md §5.2)."""
+        sched = self.schedule
+        n_ro, n_fft, n_pe = sched.n_readout, self._n_fft, self._n_pe
+        out = np.zeros(self.image_shape, dtype=self.dtype)
+        grid = None
+        for idx, valid, pairs, sub, geom in self._blocks:
+            nb = len(idx)
+            # Transpose of "zero-pad, FFT, multiply by H, inverse FFT, truncate" along the
+            # readout and of the coil sum: pad, FFT, multiply by conj(H)^T, inverse FFT.
+            y_f = scipy.fft.fft(
+                lines[:, idx, :].astype(self.dtype), n=n_fft, axis=-1, workers=self.nthreads
+            )
+            y_f = np.ascontiguousarray(y_f.transpose(2, 0, 1))  # (F, C, nb)
+            u_f = np.matmul(self._h_adj, y_f)  # (F, P_pe, nb)
+            u = scipy.fft.ifft(u_f.transpose(1, 2, 0), axis=-1, workers=self.nthreads)
+            vals = u[..., :n_ro].reshape(n_pe * nb, n_ro)[valid]
+            del y_f, u_f, u
+            if self._translation_only:
+                g = self._scatter(self._unramp(vals, sub, self._ta[pairs]), sub)
+                grid = g if grid is None else grid + g
+            else:
+                out += self._spread(np.ascontiguousarray(vals), sub, geom)
+        if grid is not None:
+            out = out + self._grid_adjoint(grid).astype(self.dtype)
+        return out
+
+    # ------------------------------------------------------------------ wrappers
+    def as_linear_operator(self):
+        """A ``scipy.sparse.linalg.LinearOperator`` on flattened complex vectors.
+
+        ``matvec`` is :meth:`forward` of ``x.reshape(ishape)`` flattened (C order),
+        ``rmatvec`` :meth:`adjoint`; use it with ``scipy.sparse.linalg.lsqr`` / ``cg``.
+        """
+        from scipy.sparse.linalg import LinearOperator
+
+        def matvec(x):
+            return self.forward(np.asarray(x).reshape(self.ishape)).reshape(-1)
+
+        def rmatvec(y):
+            return self.adjoint(np.asarray(y).reshape(self.oshape)).reshape(-1)
+
+        return LinearOperator(self.shape, matvec=matvec, rmatvec=rmatvec, dtype=self.dtype)
+
+    def as_sigpy(self):
+        """A ``sigpy.linop.Linop`` (ishape -> oshape) whose ``.H`` is the adjoint."""
+        import sigpy.linop
+
+        op = self
+
+        class _Adjoint(sigpy.linop.Linop):
+            def __init__(self):
+                super().__init__(op.ishape, op.oshape, repr_str="MotionOperator.H")
+
+            def _apply(self, input):
+                return op.adjoint(np.asarray(input))
+
+            def _adjoint_linop(self):
+                return _Forward()
+
+        class _Forward(sigpy.linop.Linop):
+            def __init__(self):
+                super().__init__(op.oshape, op.ishape, repr_str="MotionOperator")
+
+            def _apply(self, input):
+                return op.forward(np.asarray(input))
+
+            def _adjoint_linop(self):
+                return _Adjoint()
+
+        return _Forward()
