@@ -190,6 +190,13 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="also write the corrupted k-space (per coil with --coils, with the "
         "sensitivities), per-line poses and schedule",
     )
+    p.add_argument(
+        "--save-ismrmrd",
+        default=None,
+        metavar="RAW.h5",
+        help="also write ISMRMRD/MRD raw data: one acquisition per line with its true pose "
+        "in user_float[0:6], the motion-free k-space in group dataset_motion_free",
+    )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
     p.set_defaults(func=run)
@@ -344,6 +351,18 @@ def run(args: argparse.Namespace) -> int:
     save_volume(out / "corrupted.nii.gz", res.image, aff_out)
     if args.save_kspace:
         save_kspace_h5(args.save_kspace, res, aff_out)
+    if args.save_ismrmrd:
+        import inspect
+
+        from mrsim.io.ismrmrd import write_corruption_ismrmrd
+
+        sched_defaults = inspect.signature(mprage_schedule).parameters  # what the run used
+        seq = {k: sched_defaults[k].default for k in ("ti_s", "echo_spacing_s")}
+        seq.update(shot_tr_s=args.shot_tr_s, sequence_type="MP-RAGE")
+        write_corruption_ismrmrd(
+            args.save_ismrmrd, res, aff_out, clean_image=image, voxel_size_mm=vox,
+            orientation=orientation, sequence=seq,
+        )  # fmt: skip
     steps.update()
     ref, img = np.abs(res.clean), np.abs(res.image)
     ssim_v = metrics.ssim(ref, img)
@@ -403,6 +422,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}/: {' '.join(written)}"
         + (f" and {args.save_kspace}" if args.save_kspace else "")
+        + (f" and {args.save_ismrmrd}" if args.save_ismrmrd else "")
         + f"  ({time.perf_counter() - t_start:.1f} s)"
     )
     return 0
