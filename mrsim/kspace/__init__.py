@@ -9,6 +9,8 @@ Public API (see docs/physics.md for the model and conventions):
   the image-domain baseline and severity measures.
 * :mod:`~mrsim.kspace.nufft`: type-2 NUFFT backends (finufft, sigpy), also along lines.
 * :mod:`~mrsim.kspace.line_interp`: finufft's kernel applied along straight k-space lines.
+* :mod:`~mrsim.kspace.operator`: :class:`MotionOperator`, the forward model with its
+  adjoint (type-1 NUFFT, :mod:`~mrsim.kspace.nufft_adjoint`) for recon code.
 * :mod:`~mrsim.kspace.coils`: synthetic coil sensitivities, their Fourier series, coil
   combination.
 """
@@ -30,6 +32,7 @@ from mrsim.kspace.corrupt import (
     rigid_move,
 )
 from mrsim.kspace.fft import fft_centered, ifft_centered, kspace_frequencies
+from mrsim.kspace.operator import MotionOperator
 from mrsim.kspace.schedule import (
     ORDERINGS,
     Schedule,
@@ -42,6 +45,7 @@ from mrsim.kspace.schedule import (
 __all__ = [
     "ORDERINGS",
     "CorruptionResult",
+    "MotionOperator",
     "Schedule",
     "bandlimit_sensitivities",
     "birdcage_sensitivities",
