@@ -159,3 +159,32 @@ def test_bad_input_errors():
         op.forward(np.zeros((4, 4, 4)))
     with pytest.raises(MrsimInputError, match="lines must have shape"):
         op.adjoint(np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("coils", [None, 3])
+def test_adjoint_cost_does_not_depend_on_the_number_of_states(monkeypatch, coils):
+    """Two motion states or one per line: the adjoint spreads the same number of points in
+    the same number of type-1 calls (all lines of all poses at once)."""
+    import mrsim.kspace.operator as operator_module
+
+    calls = []
+    real = operator_module.nufft_type1_lines
+
+    def counting(values, *args, **kwargs):
+        calls.append(values.size)
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(operator_module, "nufft_type1_lines", counting)
+    rng = np.random.default_rng(9)
+    s = mprage_schedule(SHAPE)
+    sens = None if coils is None else birdcage_sensitivities(SHAPE, VOX, coils, axis=2)
+    R2, t2 = _poses(2, rng)
+    two = (s.shot >= s.n_shots // 2).astype(int)
+    Rl, tl = _poses(s.n_lines, rng)
+    counts = []
+    for R, t in ((R2[two], t2[two]), (Rl, tl)):
+        calls.clear()
+        op = MotionOperator(s, R, t, VOX, coil_sensitivities=sens, coil_terms=1, eps=1e-4)
+        op.adjoint(_rand(op.oshape, rng))
+        counts.append(list(calls))
+    assert counts[0] == counts[1] and len(counts[0]) == 1
