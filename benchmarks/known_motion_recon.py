@@ -148,21 +148,28 @@ def figure(results: list[dict], path: Path, n: int, scale: float) -> None:
     import matplotlib.pyplot as plt
 
     show = [r for r in results if r["lambda"] == 0.0]
-    fig, axes = plt.subplots(2, max(len(show), 1) + 1, figsize=(3.2 * (len(show) + 1), 6.4))
+    fig, axes = plt.subplots(3, max(len(show), 1) + 1, figsize=(3.0 * (len(show) + 1), 9.0))
     first = show[0]["slices"]
-    vmax = np.max(first["clean"])
-    axes[0, 0].imshow(np.asarray(first["clean"]).T, cmap="gray", origin="lower", vmax=vmax)
+    clean = np.asarray(first["clean"])
+    vmax = clean.max()
+
+    def im(ax, a, **kw):
+        ax.imshow(np.asarray(a).T, cmap="gray", origin="lower", **kw)
+
+    im(axes[0, 0], clean, vmax=vmax)
     axes[0, 0].set_title("clean")
     axes[1, 0].axis("off")
+    axes[2, 0].axis("off")
     for j, r in enumerate(show, start=1):
         ssim_c = r["rows"][0]["ssim"]
         ssim_r = [row for row in r["rows"] if row["iteration"] == CHECKPOINTS[-1]][0]["ssim"]
-        axes[0, j].imshow(np.asarray(r["slices"]["corrupted"]).T, cmap="gray", origin="lower",
-                          vmax=vmax)  # fmt: skip
+        sl = r["slices"]
+        im(axes[0, j], sl["corrupted"], vmax=vmax)
         axes[0, j].set_title(f"{r['case']}\ncorrupted SSIM {ssim_c:.3f}", fontsize=8)
-        axes[1, j].imshow(np.asarray(r["slices"]["recon"]).T, cmap="gray", origin="lower",
-                          vmax=vmax)  # fmt: skip
+        im(axes[1, j], sl["recon"], vmax=vmax)
         axes[1, j].set_title(f"known motion, 30 it: SSIM {ssim_r:.4f}", fontsize=8)
+        im(axes[2, j], np.abs(np.asarray(sl["recon"]) - np.asarray(sl["clean"])), vmax=vmax / 10)
+        axes[2, j].set_title("|recon - clean| (x10)", fontsize=8)
     for a in axes.ravel():
         a.set_xticks([])
         a.set_yticks([])
