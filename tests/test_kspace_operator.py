@@ -188,3 +188,19 @@ def test_adjoint_cost_does_not_depend_on_the_number_of_states(monkeypatch, coils
         op.adjoint(_rand(op.oshape, rng))
         counts.append(list(calls))
     assert counts[0] == counts[1] and len(counts[0]) == 1
+
+
+@pytest.mark.parametrize("rotate", [True, False])
+def test_dot_product_image_grid_larger_than_acquired(rotate):
+    """Image on a finer grid of the same FOV (seed 001: 256x256x160 -> 128^3 k-space)."""
+    rng = np.random.default_rng(10)
+    s = mprage_schedule(SHAPE)
+    R, t = _poses(s.n_lines, rng, rotate=rotate)
+    fine = (20, 18, 16)
+    vox_fine = np.array(VOX) * np.array(SHAPE) / np.array(fine)
+    op = MotionOperator(s, R, t, vox_fine, image_shape=fine, eps=1e-9)
+    assert op.ishape == fine
+    assert _dot_rel(op, rng) < 1e-13
+    img = rng.standard_normal(fine)
+    ref = moved_kspace(img, s, R, t, vox_fine, eps=1e-9, upsampfac=2.0)
+    np.testing.assert_array_equal(op.forward(img), s.from_grid(ref))
