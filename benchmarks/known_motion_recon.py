@@ -214,6 +214,14 @@ def main() -> None:
         print(r["case"], [(row["iteration"], round(row["ssim"], 4)) for row in r["rows"]],
               f"iter/fwd {r['iteration_over_forward']:.2f} adj/fwd {r['adjoint_over_forward']:.2f}",
               flush=True)  # fmt: skip
+    # Every case finished in this run folder (also by earlier runs with other --coils /
+    # --lambdas), in case order.
+    done = {r["case"] for r in results}
+    for f in sorted(run_dir.glob("*.json")):
+        r = json.loads(f.read_text())
+        if r["case"] not in done:
+            results.append(r)
+    results.sort(key=lambda r: (r["coils"], r["snr"] != "inf", r["lambda"]))
     out = ROOT / "docs" / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, " + (
