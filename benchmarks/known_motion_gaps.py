@@ -6,6 +6,8 @@ linear, ``pace_like(seed=0)`` per line, eps 1e-4, single coil, noiseless), for m
 
 * SSIM / PSNR against the clean image, whole volume (the project convention) and inside the
   dilated MNI152 head mask (same data range);
+* ``||A x - y|| / ||y||`` (data fit of the reconstruction) and ``||A x_clean - y|| / ||y||``
+  (of the truth: 0 when the operator is the simulation's model);
 * ``||A e|| / ||e||`` for the error ``e = x - x_clean``: the gain of the operator on the error,
   i.e. the singular values it lives at (1 for a motion-free, fully sampled ``A``);
 * the relative error of the k-space per radius band (samples from the centre) and on the
@@ -64,6 +66,8 @@ def main() -> None:
         )
         ref = res.clean
         K = fft_centered(ref)
+        y = s.from_grid(res.kspace)
+        y_norm = float(np.linalg.norm(y))
         snaps: dict[int, np.ndarray] = {}
 
         def keep(k: int, x: np.ndarray, snaps=snaps) -> None:
@@ -72,7 +76,7 @@ def main() -> None:
 
         known_motion_recon(
             op,
-            s.from_grid(res.kspace),
+            y,
             iterations=100,
             tol=0.0,
             callback=keep,
@@ -91,6 +95,10 @@ def main() -> None:
                 "ssim_corrupted": metrics.ssim(np.abs(ref), np.abs(res.image)),
                 "psnr_db": metrics.psnr(np.abs(ref), np.abs(x)),
                 "error_gain": float(gain),
+                "data_residual": float(
+                    np.linalg.norm(op.forward(x.astype(np.complex64)) - y) / y_norm
+                ),
+                "truth_residual": float(np.linalg.norm(op.forward(ref) - y) / y_norm),
             }
             total = float(np.sum(np.abs(E) ** 2))
             for lo, hi in bands:
