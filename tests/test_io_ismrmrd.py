@@ -229,6 +229,11 @@ def test_cli_corrupt_save_ismrmrd_then_recon(tmp_path, coils):
     assert main(["recon", str(out / "k.h5"), "-o", str(out / "fft.nii.gz"), "--complex"]) == 0
     k_fft, _ = load_volume(out / "fft.nii.gz", dtype=np.complex64)
     np.testing.assert_allclose(k_fft, corrupted, atol=1e-5 * np.abs(corrupted).max())
+    # the mrsim k-space file gives the same known-motion reconstruction as the MRD file
+    assert main(["recon", str(out / "k.h5"), "--known-motion", "--iterations", "15",
+                 "-o", str(out / "km_k.nii.gz")]) == 0  # fmt: skip
+    km_k, _ = load_volume(out / "km_k.nii.gz")
+    np.testing.assert_allclose(km_k, km, atol=1e-4 * km.max())
 
 
 def test_cli_recon_errors(tmp_path, capsys):
