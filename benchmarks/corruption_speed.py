@@ -36,9 +36,9 @@ import numpy as np
 import scipy.fft
 from timing import timed
 
-from mrsim.kspace.corrupt import image_domain_kspace, moved_kspace
+from mrsim.kspace import NufftOptions, image_domain_kspace, line_poses, moved_kspace
 from mrsim.kspace.fft import fft_centered, ifft_centered
-from mrsim.kspace.schedule import mprage_schedule, poses_for_schedule
+from mrsim.kspace.schedule import mprage_schedule
 from mrsim.motion import pace_like
 from mrsim.motion.rigid import rotation_matrix
 from mrsim.phantoms.mni152 import load_mni152
@@ -129,12 +129,12 @@ def speed(shape, threads, rows):
             mprage_schedule((32, 32, 32)),
             rotation_matrix([1, 2, 3]),
             np.zeros(3),
-            eps=1e-4,
-            nthreads=threads,
-            backend=backend,
+            options=NufftOptions(eps=1e-4, threads=threads, backend=backend),
         )
-    R_line, t_line, _ = poses_for_schedule(traj, s)
-    R_shot, t_shot, _ = poses_for_schedule(traj, s, granularity="shot")
+    per_line = line_poses(traj, s)
+    per_shot = line_poses(traj, s, granularity="shot")
+    R_line, t_line = per_line.rotations, per_line.translations_mm
+    R_shot, t_shot = per_shot.rotations, per_shot.translations_mm
     R_one = np.broadcast_to(rotation_matrix([2.0, -1.5, 3.0]), (s.n_lines, 3, 3))
     t_one = np.broadcast_to([1.0, 2.0, -1.0], (s.n_lines, 3))
     cases = [
@@ -144,10 +144,11 @@ def speed(shape, threads, rows):
     ]
     for eps in (1e-4, 1e-3):
         # warm-up: kernel series, finufft's kernel (line interpolation), cached numba code
-        moved_kspace(img, s, R_line, t_line, eps=eps, nthreads=threads)
+        opt = NufftOptions(eps=eps, threads=threads)
+        moved_kspace(img, s, R_line, t_line, options=opt)
         for name, R, t in cases:
             dt, _, cpu = timed(
-                lambda R=R, t=t, eps=eps: moved_kspace(img, s, R, t, eps=eps, nthreads=threads),
+                lambda R=R, t=t, opt=opt: moved_kspace(img, s, R, t, options=opt),
                 repeat=3,
             )
             rows.append(
@@ -164,7 +165,10 @@ def speed(shape, threads, rows):
             )
             print(f"mrsim finufft eps {eps:g} states {name}: {dt:.2f} s = {dt / t_fft:.1f} FFT")
     dt, _, cpu = timed(
-        lambda: moved_kspace(img, s, np.eye(3), t_line, eps=1e-4, nthreads=threads), repeat=2
+        lambda: moved_kspace(
+            img, s, np.eye(3), t_line, options=NufftOptions(eps=1e-4, threads=threads)
+        ),
+        repeat=2,
     )
     rows.append(
         dict(
@@ -189,9 +193,7 @@ def speed(shape, threads, rows):
             s.subset(sub),
             R_line[sub],
             t_line[sub],
-            backend="sigpy",
-            eps=1e-4,
-            nthreads=threads,
+            options=NufftOptions(eps=1e-4, threads=threads, backend="sigpy"),
         )
     )
     dt = 8 * dt8
@@ -252,7 +254,8 @@ def accuracy(threads, rows):
     fov = np.asarray(n) * vox
     s = mprage_schedule(n)
     traj = pace_like(seed=3, duration_s=s.time_s.max() + 1.0)
-    R, t, _ = poses_for_schedule(traj, s, granularity="shot")
+    poses = line_poses(traj, s, granularity="shot")
+    R, t = poses.rotations, poses.translations_mm
     img = shepp_logan_image(n, vox)
     ell = shepp_logan_ellipsoids(0.45 * fov.min())
     kap = s.kspace_coords() / fov
@@ -273,11 +276,11 @@ def accuracy(threads, rows):
     results = {}
     for eps in (1e-6, 1e-4, 1e-3):
         results[f"mrsim NUFFT eps {eps:g}"] = nrmse(
-            moved_kspace(img, s, R, t, vox, eps=eps, nthreads=threads)
+            moved_kspace(img, s, R, t, vox, options=NufftOptions(eps=eps, threads=threads))
         )
     for order, label in ((1, "linear"), (3, "cubic")):
         results[f"image-domain {label}"] = nrmse(
-            image_domain_kspace(img, s, R, t, vox, order=order, workers=threads)
+            image_domain_kspace(img, s, R, t, vox, order=order, threads=threads)
         )
     results["no correction (clean vs corrupted truth)"] = nrmse(fft_centered(img))
     for k, v in results.items():

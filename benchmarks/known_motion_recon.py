@@ -38,7 +38,8 @@ from timing import timed
 
 from mrsim import metrics
 from mrsim.kspace.coils import birdcage_sensitivities
-from mrsim.kspace.corrupt import corrupt, orientation_from_affine
+from mrsim.geometry import orientation_from_affine
+from mrsim.kspace.corrupt import corrupt
 from mrsim.kspace.operator import MotionOperator
 from mrsim.kspace.schedule import mprage_schedule
 from mrsim.motion import pace_like

@@ -14,3 +14,17 @@ class MrsimInputError(ValueError):
 
     A ``ValueError`` subclass, so library callers that already catch ``ValueError`` keep working.
     """
+
+
+class MrsimFileNotFoundError(MrsimInputError, FileNotFoundError):
+    """A user-named input file that does not exist (both a user error and an ``OSError``)."""
+
+
+class MrsimWarning(UserWarning):
+    """Input that is valid but suspicious (e.g. motion beyond physiological bounds): the
+    ``mrsim`` command prints it as one ``mrsim COMMAND: warning: ...`` line on stderr."""
+
+
+class MotionBoundsWarning(MrsimWarning):
+    """A motion value beyond the documented physiological bounds (silence with
+    ``--no-motion-warnings``; see docs/errors.md)."""

@@ -28,7 +28,10 @@ from mrsim.motion.rigid import rotation_matrix
 from mrsim.phantoms.shepp_logan import shepp_logan_image
 
 # the package re-exports the function `corrupt`, which hides the module attribute
-corrupt_mod = importlib.import_module("mrsim.kspace.corrupt")
+# The engine's internals live in mrsim.kspace.engine (single coil) and
+# mrsim.kspace.multicoil (the coil paths, which import line_values from the engine).
+engine_mod = importlib.import_module("mrsim.kspace.engine")
+multicoil_mod = importlib.import_module("mrsim.kspace.multicoil")
 
 SHAPE = (24, 20, 16)
 N_COILS = 4
@@ -274,25 +277,26 @@ def test_default_terms_skip_axes_where_maps_are_constant():
 
 # ----------------------------------------------------------------------- cost
 def test_number_of_nufft_calls_does_not_depend_on_states(monkeypatch):
-    """Count the line evaluations (``_line_values``: one NUFFT of all its lines) and the
+    """Count the line evaluations (``line_values``: one NUFFT of all its lines) and the
     NUFFT entry points the engine calls, for 2 states and for one state per line."""
     lines_calls, nufft_calls = [], []
-    real_lines = corrupt_mod._line_values
+    real_lines = engine_mod.line_values
 
-    def counting_lines(source, in_shape, vox, schedule, *args, **kwargs):
-        lines_calls.append(schedule.n_lines * schedule.n_readout)
-        return real_lines(source, in_shape, vox, schedule, *args, **kwargs)
+    def counting_lines(source, acq, *args, **kwargs):
+        lines_calls.append(acq.schedule.n_lines * acq.schedule.n_readout)
+        return real_lines(source, acq, *args, **kwargs)
 
-    monkeypatch.setattr(corrupt_mod, "_line_values", counting_lines)
+    for mod in (engine_mod, multicoil_mod):
+        monkeypatch.setattr(mod, "line_values", counting_lines)
     for name in ("nufft_type2", "nufft_type2_lines"):
-        if hasattr(corrupt_mod, name):
-            real = getattr(corrupt_mod, name)
+        if hasattr(engine_mod, name):
+            real = getattr(engine_mod, name)
 
             def counting(*args, _real=real, **kwargs):
                 nufft_calls.append(1)
                 return _real(*args, **kwargs)
 
-            monkeypatch.setattr(corrupt_mod, name, counting)
+            monkeypatch.setattr(engine_mod, name, counting)
     rng = np.random.default_rng(11)
     obj = rng.standard_normal(SHAPE)
     sens = birdcage_sensitivities(SHAPE, n_coils=N_COILS)
@@ -329,7 +333,7 @@ def test_blocks_do_not_change_the_result(monkeypatch):
     R, t = per_shot_poses(s, seed=12)
     kw = dict(coil_sensitivities=sens, coil_method="fourier", coil_terms=2)
     one = moved_kspace(obj, s, R, t, **kw)
-    monkeypatch.setattr(corrupt_mod, "_COIL_BLOCK_SAMPLES", 7 * 25 * s.n_readout)
+    monkeypatch.setattr(multicoil_mod, "_COIL_BLOCK_SAMPLES", 7 * 25 * s.n_readout)
     assert rel(moved_kspace(obj, s, R, t, **kw), one) < 5e-6  # to NUFFT eps
 
 

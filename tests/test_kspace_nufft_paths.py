@@ -9,7 +9,9 @@
 import numpy as np
 import pytest
 
-from mrsim.kspace.corrupt import _apply_translation_ramp, _pe_kappa, moved_kspace
+from mrsim.kspace.corrupt import moved_kspace
+from mrsim.kspace.engine import apply_translation_ramp as _apply_translation_ramp
+from mrsim.kspace.engine import pe_kappa as _pe_kappa
 from mrsim.kspace.fft import fft_centered
 from mrsim.kspace.nufft import _hermitian_full, nufft_type2
 from mrsim.kspace.schedule import mprage_schedule

@@ -41,7 +41,7 @@ def test_realistic_nodding_couples_translation_to_rx():
     # (I - R) p exactly, with tx = 0.
     pivot = np.array([0.0, -30.0, -90.0])
     tr = realistic(
-        n=200, tr_s=0.5, magnitude_mm=3.0, drift=0, respiration=0, jerk=0,
+        n=200, tr_s=0.5, magnitude_mm=3.0, drift=0, respiration=0, jerk=0, jitter=0,
         nod_rate_per_min=6.0, pivot_mm=pivot, seed=4,
     )  # fmt: skip
     assert np.abs(tr.rotations_deg[:, 1:]).max() == 0  # only rx
@@ -49,6 +49,32 @@ def test_realistic_nodding_couples_translation_to_rx():
     R = tr.rotation_matrices()
     np.testing.assert_allclose(tr.translations_mm, pivot - R @ pivot, atol=1e-9)
     assert realistic(n=10, magnitude_mm=0.0, seed=0).params.max() == 0
+
+
+def test_realistic_nod_jerks_are_pitch_about_the_pivot():
+    # jerks only, "nod" style without the isotropic part: pure rx about the pivot
+    pivot = np.array([0.0, -30.0, -90.0])
+    kw = dict(drift=0, respiration=0, nodding=0, jitter=0, jerk_rate_per_min=4.0, seed=7)
+    tr = realistic(n=300, tr_s=0.5, magnitude_mm=2.0, jerk_isotropy=0.0, pivot_mm=pivot, **kw)
+    assert np.abs(tr.rotations_deg[:, 1:]).max() == 0 and np.abs(tr.rotations_deg[:, 0]).max() > 0
+    R = tr.rotation_matrices()
+    np.testing.assert_allclose(tr.translations_mm, pivot - R @ pivot, atol=1e-9)
+    # isotropic style: all six parameters jump
+    iso = realistic(n=300, tr_s=0.5, magnitude_mm=2.0, jerk_style="isotropic", **kw)
+    assert np.all(np.abs(np.diff(iso.params, axis=0)).max(axis=0) > 0)
+    with pytest.raises(ValueError, match="jerk_style"):
+        realistic(jerk_style="random")
+
+
+def test_realistic_jitter_sets_the_frame_to_frame_floor():
+    # with only jitter, consecutive-sample differences of every parameter are i.i.d.
+    # N(0, 2 (a jitter)^2): their std ratio between parameters is 1
+    tr = realistic(n=4000, tr_s=0.72, magnitude_mm=1.0, drift=0, respiration=0, nodding=0,
+                   jerk=0, seed=3)  # fmt: skip
+    d = np.diff(tr.params, axis=0)
+    sd = d.std(axis=0)
+    np.testing.assert_allclose(sd / sd.mean(), 1.0, rtol=0.06)
+    assert abs(np.corrcoef(d[1:, 0], d[:-1, 0])[0, 1] + 0.5) < 0.05  # white noise differenced
 
 
 @settings(max_examples=60, deadline=None)
@@ -104,7 +130,10 @@ def test_pace_like_magnitudes_spread():
     [
         (lambda: realistic(n=0), "n must be"),
         (lambda: realistic(tr_s=-1), "tr_s"),
-        (lambda: realistic(drift=0, respiration=0, nodding=0, jerk=0), "all motion components"),
+        (
+            lambda: realistic(drift=0, respiration=0, nodding=0, jerk=0, jitter=0),
+            "all motion components",
+        ),
         (lambda: event_profile(n_events=-1), "n_events"),
         (lambda: pace_like(limit_mm=0), "limit_mm"),
     ],

@@ -30,16 +30,38 @@ def test_train_eval_predict(tmp_path, capsys):
     traj = realistic(60, tr_s=2.0, magnitude_mm=1.0, seed=1)
     write_trajectory(traj, motion, format="spm")
     stem = tmp_path / "out" / "pred"
-    assert main(["predict", str(motion), "-c", str(ck), "--tr", "2.0", "-o", str(stem)]) == 0
+    argv = ["predict", str(motion), "-c", str(ck), "--tr", "2.0", "-o", str(stem)]
+    assert main([*argv, "--warmup", "none"]) == 0
     pred = read_trajectory(stem.with_suffix(".csv"))
     assert len(pred) == 60 - 14
     np.testing.assert_allclose(pred.t_s, traj.t_s[14:])
+    # default: the first 14 samples by persistence, so the file covers the whole scan
+    assert (
+        main(["predict", str(motion), "--model", str(ck), "--tr", "2.0", "-o", f"{stem}.csv"]) == 0
+    )
+    full = read_trajectory(stem.with_suffix(".csv"))
+    np.testing.assert_allclose(full.t_s, traj.t_s)
+    np.testing.assert_allclose(full.params[1:14], traj.params[:13], atol=1e-6)
+    np.testing.assert_allclose(full.params[14:], pred.params, atol=1e-9)
     table = np.loadtxt(tmp_path / "out" / "pred_intervals.csv", delimiter=",", skiprows=1)
     assert table.shape == (46, 1 + 7 * 6)
     np.testing.assert_allclose(table[:, 1:7], traj.params[14:], atol=1e-5)  # true columns
     mean, lo95, hi95 = table[:, 7:13], table[:, 31:37], table[:, 37:43]
     assert np.all(lo95 < mean) and np.all(mean < hi95)
     assert (tmp_path / "out" / "pred.png").stat().st_size > 0
+
+    # calibrate on the recorded validation trajectory: temperatures stored, std scaled
+    cal = tmp_path / "cal.pt"
+    assert main(["calibrate", "--model", str(ck), "-o", str(cal), "--method", "coverage"]) == 0
+    from correctors.recentre.training import load_checkpoint
+
+    m0, _, _ = load_checkpoint(ck)
+    m1, _, meta = load_checkpoint(cal)
+    T = meta["extra"]["calibration"]["temperature"]
+    assert list(m1.config.temperature) == T and m0.config.temperature == (1.0,) * 6
+    assert abs(meta["extra"]["calibration"]["val_coverage_1sigma_after"] - 0.6827) < 0.02
+    assert len(meta["extra"]["calibration"]["z_quantiles"]["q"][0]) == 6
+    assert main(["predict", str(motion), "--model", str(cal), "--tr", "2.0", "-o", str(stem)]) == 0
 
 
 def test_cli_errors_name_the_file(tmp_path, capsys):

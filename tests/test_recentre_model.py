@@ -15,6 +15,7 @@ from correctors.recentre.training import (  # noqa: E402
     save_checkpoint,
     train_model,
 )
+from mrsim.errors import MrsimInputError  # noqa: E402
 from mrsim.motion.windows import make_windows, make_windows_many  # noqa: E402
 
 TINY = dict(hidden=16, num_layers=1, fc_hidden=32, batch_size=64, patience=100)
@@ -99,7 +100,7 @@ def test_training_with_fresh_windows_each_epoch(windows):
 
 
 def test_checkpoint_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+    with pytest.raises(MrsimInputError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
     torch.save({"format": "other"}, tmp_path / "x.pt")
     with pytest.raises(ValueError, match="x.pt: not a recentre checkpoint"):
@@ -128,3 +129,39 @@ def test_streaming_predictor_matches_batch(relative, per_window):
         pred.update([0, 0, 0])
     pred.reset()
     assert not pred.ready and np.isnan(pred.update(P[0])[0]).all()
+
+
+def test_training_resumes_from_its_state_file(windows, tmp_path):
+    Xtr, ytr, Xva, yva = windows
+    cfg = RecentreConfig(**TINY, max_epochs=3, var_floor=1e-3)
+    straight, _, h1 = train_model(Xtr, ytr, Xva, yva, cfg, progress=False)
+    state = tmp_path / "state.pt"
+    # max_minutes=0 stops after the first epoch, as a killed run would have
+    _, _, h0 = train_model(Xtr, ytr, Xva, yva, cfg, progress=False, max_minutes=0, state_path=state)
+    assert h0["epochs"] == 1 and state.is_file()
+    resumed, _, h2 = train_model(Xtr, ytr, Xva, yva, cfg, progress=False, state_path=state)
+    assert h2["epochs"] == 3
+    np.testing.assert_allclose(h2["val_loss"], h1["val_loss"], rtol=1e-6)
+    sd1, sd2 = straight.state_dict(), resumed.state_dict()
+    assert sd1.keys() == sd2.keys()
+    for k in sd1:
+        torch.testing.assert_close(sd1[k], sd2[k], msg=k)
+    other = RecentreConfig(**TINY, max_epochs=3, var_floor=1e-2)
+    with pytest.raises(ValueError, match="training state of another run"):
+        train_model(Xtr, ytr, Xva, yva, other, progress=False, state_path=state)
+
+
+def test_variance_floor_and_temperature_reach_the_std(windows):
+    Xtr, ytr, Xva, yva = windows
+    cfg = RecentreConfig(**TINY, max_epochs=1, var_floor=0.04)
+    model, norm, _ = train_model(Xtr, ytr, Xva, yva, cfg, progress=False)
+    _, s1 = predict_windows(model, norm, Xva)
+    _, _, _, unit = norm.transform(Xva)
+    assert np.all(s1 >= 0.2 * unit - 1e-9)  # sqrt(0.04) normalised units at least
+    model.config.temperature = (2.0, 1.0, 1.0, 1.0, 1.0, 3.0)
+    _, s2 = predict_windows(model, norm, Xva)
+    np.testing.assert_allclose(s2 / s1, np.broadcast_to([2, 1, 1, 1, 1, 3], s1.shape), rtol=1e-6)
+    pred = Predictor(model, norm)
+    for pose in Xva[0]:
+        m, s = pred.update(pose)
+    np.testing.assert_allclose(s, s2[0], rtol=1e-5)

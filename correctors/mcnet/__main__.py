@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from mrsim.cli import run_command
+from mrsim.command import BROAD_USER_ERRORS, run_command
 
 EXAMPLES_TRAIN = """examples:
   # build the (small) seed-001 dataset, then train the documented CPU config
@@ -198,7 +198,7 @@ def _correct(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(_parser(), argv, "mcnet")
+    return run_command(_parser(), argv, "mcnet", user_errors=BROAD_USER_ERRORS)
 
 
 if __name__ == "__main__":

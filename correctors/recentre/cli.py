@@ -1,4 +1,4 @@
-"""``python -m correctors.recentre train|eval|predict``.
+"""``python -m correctors.recentre train|eval|predict|calibrate``.
 
 A thin layer over :mod:`.training`, :mod:`.baselines`, :mod:`.metrics` and
 :mod:`.predictor`.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import run_command
+from mrsim.command import BROAD_USER_ERRORS, run_command
 
 __all__ = ["main", "build_parser"]
 
@@ -36,11 +36,15 @@ training data recorded in the checkpoint and evaluated on the same windows.
 
 EPILOG_PREDICT = """\
 examples:
-  python -m correctors.recentre predict rp_sub01.txt -c recentre.pt --tr 2.0 -o pred
+  python -m correctors.recentre predict true.csv -o predicted.csv        # shipped weights
+  mrsim corrupt --trajectory true.csv --applied-poses predicted.csv --latency-s 0 -o out
+  python -m correctors.recentre predict rp_sub01.txt --model recentre.pt --tr 2.0 -o pred
   -> pred.csv (predicted trajectory, mrsim CSV), pred_intervals.csv (truth, mean, std,
      68 % and 95 % bounds per sample), pred.png (truth, prediction, 95 % band)
 
-Sample i (i >= 14) is predicted from samples i-14 .. i-1, one sample at a time.
+Sample i (i >= 14) is predicted from samples i-14 .. i-1, one sample at a time; samples
+0..13 are filled by persistence (--warmup none leaves them out). Without --model the
+shipped cpu weights (correctors/weights/recentre/, sha256-checked) are used.
 """
 
 TABLE_KEYS = (
@@ -81,6 +85,17 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="generator seed (with --generate)")
     p.add_argument("--format", help="motion file format when the name does not tell")
     p.add_argument("--tr", type=float, default=0.72, help="sampling interval (s) for files")
+
+
+def _add_model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        "-c",
+        "--checkpoint",
+        dest="model",
+        default=None,
+        help="checkpoint (.pt); default: the shipped cpu weights (correctors/weights/recentre/)",
+    )
 
 
 def _load_data(source: dict, split: str | None = None):
@@ -152,6 +167,7 @@ def cmd_train(args) -> int:
         window_floor=args.window_floor,
         dropout=args.dropout,
         beta=args.beta,
+        var_floor=args.var_floor,
         lr=args.lr,
         batch_size=args.batch_size,
         max_epochs=args.epochs,
@@ -195,6 +211,7 @@ def cmd_train(args) -> int:
         progress=not args.quiet,
         max_minutes=args.max_minutes,
         resample=resample,
+        state_path=args.state,
     )
     extra = {"train_data": src, "train_index": tr_idx, "val_index": va_idx}
     out = save_checkpoint(args.output, model, norm, hist, extra)
@@ -232,15 +249,15 @@ def evaluate(model, norm, trajs, baselines_fit_on, n_past: int = 14) -> dict[str
 
 
 def cmd_eval(args) -> int:
-    from correctors.recentre.training import load_checkpoint
+    from correctors.recentre.training import load_model
     from mrsim.motion.windows import make_windows_many
 
-    model, norm, meta = load_checkpoint(args.checkpoint)
+    model, norm, meta = load_model(args.model)
     n_past = model.config.n_past
     extra = meta["extra"]
     if "train_data" not in extra:
         raise ValueError(
-            f"{args.checkpoint}: field 'extra.train_data' missing; cannot refit "
+            f"{args.model or 'shipped weights'}: field 'extra.train_data' missing; cannot refit "
             "baselines on the model's training data"
         )
     train_all = _load_data(extra["train_data"])
@@ -299,29 +316,63 @@ def plot_prediction(path, t_s, true, mean, std, title: str = "") -> None:
     plt.close(fig)
 
 
+def warmup_persistence(traj, mean, n_past: int):
+    """Full-length predicted trajectory: the first ``n_past`` samples (no full window yet)
+    predicted by persistence (sample ``i`` <- sample ``i - 1``, sample 0 <- itself), the rest
+    by the model, so a prospective scan can use the file from its first update."""
+    from mrsim.motion.trajectory import Trajectory
+
+    p = np.asarray(traj.params)
+    head = np.concatenate([p[:1], p[: n_past - 1]])
+    return Trajectory(traj.t_s, np.concatenate([head, mean]))
+
+
 def cmd_predict(args) -> int:
     from correctors.recentre.metrics import Z95, prediction_metrics
-    from correctors.recentre.training import load_checkpoint
+    from correctors.recentre.training import load_model
     from mrsim.motion.formats import read_trajectory, write_trajectory
-    from mrsim.motion.trajectory import PARAM_NAMES, Trajectory
+    from mrsim.motion.trajectory import PARAM_NAMES
 
-    model, norm, _ = load_checkpoint(args.checkpoint)
+    model, norm, meta = load_model(args.model)
     traj = read_trajectory(args.input, format=args.format, tr_s=args.tr)
     t, true, mean, std = predict_trajectory(model, norm, traj)
-    stem = Path(args.output)
+    n_past = model.config.n_past
+    out = Path(args.output)
+    stem = out.with_suffix("") if out.suffix == ".csv" else out
     stem.parent.mkdir(parents=True, exist_ok=True)
     traj_path = stem.with_suffix(".csv")
-    write_trajectory(Trajectory(t, mean), traj_path, format="mrsim")
+    source = args.model or "shipped weights " + meta.get("card", {}).get("sha256", "")[:12]
+    if args.warmup == "persistence":
+        pred_traj = warmup_persistence(traj, mean, n_past)
+        note = f"samples 0..{n_past - 1}: persistence (window not full yet); then GRU"
+    else:
+        from mrsim.motion.trajectory import Trajectory
+
+        pred_traj = Trajectory(t, mean)
+        note = f"GRU from sample {n_past}"
+    write_trajectory(
+        pred_traj,
+        traj_path,
+        format="mrsim",
+        comment=f"recentre GRU next-pose predictions of {Path(args.input).name} ({source}); {note}",
+    )
     cols = ["t_s"]
     blocks = [t[:, None]]
+    h68, h95 = std, Z95 * std
+    table = meta["extra"].get("calibration", {}).get("z_quantiles")
+    if table is not None:  # recalibrated interval shape (calibrate subcommand)
+        from correctors.recentre.calibration import NOMINAL_1SIGMA, calibrated_halfwidth
+
+        h68 = calibrated_halfwidth(std, table, NOMINAL_1SIGMA)
+        h95 = calibrated_halfwidth(std, table, 0.95)
     for prefix, arr in (
         ("true", true),
         ("mean", mean),
         ("std", std),
-        ("lo68", mean - std),
-        ("hi68", mean + std),
-        ("lo95", mean - Z95 * std),
-        ("hi95", mean + Z95 * std),
+        ("lo68", mean - h68),
+        ("hi68", mean + h68),
+        ("lo95", mean - h95),
+        ("hi95", mean + h95),
     ):
         cols += [f"{prefix}_{n}" for n in PARAM_NAMES]
         blocks.append(arr)
@@ -343,6 +394,64 @@ def cmd_predict(args) -> int:
         f"(pooled {m['fd_gain_pooled']:.3f}), 95 % coverage {m['coverage95']:.3f}"
     )
     print(f"-> {traj_path}, {int_path}, {png}")
+    return 0
+
+
+def validation_windows(meta: dict, n_past: int):
+    """The validation windows recorded in a checkpoint (its training data and val_index)."""
+    from mrsim.motion.windows import make_windows_many
+
+    extra = meta["extra"]
+    if "train_data" not in extra or not extra.get("val_index"):
+        raise ValueError(
+            "checkpoint records no validation trajectories (extra.train_data / val_index); "
+            "calibrate needs the held-out validation set of the training run"
+        )
+    src = extra["train_data"]
+    if "dataset" in src:
+        trajs = _load_data(src, "val")
+    else:
+        allt = _load_data(src)
+        trajs = [allt[i] for i in extra["val_index"]]
+    X, y, _ = make_windows_many(trajs, n_past=n_past)
+    return X, y
+
+
+def cmd_calibrate(args) -> int:
+    from correctors.recentre.calibration import (
+        fit_temperature,
+        fit_z_quantiles,
+        interval_coverage,
+    )
+    from correctors.recentre.training import load_model, predict_windows, save_checkpoint
+
+    model, norm, meta = load_model(args.model)
+    X, y = validation_windows(meta, model.config.n_past)
+    model.config.temperature = (1.0,) * 6
+    mean, std = predict_windows(model, norm, X)
+    T = fit_temperature(y, mean, std, args.method)
+    before = [float(interval_coverage(y, mean, std, k).mean()) for k in (1.0, 2.0)]
+    after = [float(interval_coverage(y, mean, std * T, k).mean()) for k in (1.0, 2.0)]
+    model.config.temperature = tuple(float(v) for v in T)
+    extra = dict(meta["extra"])
+    extra["calibration"] = {
+        "method": args.method,
+        "temperature": T.tolist(),
+        "n_val_windows": int(len(y)),
+        "val_coverage_1sigma_before": before[0],
+        "val_coverage_2sigma_before": before[1],
+        "val_coverage_1sigma_after": after[0],
+        "val_coverage_2sigma_after": after[1],
+        # shape recalibration of the temperature-scaled std (calibration.fit_z_quantiles)
+        "z_quantiles": fit_z_quantiles(y, mean, std * T),
+    }
+    save_checkpoint(args.output, model, norm, meta["history"], extra)
+    print(
+        f"temperature ({args.method}, {len(y)} validation windows): "
+        + " ".join(f"{v:.3f}" for v in T)
+        + f"\nvalidation coverage 1 sigma {before[0]:.3f} -> {after[0]:.3f}, "
+        f"2 sigma {before[1]:.3f} -> {after[1]:.3f}  -> {args.output}"
+    )
     return 0
 
 
@@ -381,6 +490,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --generate: draw new training trajectories every epoch",
     )
+    p.add_argument(
+        "--var-floor",
+        type=float,
+        default=0.0,
+        help="variance floor of the Gaussian NLL (normalised units; default 0)",
+    )
+    p.add_argument(
+        "--state",
+        help="training-state file saved every epoch; an existing one is resumed",
+    )
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -389,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "eval", help="metrics of a checkpoint vs baselines", epilog=EPILOG_EVAL, formatter_class=fmt
     )
-    p.add_argument("-c", "--checkpoint", required=True)
+    _add_model_arg(p)
     _add_data_args(p)
     p.add_argument("--split", default="test", help="split of --dataset to evaluate (default test)")
     p.add_argument("--json", help="write all metrics to this JSON file")
@@ -402,18 +521,43 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument("input", help="motion file (mrsim csv, fsl, spm, afni, hcp, fmriprep)")
-    p.add_argument("-c", "--checkpoint", required=True)
+    _add_model_arg(p)
     p.add_argument(
-        "-o", "--output", required=True, help="output stem (writes .csv, _intervals.csv, .png)"
+        "-o",
+        "--output",
+        required=True,
+        help="predicted.csv or an output stem (writes STEM.csv, STEM_intervals.csv, STEM.png)",
+    )
+    p.add_argument(
+        "--warmup",
+        choices=["persistence", "none"],
+        default="persistence",
+        help="first 14 samples (no full window): persistence (default; the file then covers "
+        "the whole scan, as mrsim corrupt --applied-poses needs) or left out",
     )
     p.add_argument("--format", help="input format when the name does not tell")
     p.add_argument("--tr", type=float, help="sampling interval (s) for files without times")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the per-parameter std temperature on the checkpoint's validation set",
+    )
+    _add_model_arg(p)
+    p.add_argument("-o", "--output", required=True, help="calibrated checkpoint (.pt)")
+    p.add_argument(
+        "--method",
+        choices=["coverage", "nll"],
+        default="nll",
+        help="temperature: nll (NLL-optimal, default) or coverage (68.27 %% of validation "
+        "truths within 1 std); the |z| quantile table for the intervals is stored either way",
+    )
+    p.set_defaults(func=cmd_calibrate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv, "recentre")
+    return run_command(build_parser(), argv, "recentre", user_errors=BROAD_USER_ERRORS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ import torch
 
 __all__ = [
     "gaussian_nll",
+    "predictive_variance",
     "fd_norm_torch",
     "fd_gain_torch",
     "recentre_loss",
@@ -26,13 +27,29 @@ SEED000_RADIUS_MM = 50.0
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def gaussian_nll(mu: torch.Tensor, logvar: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def predictive_variance(logvar: torch.Tensor, var_floor: float = 0.0) -> torch.Tensor:
+    """``exp(logvar) + var_floor``: the variance the network predicts, floored.
+
+    The floor (normalised units) keeps the NLL's ``err^2 / var`` term bounded on still
+    windows where the network would otherwise drive the variance towards zero and then
+    pay ``|z| ~ 300`` on the next unpredictable jerk. The same floor is used at
+    inference (:func:`correctors.recentre.training.predict_windows`), so the reported
+    std is the one the loss was trained with.
+    """
+    return torch.exp(logvar) + var_floor
+
+
+def gaussian_nll(
+    mu: torch.Tensor, logvar: torch.Tensor, target: torch.Tensor, var_floor: float = 0.0
+) -> torch.Tensor:
     """Mean Gaussian negative log-likelihood (nats per parameter, constant included).
 
-    ``0.5 * (log 2 pi + logvar + (target - mu)^2 / exp(logvar))`` averaged over all
-    elements.
+    ``0.5 * (log 2 pi + log v + (target - mu)^2 / v)`` with
+    ``v = exp(logvar) + var_floor`` (:func:`predictive_variance`), averaged over all
+    elements. With ``var_floor = 0`` this is the textbook Gaussian NLL.
     """
-    return 0.5 * (_LOG_2PI + logvar + (target - mu) ** 2 * torch.exp(-logvar)).mean()
+    var = predictive_variance(logvar, var_floor)
+    return 0.5 * (_LOG_2PI + torch.log(var) + (target - mu) ** 2 / var).mean()
 
 
 def fd_norm_torch(d: torch.Tensor, radius_mm: float = SEED000_RADIUS_MM) -> torch.Tensor:
@@ -84,6 +101,7 @@ def recentre_loss(
     unit: torch.Tensor,
     beta: float = 0.1,
     fd_floor_mm: float = 0.01,
+    var_floor: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """``NLL - beta * mean(FD_gain)`` for a batch.
 
@@ -107,13 +125,15 @@ def recentre_loss(
         Seed 000: 0.1.
     fd_floor_mm : float
         See :func:`fd_gain_torch`.
+    var_floor : float
+        Variance floor of the NLL (normalised units), see :func:`predictive_variance`.
 
     Returns
     -------
     loss : Tensor (scalar)
     parts : dict with float "nll" and "fd_gain"
     """
-    nll = gaussian_nll(mu, logvar, target_n)
+    nll = gaussian_nll(mu, logvar, target_n, var_floor)
     pred = ref + unit * mu
     true = ref + unit * target_n
     gain = fd_gain_torch(true, pred, previous, floor_mm=fd_floor_mm).mean()

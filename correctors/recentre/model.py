@@ -62,6 +62,12 @@ class RecentreConfig:
         Weight of the FD_gain term in the loss (seed 000 Eq. 4: 0.1).
     fd_floor_mm : float
         Floor on FD_total in the loss's FD_gain denominator (mm); see ``losses``.
+    var_floor : float
+        Floor added to the predicted variance (normalised units) in the loss and at
+        inference; see ``losses.predictive_variance``. 0 reproduces the original model.
+    temperature : list of 6 floats
+        Post-hoc per-parameter std multipliers fitted on validation data
+        (``calibration.fit_temperature``); 1 means uncalibrated.
     logvar_min, logvar_max : float
         Clamp of the normalised log-variance.
     lr, batch_size, max_epochs, patience, weight_decay : training settings.
@@ -80,6 +86,8 @@ class RecentreConfig:
     window_floor: float = 1.0
     beta: float = 0.1
     fd_floor_mm: float = 0.01
+    var_floor: float = 0.0
+    temperature: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     logvar_min: float = -12.0
     logvar_max: float = 8.0
     lr: float = 1e-3
@@ -97,9 +105,16 @@ class RecentreConfig:
             )
         if self.logvar_min >= self.logvar_max:
             raise ValueError("logvar_min must be < logvar_max")
+        if self.var_floor < 0:
+            raise ValueError(f"var_floor must be >= 0, got {self.var_floor}")
+        self.temperature = tuple(float(v) for v in self.temperature)
+        if len(self.temperature) != 6 or not all(v > 0 for v in self.temperature):
+            raise ValueError(f"temperature must be 6 positive numbers, got {self.temperature}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["temperature"] = list(self.temperature)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> RecentreConfig:

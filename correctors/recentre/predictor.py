@@ -15,7 +15,7 @@ import torch
 
 from correctors.recentre.model import RecentreGRU
 from correctors.recentre.normalisation import Normaliser
-from correctors.recentre.training import load_checkpoint
+from correctors.recentre.training import load_checkpoint, std_from_logvar
 
 __all__ = ["Predictor"]
 
@@ -91,6 +91,6 @@ class Predictor:
         with torch.inference_mode():
             mu, lv = self.model(self._x)
         mean, std = self.norm.inverse(
-            mu.double().numpy(), np.exp(0.5 * lv.double().numpy()), ref, unit
+            mu.double().numpy(), std_from_logvar(lv, self.model.config), ref, unit
         )
         return mean[0], std[0]

@@ -4,6 +4,10 @@ Training minimises ``NLL - beta * FD_gain`` (:func:`.losses.recentre_loss`) with
 halves the learning rate when the validation loss stalls (3 epochs) and stops early
 after ``config.patience`` epochs without improvement, keeping the best weights
 (seed 000: "Adam optimizer and early stopping based on validation performance").
+
+With ``state_path`` the whole training state (weights, optimiser, scheduler, RNG, history,
+best weights) is written atomically after every epoch and a re-run with the same arguments
+resumes from it, so a long background training survives being killed.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from correctors.recentre.losses import recentre_loss
+from correctors.common.checkpoints import load_checkpoint as _load_safe
+from correctors.common.checkpoints import save_checkpoint as _save_safe
+from correctors.recentre.losses import predictive_variance, recentre_loss
 from correctors.recentre.model import RecentreConfig, RecentreGRU, count_parameters
 from correctors.recentre.normalisation import Normaliser
 
@@ -27,9 +33,24 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "CHECKPOINT_FORMAT",
+    "std_from_logvar",
+    "model_from_checkpoint",
+    "load_model",
+    "SHIPPED_NAME",
 ]
 
 CHECKPOINT_FORMAT = "mrsim-recentre-v1"
+STATE_FORMAT = "mrsim-recentre-train-state-v1"
+
+
+def std_from_logvar(logvar: torch.Tensor, cfg: RecentreConfig) -> np.ndarray:
+    """Predictive std (normalised units, float64): ``sqrt(exp(lv) + var_floor) * T``.
+
+    The one place where the network's log-variance becomes a std, for batch and
+    streaming prediction alike; ``T`` is the per-parameter temperature of ``cfg``.
+    """
+    var = predictive_variance(logvar.double(), cfg.var_floor)
+    return torch.sqrt(var).numpy() * np.asarray(cfg.temperature, dtype=np.float64)
 
 
 def _tensors(norm: Normaliser, X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, ...]:
@@ -47,7 +68,9 @@ def _evaluate_loss(model, tensors, cfg, batch_size=4096) -> tuple[float, dict]:
         for i in range(0, n, batch_size):
             xb, yb, rb, pb, ub = (t[i : i + batch_size] for t in tensors)
             mu, lv = model(xb)
-            loss, p = recentre_loss(mu, lv, yb, rb, pb, ub, cfg.beta, cfg.fd_floor_mm)
+            loss, p = recentre_loss(
+                mu, lv, yb, rb, pb, ub, cfg.beta, cfg.fd_floor_mm, cfg.var_floor
+            )
             w = xb.shape[0] / n
             tot += float(loss) * w
             for k in parts:
@@ -65,6 +88,7 @@ def train_model(
     progress: bool = True,
     max_minutes: float | None = None,
     resample: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
+    state_path: str | Path | None = None,
 ) -> tuple[RecentreGRU, Normaliser, dict]:
     """Fit the GRU on windows (mm, deg).
 
@@ -83,6 +107,10 @@ def train_model(
         motion this means no trajectory is seen twice, so the network cannot memorise
         the rare unpredictable jerks of a fixed training set and become overconfident
         elsewhere.
+    state_path : str or Path, optional
+        Training-state file written (atomically) after every epoch; when it exists at the
+        start, training resumes from it (same data, config and ``resample`` expected; the
+        config stored there must equal ``config``). ``max_minutes`` counts this run only.
 
     Returns
     -------
@@ -120,7 +148,27 @@ def train_model(
     t0 = time.perf_counter()
     stopped = "max_epochs"
     n = tr[0].shape[0]
-    bar = tqdm(range(cfg.max_epochs), desc="recentre train", disable=not progress)
+    start, prior_s = 0, 0.0
+    if state_path is not None and Path(state_path).is_file():
+        st = _load_safe(state_path)
+        if st.get("format") != STATE_FORMAT or st.get("config") != cfg.to_dict():
+            raise ValueError(
+                f"{state_path}: training state of another run (format or config differ); "
+                "delete it or use another --state path"
+            )
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        gen.set_state(st["generator"])
+        torch.set_rng_state(st["torch_rng"])
+        hist = st["history"]
+        best, best_epoch, bad = float(st["best"]), int(st["best_epoch"]), int(st["bad"])
+        best_state = st["best_state"]
+        start, prior_s = int(st["epoch"]) + 1, float(st["seconds"])
+        if st.get("stopped") in ("early_stopping",):
+            start, stopped = cfg.max_epochs, st["stopped"]
+    bar = tqdm(range(start, cfg.max_epochs), desc="recentre train", disable=not progress)
+    epoch = start - 1
     for epoch in bar:
         if resample is not None and epoch > 0:
             tr = _tensors(norm, *resample(epoch))
@@ -132,7 +180,9 @@ def train_model(
             idx = perm[i : i + cfg.batch_size]
             xb, yb, rb, pb, ub = (t[idx] for t in tr)
             mu, lv = model(xb)
-            loss, _ = recentre_loss(mu, lv, yb, rb, pb, ub, cfg.beta, cfg.fd_floor_mm)
+            loss, _ = recentre_loss(
+                mu, lv, yb, rb, pb, ub, cfg.beta, cfg.fd_floor_mm, cfg.var_floor
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -154,7 +204,29 @@ def train_model(
             bad += 1
             if bad >= cfg.patience:
                 stopped = "early_stopping"
-                break
+        if state_path is not None:
+            _save_safe(
+                {
+                    "format": STATE_FORMAT,
+                    "config": cfg.to_dict(),
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "history": hist,
+                    "best": best,
+                    "best_epoch": best_epoch,
+                    "bad": bad,
+                    "best_state": best_state,
+                    "epoch": epoch,
+                    "seconds": prior_s + time.perf_counter() - t0,
+                    "stopped": stopped,
+                },
+                state_path,
+            )
+        if stopped == "early_stopping":
+            break
         if max_minutes is not None and time.perf_counter() - t0 > 60 * max_minutes:
             stopped = "time_budget"
             break
@@ -164,7 +236,7 @@ def train_model(
     hist.update(
         best_epoch=best_epoch,
         epochs=len(hist["val_loss"]),
-        seconds=time.perf_counter() - t0,
+        seconds=prior_s + time.perf_counter() - t0,
         n_parameters=count_parameters(model),
         stopped=stopped,
         n_train_windows=int(len(X_train)),
@@ -187,7 +259,7 @@ def predict_windows(
         for i in range(0, len(X), batch_size):
             mu, lv = model(torch.as_tensor(Xn[i : i + batch_size], dtype=torch.float32))
             mus.append(mu.double().numpy())
-            sds.append(torch.exp(0.5 * lv).double().numpy())
+            sds.append(std_from_logvar(lv, model.config))
     return norm.inverse(np.concatenate(mus), np.concatenate(sds), ref, unit)
 
 
@@ -202,7 +274,7 @@ def save_checkpoint(
     ``torch.load(weights_only=True)``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
+    _save_safe(
         {
             "format": CHECKPOINT_FORMAT,
             "config": model.config.to_dict(),
@@ -226,18 +298,40 @@ def load_checkpoint(path: str | Path) -> tuple[RecentreGRU, Normaliser, dict]:
     meta : dict with "history" and "extra"
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a non-checkpoint file
-        raise ValueError(f"{path}: not a readable torch checkpoint ({exc})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+    return model_from_checkpoint(_load_safe(path), str(path))  # weights_only=True
+
+
+def model_from_checkpoint(
+    ck: dict, source: str = "checkpoint"
+) -> tuple[RecentreGRU, Normaliser, dict]:
+    """Model, normaliser and meta from a loaded checkpoint dict (see :func:`load_checkpoint`)."""
+    if ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
-            f"{path}: not a recentre checkpoint (field 'format' should be {CHECKPOINT_FORMAT!r})"
+            f"{source}: not a recentre checkpoint (field 'format' should be {CHECKPOINT_FORMAT!r})"
         )
     model = RecentreGRU(RecentreConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["state_dict"])
     model.eval()
     norm = Normaliser.from_dict(ck["normaliser"])
     return model, norm, {"history": ck.get("history", {}), "extra": ck.get("extra", {})}
+
+
+#: Folder name of the shipped weights (``correctors/weights/recentre/``).
+SHIPPED_NAME = "recentre"
+
+
+def load_model(path: str | Path | None = None) -> tuple[RecentreGRU, Normaliser, dict]:
+    """A checkpoint file, or (``path=None``) the shipped ``cpu`` weights after their sha256
+    check against the model card (``correctors.common.checkpoints.load_verified``).
+
+    Returns ``(model, normaliser, meta)``; for the shipped weights ``meta["card"]`` is the card.
+    """
+    if path is not None:
+        return load_checkpoint(path)
+    from correctors.common.checkpoints import load_verified, shipped_weights_dir
+
+    folder = shipped_weights_dir(SHIPPED_NAME)
+    ck, card = load_verified(folder)
+    model, norm, meta = model_from_checkpoint(ck, str(folder / "model.pt"))
+    meta["card"] = card
+    return model, norm, meta

@@ -11,6 +11,19 @@ import argparse
 import importlib
 import sys
 
+from mrsim.command import USER_ERRORS, run_command
+from mrsim.errors import MrsimInputError
+
+__all__ = [
+    "CLIError",
+    "USER_ERRORS",
+    "add_command",
+    "add_motion_warnings_flag",
+    "build_parser",
+    "main",
+    "run_command",
+]
+
 # (subcommand name, module under mrsim.cli, one-line help)
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("info", "info", "versions, NUFFT backends, threads, embedded data"),
@@ -24,8 +37,9 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
-class CLIError(Exception):
-    """An error to print as one clean line (no traceback) and exit with status 2."""
+class CLIError(MrsimInputError):
+    """A bad flag combination found by a subcommand: a :class:`~mrsim.errors.MrsimInputError`
+    (one line, exit status 2), named for the CLI modules that raise it."""
 
 
 def add_command(
@@ -45,6 +59,17 @@ def add_command(
     )
 
 
+def add_motion_warnings_flag(parser: argparse.ArgumentParser) -> None:
+    """``--no-motion-warnings``: for commands that read a motion file (see
+    :mod:`mrsim.motion.bounds`; impossible poses are refused either way)."""
+    parser.add_argument(
+        "--no-motion-warnings",
+        action="store_true",
+        help="do not warn about motion beyond the physiological bounds (20 mm, 20 deg); "
+        "impossible poses (300 mm, 180 deg) are refused either way",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mrsim",
@@ -52,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "examples:\n"
-            "  mrsim corrupt --trajectory examples/pace.csv -o out/\n"
-            "  mrsim motion generate pace --seed 0 -o pace.csv\n"
+            "  mrsim motion generate pace --seed 0 -o pace.csv   # = examples/pace.csv\n"
+            "  mrsim corrupt --trajectory pace.csv -o out/\n"
             "  mrsim fd rp_sub01.txt --format spm\n"
             "  mrsim info"
         ),
@@ -70,30 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# User errors: library errors already name the file/field, so they print as one line.
-USER_ERRORS: tuple[type[BaseException], ...] = (CLIError, ValueError, KeyError, OSError)
+#: Library spellings in messages -> the flags every mrsim subcommand uses for them.
+FLAG_SPELLINGS = {
+    "tr_s= (CLI: --tr SECONDS)": "--tr SECONDS",
+    "format= (CLI: --format)": "--format FORMAT",
+    "mapping='stretch'": "--mapping stretch",
+    "mapping='seconds'": "--mapping seconds",
+    "granularity='shot'": "--granularity shot",
+    "noise SNR must be": "--noise-snr must be",
+}
 
 
-def run_command(parser: argparse.ArgumentParser, argv: list[str] | None, prog: str) -> int:
-    """Parse ``argv``, call the chosen subcommand's ``func`` and turn user errors into
-    one ``PROG COMMAND: error: ...`` line with exit status 2 (no traceback).
-
-    Shared by ``mrsim`` and the correctors' command lines.
-    """
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 1
-    try:
-        return int(args.func(args) or 0)
-    except USER_ERRORS as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"{prog} {args.command}: error: {msg}", file=sys.stderr)
-        return 2
+def cli_spelling(msg: str) -> str:
+    """A library message as the command line user needs it (flags, not keywords)."""
+    for lib, flag in FLAG_SPELLINGS.items():
+        msg = msg.replace(lib, flag)
+    return msg
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv, "mrsim")
+    """``mrsim``: :class:`~mrsim.errors.MrsimInputError` -> one line and exit 2; any other
+    exception keeps its traceback (exit 1) (:func:`mrsim.command.run_command`)."""
+    return run_command(build_parser(), argv, "mrsim", rewrite=cli_spelling)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,8 @@
 
 Reads a motion trajectory, maps it onto an MP-RAGE schedule (one pose per k-space line,
 re-referenced so the k-space centre is at the identity), computes the corrupted k-space
-with one NUFFT (mrsim.kspace.corrupt.corrupt) and writes ``clean.nii.gz``,
+with one NUFFT (:func:`mrsim.kspace.volume.corrupt_volume`, which calls the front door
+:func:`mrsim.kspace.corrupt.corrupt`) and writes ``clean.nii.gz``,
 ``corrupted.nii.gz`` and ``corruption.png`` (orthogonal slices + the poses), then prints
 SSIM / PSNR and the motion severity.
 
@@ -10,7 +11,8 @@ With ``--coils N`` the acquisition has N receive coils with synthetic birdcage
 sensitivities on the output grid (fixed in the scanner while the head moves, ring around
 the array axis closest to world z). The corrupted and clean images are then the R=1
 SENSE combinations of the coil images (with the maps the data were simulated with), and
-``--save-kspace`` stores the per-coil k-space with its sensitivities. ``--coil-method
+``--save-kspace`` stores the per-coil k-space with its sensitivities (file format:
+:mod:`mrsim.io.kspace_file`, read back with ``read_kspace_file``). ``--coil-method
 fourier`` (default) costs about one single-coil NUFFT per phase-encode Fourier term
 (``(2K+1)`` per phase-encode axis along which the maps vary: 7 for the birdcage maps and
 MP-RAGE) whatever the number of motion states, with the maps band-limited to ``|p| <= K``
@@ -20,6 +22,17 @@ docs/physics.md, section 5.
 
 Without ``--input`` the embedded MNI152 T1 (1 mm, padded/cropped to 256 x 256 x 176) is
 used: 176 shots x 2.3 s = 404.8 s, the span of ``mrsim motion generate pace`` traces.
+A trajectory to start with: ``examples/pace.csv`` in the source tree, or make one anywhere
+with ``mrsim motion generate pace --seed 0 -o pace.csv`` (the same trace).
+
+The MP-RAGE timing (``--ti-s``, ``--echo-spacing-s``, ``--shot-tr-s``; seed 001: 0.9 s,
+7 ms, 2.3 s) is derived where not given so that the echo train fits the matrix (a 288- or
+311-line phase-encode axis needs a shorter echo spacing); the protocol used is printed
+(:mod:`mrsim.kspace.mprage_protocol`). A complex NIfTI is corrupted as the complex image
+(magnitude and phase); ``--complex`` writes complex outputs.
+
+Everything is checked before the simulation starts, and the outputs are written all or
+nothing: a failed or interrupted run leaves no file that looks like a result.
 """
 
 from __future__ import annotations
@@ -31,7 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.cli import CLIError, add_command
+from mrsim.cli import CLIError, add_command, add_motion_warnings_flag
+from mrsim.cli.arg_types import positive_int as _positive_int
+from mrsim.cli.arg_types import seconds as _seconds
+from mrsim.cli.arg_types import tolerance as _tolerance
+from mrsim.cli.corrupt_prospective import add_prospective_arguments, prospective_trajectory
+from mrsim.errors import MrsimInputError
 
 DEFAULT_GRID = (256, 256, 176)
 
@@ -62,16 +80,6 @@ def _matrix(text: str) -> tuple[int, ...]:
     return vals
 
 
-def _positive_int(text: str) -> int:
-    try:
-        val = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
-    if val < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return val
-
-
 def _coil_terms(text: str) -> int | tuple[int, ...]:
     try:
         vals = tuple(int(v) for v in text.replace("x", ",").split(","))
@@ -88,11 +96,16 @@ def _coil_terms(text: str) -> int | tuple[int, ...]:
 
 def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = add_command(subparsers, name, help_text, __doc__, EXAMPLES)
-    p.add_argument("--trajectory", required=True, help="motion file (mrsim CSV, FSL, SPM, ...)")
+    p.add_argument(
+        "--trajectory",
+        required=True,
+        help="motion file (mrsim CSV, FSL, SPM, ...); make one with "
+        "'mrsim motion generate pace -o pace.csv'",
+    )
     p.add_argument("--format", default=None, help="motion file format (default: detected)")
     p.add_argument(
         "--tr",
-        type=float,
+        type=_seconds,
         default=None,
         dest="tr_s",
         help="sample spacing (s) for motion files without a time column",
@@ -122,11 +135,29 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="fully sampled array axis (default 0)",
     )
     p.add_argument(
+        "--shot-tr-s",
         "--shot-tr",
-        type=float,
-        default=2.3,
+        type=_seconds,
+        default=None,
         dest="shot_tr_s",
-        help="time between inversions in s (default 2.3)",
+        metavar="S",
+        help="time between inversions (s; default 2.3, longer where the train needs it)",
+    )
+    p.add_argument(
+        "--ti-s",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="inversion time to the train's k-space-centre readout (s; default 0.9, longer "
+        "where the train needs it)",
+    )
+    p.add_argument(
+        "--echo-spacing-s",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="time between readouts of a train (s; default 0.007, shorter (>= 0.005) where "
+        "the train must fit TI and the shot TR)",
     )
     p.add_argument(
         "--mapping",
@@ -147,9 +178,15 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="keep the trajectory as is instead of making the pose at the k-space "
         "centre the identity",
     )
-    p.add_argument("--backend", default="finufft", choices=["finufft", "sigpy"])
-    p.add_argument("--eps", type=float, default=1e-4, help="NUFFT tolerance (default 1e-4)")
-    p.add_argument("--threads", type=int, default=None, help="threads (default: all CPUs)")
+    p.add_argument(
+        "--backend", default="finufft", choices=["finufft", "sigpy"], help="default finufft"
+    )
+    p.add_argument(
+        "--eps", type=_tolerance, default=1e-4, help="NUFFT tolerance, 1e-15..0.1 (default 1e-4)"
+    )
+    p.add_argument(
+        "--threads", type=_positive_int, default=None, help="threads (default: all CPUs)"
+    )
     p.add_argument(
         "--noise-snr",
         type=float,
@@ -195,228 +232,216 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         default=None,
         metavar="RAW.h5",
         help="also write ISMRMRD/MRD raw data: one acquisition per line with its true pose "
-        "in user_float[0:6], the motion-free k-space in group dataset_motion_free",
+        "in user_float[0:6], the motion-free k-space in group dataset_motion_free (not with "
+        "--phantom head)",
     )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument("-o", "--output", default="corrupt_out", help="output folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="corrupt_out",
+        help="output folder, gets clean.nii.gz, corrupted.nii.gz, corruption.png and "
+        "corruption.json (default corrupt_out)",
+    )
+    add_motion_warnings_flag(p)
+    p.add_argument(
+        "--phantom",
+        default="template",
+        choices=["template", "head"],
+        help="without --input: the MNI152 T1 template (default) or the full-head phantom "
+        "(mrsim phantom head, 176x256x256 at 1 mm, ADNI 3 T MP-RAGE)",
+    )
+    p.add_argument(
+        "--contrast",
+        default="static",
+        choices=["static", "echo-train"],
+        help="--phantom head only: one image at the k-space-centre echo (static, default) or "
+        "each line at its own echo of the MP-RAGE train (echo-train; no --coils/--noise-snr)",
+    )
+    add_prospective_arguments(p)
     p.set_defaults(func=run)
 
 
-def output_affine(affine: np.ndarray, in_shape, out_shape) -> np.ndarray:
-    """Affine of a same-FOV grid of ``out_shape``: voxel n//2 keeps its world position."""
-    A = np.asarray(affine, dtype=float).copy()
-    zoom = np.asarray(in_shape, float) / np.asarray(out_shape, float)
-    centre_world = A[:3, :3] @ (np.asarray(in_shape) // 2) + A[:3, 3]
-    A[:3, :3] = A[:3, :3] * zoom[None, :]
-    A[:3, 3] = centre_world - A[:3, :3] @ (np.asarray(out_shape) // 2)
-    return A
+#: SSIM uses 7 x 7 windows on the slices of every axis-0 cut; smaller volumes cannot be scored.
+MIN_MATRIX = 7
 
 
-def save_kspace_h5(path: str | Path, result, affine: np.ndarray) -> Path:
-    """Write k-space (complex64), per-line poses and the schedule to an HDF5 file.
+#: Peak memory per output voxel of a single-coil run (measured: 288 x 288 x 192 from the
+#: 256 x 256 x 176 template peaks at 1.5 GB, ~96 bytes per voxel).
+BYTES_PER_VOXEL = 100
 
-    Multi-coil results (``result.coil_sensitivities`` set) store ``kspace`` with a leading
-    coil axis, the sensitivities the data were simulated with (``coil_sensitivities``,
-    complex64, same grid) and the attributes ``n_coils``, ``coil_method`` and
-    ``coil_terms`` (``-1`` when not applicable); ``kspace.attrs["axes"]`` names the axes.
-    """
-    import h5py
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    s = result.schedule
-    sens = getattr(result, "coil_sensitivities", None)
-    with h5py.File(path, "w") as f:
-        kd = f.create_dataset(
-            "kspace",
-            data=result.kspace.astype(np.complex64),
-            compression="gzip",
-            compression_opts=1,
+def _check_memory(matrix: tuple[int, ...]) -> None:
+    """Refuse a matrix whose single-coil run (a lower bound with coils) cannot fit in RAM."""
+    import os
+
+    need = BYTES_PER_VOXEL * float(np.prod(matrix))
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no check
+        return
+    if need > have:
+        raise CLIError(
+            f"--matrix {matrix} needs about {need / 2**30:.0f} GiB (about {BYTES_PER_VOXEL} bytes "
+            f"per voxel), more than this machine's {have / 2**30:.0f} GiB; use a smaller --matrix"
         )
-        grid_axes = ["array axis 0", "array axis 1", "array axis 2"][: s.ndim]
-        kd.attrs["axes"] = json.dumps((["coil"] if sens is not None else []) + grid_axes)
-        f.attrs["n_coils"] = 0 if sens is None else int(sens.shape[0])
-        if sens is not None:
-            sd = f.create_dataset(
-                "coil_sensitivities",
-                data=np.asarray(sens).astype(np.complex64),
-                compression="gzip",
-                compression_opts=1,
+
+
+def _check_image(image: np.ndarray, source: str, matrix: tuple[int, ...]) -> None:
+    if not np.any(image):
+        raise CLIError(f"{source}: the volume is all zeros: there is nothing to corrupt")
+    for what, shape in (("input", image.shape), ("--matrix", matrix)):
+        if min(shape) < MIN_MATRIX:
+            raise CLIError(
+                f"{source}: {what} grid {tuple(shape)} is too small: mrsim corrupt needs at "
+                f"least {MIN_MATRIX} voxels along every axis (a 3D MP-RAGE volume; SSIM uses "
+                f"{MIN_MATRIX}x{MIN_MATRIX} windows)"
             )
-            sd.attrs["description"] = (
-                "receive sensitivities (scanner frame, output grid) the k-space was simulated "
-                "with; coil images combine as sum conj(S_c) m_c / sum |S_c|^2"
-            )
-            terms = result.settings.get("coil_terms")
-            f.attrs["coil_method"] = str(result.settings.get("coil_method"))
-            f.attrs["coil_terms"] = np.asarray(terms if terms is not None else [-1] * s.ndim)
-        f.create_dataset("line_params", data=result.params)
-        f.create_dataset("line_time_s", data=s.time_s)
-        f.create_dataset("line_pe_index", data=s.pe_index)
-        f.create_dataset("line_shot", data=s.shot)
-        f.create_dataset("affine", data=affine)
-        f.attrs["readout_axis"] = s.readout_axis
-        f.attrs["convention"] = (
-            "centred k-space (DC at n//2), orthonormal; "
-            "line_params columns tx_mm,ty_mm,tz_mm,rx_deg,ry_deg,rz_deg"
-        )
-        f.attrs["settings"] = json.dumps(result.settings)
-        f.attrs["severity"] = json.dumps(result.severity)
-        f.attrs["noise_sigma"] = result.noise_sigma
-    return path
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
-    from mrsim import metrics
-    from mrsim.io.nifti import load_volume, save_volume, voxel_size_mm
-    from mrsim.kspace.corrupt import corrupt, orientation_from_affine
+    from mrsim.command import user_input
+    from mrsim.geometry import orientation_from_affine
+    from mrsim.io.kspace_file import write_kspace_file
+    from mrsim.io.nifti import load_volume, save_volume
+    from mrsim.io.output_set import StagedOutputs, check_writable
+    from mrsim.kspace.corrupt import CorruptionSettings
     from mrsim.kspace.figure import corruption_figure
+    from mrsim.kspace.mprage_protocol import mprage_protocol
     from mrsim.kspace.schedule import mprage_schedule
+    from mrsim.kspace.volume import corrupt_head_volume, corrupt_volume
     from mrsim.motion.formats import read_trajectory
 
     t_start = time.perf_counter()
-    steps = tqdm(total=5, desc="mrsim corrupt", unit="step", leave=False)
-    traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
-    steps.update()
-    if args.input is None:
+    # Everything the user gave is checked before the simulation starts.
+    out = check_writable(args.output, "-o/--output", folder=True)
+    if args.save_kspace:
+        check_writable(args.save_kspace, "--save-kspace")
+    if args.save_ismrmrd:
+        check_writable(args.save_ismrmrd, "--save-ismrmrd")
+    with user_input(args.trajectory):
+        traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
+    head = None
+    if args.input is None and args.phantom == "head":
+        from mrsim.phantoms.head import DEFAULT_SHAPE, make_head
+
+        # built directly on the output matrix (same FOV: 176 x 256 x 256 mm)
+        shape = DEFAULT_SHAPE if args.matrix is None else args.matrix
+        head = make_head(shape, np.asarray(DEFAULT_SHAPE, float) / np.asarray(shape))
+        image, affine = head.fractions[0], head.affine  # the grid only; contrast comes later
+        source = f"embedded full-head phantom {tuple(shape)}, FOV 176 x 256 x 256 mm"
+    elif args.contrast != "static" or args.phantom != "template":
+        raise MrsimInputError(
+            "--phantom head / --contrast echo-train: the head phantom is used without --input"
+        )
+    elif args.input is None:
         from mrsim.phantoms.mni152 import load_mni152
 
         image, affine = load_mni152("t1", shape=DEFAULT_GRID)
         source = f"embedded MNI152 T1 {DEFAULT_GRID} at 1 mm"
     else:
-        try:
-            image, affine = load_volume(args.input, ndim=3)
-        except ValueError as exc:
-            raise CLIError(f"{exc} (--input must be a 3D NIfTI volume)") from exc
+        with user_input(f"{args.input} (--input must be a 3D NIfTI volume)"):
+            image, affine = load_volume(args.input, ndim=3, dtype=None)
         source = str(args.input)
-    if image.ndim != 3:
-        raise CLIError(f"{source}: expected a 3D volume, got shape {image.shape}")
-    vox = voxel_size_mm(affine)
-    orientation = orientation_from_affine(affine)
+    with user_input(source):  # voxel size and orientation (shears refused)
+        orientation_from_affine(affine)
     matrix = tuple(image.shape) if args.matrix is None else args.matrix
-    try:
+    _check_image(image, source, matrix)
+    _check_memory(matrix)
+    n_ky = [matrix[a] for a in range(3) if a != args.readout_axis][0]
+    protocol = mprage_protocol(
+        n_ky,
+        args.ordering,
+        ti_s=args.ti_s,
+        echo_spacing_s=args.echo_spacing_s,
+        shot_tr_s=args.shot_tr_s,
+    )
+    matrix_src = "--matrix" if args.matrix is not None else f"{source} grid"
+    with user_input(f"{matrix_src} {matrix} / --ordering {args.ordering}"):
         schedule = mprage_schedule(
             matrix,
             ordering=args.ordering,
             readout_axis=args.readout_axis,
-            shot_tr_s=args.shot_tr_s,
+            shot_tr_s=protocol.shot_tr_s,
+            ti_s=protocol.ti_s,
+            echo_spacing_s=protocol.echo_spacing_s,
         )
-    except ValueError as exc:
-        raise CLIError(f"--matrix {matrix} / --ordering {args.ordering}: {exc}") from exc
-    sens = None
-    if args.coils is not None:
-        from mrsim.kspace.coils import birdcage_sensitivities, coil_terms_per_axis
+    traj, interp, prospective = prospective_trajectory(args, traj, schedule)
+    settings = CorruptionSettings(
+        mapping=args.mapping,
+        method=interp,
+        rereference_center=not args.no_rereference,
+        granularity=args.granularity,
+        noise_snr=args.noise_snr,
+        output="complex" if args.complex else "magnitude",
+        seed=args.seed,
+        coil_method=args.coil_method,
+        coil_terms=args.coil_terms,
+    ).updated(backend=args.backend, eps=args.eps, threads=args.threads)
+    if args.coils is not None and args.coil_method == "fourier" and args.coil_terms is not None:
+        from mrsim.kspace.coils import coil_terms_per_axis
 
-        if args.coil_method == "fourier" and args.coil_terms is not None:
-            try:
-                coil_terms_per_axis(args.coil_terms, schedule.shape)
-            except ValueError as exc:
-                raise CLIError(f"--coil-terms {args.coil_terms}: {exc}") from exc
+        with user_input(f"--coil-terms {args.coil_terms}"):
+            coil_terms_per_axis(args.coil_terms, schedule.shape)
+    from mrsim.kspace.poses import line_poses
 
-        # Ring around the array axis closest to world z (the scanner bore).
-        ring_axis = int(np.argmax(np.abs(orientation[2, :])))
-        vox_grid = vox * np.asarray(image.shape) / np.asarray(schedule.shape)
-        sens = birdcage_sensitivities(schedule.shape, vox_grid, args.coils, axis=ring_axis)
-    steps.update()
-    try:
-        res = corrupt(
-            image,
-            traj,
-            schedule,
-            vox,
-            orientation=orientation,
-            mapping=args.mapping,
-            rereference_center=not args.no_rereference,
-            granularity=args.granularity,
-            backend=args.backend,
-            eps=args.eps,
-            nthreads=args.threads,
-            noise_snr=args.noise_snr,
-            output="complex" if args.complex else "magnitude",
-            coil_sensitivities=sens,
-            coil_method=args.coil_method,
-            coil_terms=args.coil_terms,
-            seed=args.seed,
-            progress=sens is not None,
+    # the trajectory must cover the scan (or be stretchable): checked here, not after the NUFFT
+    with user_input(args.trajectory, convert=False):
+        line_poses(traj, schedule, mapping=args.mapping, rereference_center=False)
+    print(f"protocol  MP-RAGE {args.ordering}: {protocol.describe()}", flush=True)
+    if np.iscomplexobj(image):
+        print(
+            "note      complex input: the complex image (magnitude and phase) is corrupted"
+            + ("" if args.complex else "; magnitudes written (--complex for complex output)"),
+            flush=True,
         )
-    except ValueError as exc:
-        raise CLIError(f"{args.trajectory}: {exc}") from exc
-    steps.update()
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    aff_out = output_affine(affine, image.shape, schedule.shape)
-    save_volume(out / "clean.nii.gz", res.clean, aff_out)
-    save_volume(out / "corrupted.nii.gz", res.image, aff_out)
-    if args.save_kspace:
-        save_kspace_h5(args.save_kspace, res, aff_out)
-    if args.save_ismrmrd:
-        import inspect
-
-        from mrsim.io.ismrmrd import write_corruption_ismrmrd
-
-        sched_defaults = inspect.signature(mprage_schedule).parameters  # what the run used
-        seq = {k: sched_defaults[k].default for k in ("ti_s", "echo_spacing_s")}
-        seq.update(shot_tr_s=args.shot_tr_s, sequence_type="MP-RAGE")
-        write_corruption_ismrmrd(
-            args.save_ismrmrd, res, aff_out, clean_image=image, voxel_size_mm=vox,
-            orientation=orientation, sequence=seq,
-        )  # fmt: skip
-    steps.update()
-    ref, img = np.abs(res.clean), np.abs(res.image)
-    ssim_v = metrics.ssim(ref, img)
-    psnr_v = metrics.psnr(ref, img)
-    sev = res.severity
-    vox_out = np.round(vox * np.asarray(image.shape) / schedule.shape, 3).tolist()
-    moved_pct = 100 * sev["energy_fraction_moved"]
-    coil_line = ""
-    if sens is not None:
-        terms = res.settings["coil_terms"]
-        coil_line = (
-            f"coils     {args.coils} (birdcage), {args.coil_method}"
-            + (f" K={terms}" if terms is not None else "")
-            + ", R=1 SENSE combination\n"
+    # A user error in the corruption names the trajectory; any other exception keeps its
+    # traceback.
+    with user_input(args.trajectory, convert=False):
+        if head is None:
+            vol = corrupt_volume(image, affine, traj, schedule, settings, n_coils=args.coils)
+        else:
+            vol = corrupt_head_volume(
+                head, traj, schedule, settings, contrast=args.contrast, n_coils=args.coils
+            )
+    res = vol.result
+    summary = _summary(args, source, res, traj, vol)
+    report = {
+        "ssim": vol.ssim,
+        "psnr_db": vol.psnr_db,
+        "severity": res.severity,
+        "settings": res.settings,
+        "protocol": {
+            "ti_s": protocol.ti_s,
+            "echo_spacing_s": protocol.echo_spacing_s,
+            "shot_tr_s": protocol.shot_tr_s,
+            "derived": list(protocol.derived),
+        },
+        "noise_sigma": res.noise_sigma,
+        "trajectory": str(args.trajectory),
+        "prospective": prospective,
+        "input": source,
+    }
+    with StagedOutputs() as stage:  # all files or none
+        save_volume(stage.path(out / "clean.nii.gz"), res.clean, vol.affine)
+        save_volume(stage.path(out / "corrupted.nii.gz"), res.image, vol.affine)
+        if args.save_kspace:
+            write_kspace_file(stage.path(args.save_kspace), res, vol.affine)
+        if args.save_ismrmrd:
+            _write_ismrmrd(
+                stage.path(args.save_ismrmrd), vol, protocol, None if head else (image, affine)
+            )
+        corruption_figure(
+            res.clean,
+            res.image,
+            schedule.time_s,
+            res.params,
+            stage.path(out / "corruption.png"),
+            title=summary,
+            center_time_s=float(schedule.time_s[schedule.center_line()]),
+            voxel_size_mm=vol.voxel_size_mm,
         )
-    summary = (
-        f"input     {source}\n"
-        f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
-        f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
-        f"{coil_line}"
-        f"motion    {len(traj)} samples over {traj.t_s[0]:g}-{traj.t_s[-1]:g} s, "
-        f"mapping {args.mapping}, {sev['n_states']} states\n"
-        f"SSIM      {ssim_v:.4f}\nPSNR      {psnr_v:.2f} dB\n"
-        f"motion std {sev['motion_std']:.3f} (mm|deg, seed 001)\n"
-        f"k-energy-weighted displacement {sev['mean_displacement_mm']:.3f} mm "
-        f"(max {sev['max_displacement_mm']:.2f} mm)\n"
-        f"k-energy moved >{sev['moved_threshold_mm']} mm: {moved_pct:.1f} %"
-    )
-    corruption_figure(
-        res.clean,
-        res.image,
-        schedule.time_s,
-        res.params,
-        out / "corruption.png",
-        title=summary,
-        center_time_s=float(schedule.time_s[schedule.center_line()]),
-        voxel_size_mm=vox * np.asarray(image.shape) / schedule.shape,
-    )
-    with open(out / "corruption.json", "w") as f:
-        json.dump(
-            {
-                "ssim": ssim_v,
-                "psnr_db": psnr_v,
-                "severity": sev,
-                "settings": res.settings,
-                "noise_sigma": res.noise_sigma,
-                "trajectory": str(args.trajectory),
-                "input": source,
-            },
-            f,
-            indent=2,
-        )
-    steps.update()
-    steps.close()
+        write_json(stage.path(out / "corruption.json"), report)
     print(summary)
     written = ["clean.nii.gz", "corrupted.nii.gz", "corruption.png", "corruption.json"]
     print(
@@ -426,3 +451,63 @@ def run(args: argparse.Namespace) -> int:
         + f"  ({time.perf_counter() - t_start:.1f} s)"
     )
     return 0
+
+
+def _write_ismrmrd(path: Path, vol, protocol, clean=None) -> None:
+    """``--save-ismrmrd``: the MRD file of the run. With ``clean = (image, affine)`` (an image
+    input; the full-head phantom has no single clean input image) the motion-free k-space
+    of that image is added."""
+    from mrsim.geometry import orientation_from_affine, voxel_size_from_affine
+    from mrsim.io.ismrmrd import write_corruption_ismrmrd
+
+    seq = {
+        "ti_s": protocol.ti_s,
+        "echo_spacing_s": protocol.echo_spacing_s,
+        "shot_tr_s": protocol.shot_tr_s,
+        "sequence_type": "MP-RAGE",
+    }
+    image, affine = (None, None) if clean is None else clean
+    write_corruption_ismrmrd(
+        path,
+        vol.result,
+        vol.affine,
+        clean_image=image,
+        voxel_size_mm=None if affine is None else voxel_size_from_affine(affine),
+        orientation=None if affine is None else orientation_from_affine(affine),
+        sequence=seq,
+    )
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """Indented JSON, written atomically."""
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2))
+
+
+def _summary(args, source: str, res, traj, vol) -> str:
+    schedule, sev = res.schedule, res.severity
+    vox_out = np.round(vol.voxel_size_mm, 3).tolist()
+    moved_pct = 100 * sev["energy_fraction_moved"]
+    coil_line = ""
+    if res.coil_sensitivities is not None:
+        terms = res.settings["coil_terms"]
+        coil_line = (
+            f"coils     {args.coils} (birdcage), {args.coil_method}"
+            + (f" K={terms}" if terms is not None else "")
+            + ", R=1 SENSE combination\n"
+        )
+    return (
+        f"input     {source}\n"
+        f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
+        f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
+        f"{coil_line}"
+        f"motion    {len(traj)} samples over {traj.t_s[0]:g}-{traj.t_s[-1]:g} s, "
+        f"mapping {args.mapping}, {sev['n_states']} states\n"
+        f"SSIM      {vol.ssim:.4f}\nPSNR      {vol.psnr_db:.2f} dB\n"
+        f"motion std {sev['motion_std']:.3f} (mm|deg, seed 001)\n"
+        f"k-energy-weighted displacement {sev['mean_displacement_mm']:.3f} mm "
+        f"(max {sev['max_displacement_mm']:.2f} mm)\n"
+        f"k-energy moved >{sev['moved_threshold_mm']} mm: {moved_pct:.1f} %"
+    )

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from mrsim.cli import CLIError, add_command
+from mrsim.cli.arg_types import positive_int
+from mrsim.command import user_input
 
 EXAMPLES = """\
 examples:
@@ -44,8 +46,15 @@ def register(subparsers, name: str, help_text: str) -> None:
         help="recipe TOML file, or the name of a shipped recipe "
         "(mcnet_mprage, qsm_motion, motion_windows)",
     )
-    b.add_argument("--out", required=True, help="output directory")
-    b.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    b.add_argument(
+        "--out",
+        required=True,
+        help="output directory: gets dataset.h5 (merged view), shards/*.h5, manifest and plan "
+        "JSON; re-running resumes",
+    )
+    b.add_argument(
+        "--workers", type=positive_int, default=1, help="local worker processes (default 1)"
+    )
     b.add_argument(
         "--scheduler",
         default=None,
@@ -53,7 +62,7 @@ def register(subparsers, name: str, help_text: str) -> None:
     )
     b.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=None,
         help="NUFFT/FFT threads per worker (default: cores // workers)",
     )
@@ -95,7 +104,11 @@ def run_build(args: argparse.Namespace) -> int:
         raise CLIError(f"--workers must be >= 1, got {args.workers}")
     if args.threads is not None and args.threads < 1:
         raise CLIError(f"--threads must be >= 1, got {args.threads}")
-    recipe = load_recipe(args.recipe, small=args.small)
+    from mrsim.io.output_set import check_writable
+
+    check_writable(args.out, "--out", folder=True)
+    with user_input(args.recipe):
+        recipe = load_recipe(args.recipe, small=args.small)
     res = build_dataset(
         recipe,
         args.out,
@@ -131,12 +144,14 @@ def run_info(args: argparse.Namespace) -> int:
     from mrsim.dataset.build import verify_dataset
     from mrsim.io.hdf5 import read_index, resolve_dataset_file
 
-    merged = resolve_dataset_file(args.dir)
-    with h5py.File(merged, "r") as f:
-        idx = read_index(f)
-        recipe = json.loads(f.attrs["recipe"])
-        data = {k: (ds.shape, ds.dtype) for k, ds in f["data"].items()}
-        unit = f.attrs.get("motion_magnitude_unit", "")
+    with user_input(args.dir):
+        # --verify reports every problem itself; without it a missing shard is an error
+        merged = resolve_dataset_file(args.dir, check_shards=not args.verify)
+        with h5py.File(merged, "r") as f:
+            idx = read_index(f)
+            recipe = json.loads(f.attrs["recipe"])
+            data = {k: (ds.shape, ds.dtype) for k, ds in f["data"].items()}
+            unit = f.attrs.get("motion_magnitude_unit", "")
     n = idx["sample"].size
     print(
         f"{merged}: recipe {recipe['name']!r} (kind {recipe['kind']}, seed {recipe['seed']}"
@@ -186,7 +201,8 @@ def run_regenerate(args: argparse.Namespace) -> int:
     import mrsim
     from mrsim.dataset.build import regenerate_sample
 
-    sample, stored, attrs = regenerate_sample(args.file, args.sample)
+    with user_input(args.file):
+        sample, stored, attrs = regenerate_sample(args.file, args.sample)
     from mrsim.dataset.build import code_fingerprint
 
     if attrs.get("mrsim_code") not in (None, code_fingerprint()):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mrsim.cli import add_command
+from mrsim.cli import add_command, add_motion_warnings_flag
+from mrsim.cli.arg_types import positive_mm, seconds
 
 EPILOG = """\
 examples:
@@ -31,10 +32,21 @@ def register(subparsers, name: str, help_text: str) -> None:
     )
     p.add_argument("input", help="motion file (mrsim csv, fsl, spm, afni, hcp, fmriprep)")
     p.add_argument("--format", help="input format when the name does not tell")
-    p.add_argument("--kind", choices=("power", "jenkinson", "enorm"), default="power")
-    p.add_argument("--radius", type=float, help="radius (mm); default 50 power, 80 jenkinson")
-    p.add_argument("--tr", type=float, help="sampling interval (s), for the t_s output column")
-    p.add_argument("-o", "--output", help="write per-frame FD to this CSV")
+    p.add_argument(
+        "--kind",
+        choices=("power", "jenkinson", "enorm"),
+        default="power",
+        help="FD definition (default power)",
+    )
+    p.add_argument("--radius", type=positive_mm, help="radius (mm); default 50 power, 80 jenkinson")
+    p.add_argument("--tr", type=seconds, help="sampling interval (s), for the t_s output column")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write per-frame FD to this CSV (columns frame[,t_s],fd_KIND_mm; default: "
+        "print the summary only)",
+    )
+    add_motion_warnings_flag(p)
     p.set_defaults(func=run)
 
 
@@ -42,18 +54,23 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mrsim.cli.motion import _read_for
+    from mrsim.command import user_input
     from mrsim.motion import fd_summary, framewise_displacement
     from mrsim.motion.fd import DEFAULT_RADIUS_MM
 
     # FD depends only on the sample order, so a file without times needs no --tr.
     traj, timed = _read_for(args.input, args.format, args.tr, need_times=False)
-    fd = framewise_displacement(traj, args.kind, radius_mm=args.radius)
+    with user_input("--radius"):
+        fd = framewise_displacement(traj, args.kind, radius_mm=args.radius)
     s = fd_summary(fd)
     r = DEFAULT_RADIUS_MM[args.kind] if args.radius is None else args.radius
     name = {"power": "Power FD", "jenkinson": "Jenkinson FD", "enorm": "AFNI enorm"}[args.kind]
     unit = "mm/deg" if args.kind == "enorm" else "mm"
     print(f"{args.input}: {s.n_frames} frames, {name}" + ("" if r is None else f" (r = {r:g} mm)"))
-    print(f"  mean FD   {s.mean_mm:.4f} {unit} (frames 2..{s.n_frames})")
+    if s.n_frames < 2:
+        print("  mean FD   n/a (one frame: FD needs two consecutive poses)")
+    else:
+        print(f"  mean FD   {s.mean_mm:.4f} {unit} (frames 2..{s.n_frames})")
     print(f"  max FD    {s.max_mm:.4f} {unit}")
     for thr, cnt in ((0.2, s.n_above_0p2), (0.5, s.n_above_0p5)):
         print(f"  FD > {thr} {unit}: {cnt} frames ({100.0 * cnt / s.n_frames:.1f} %)")
@@ -65,13 +82,16 @@ def run(args: argparse.Namespace) -> int:
             header += ",t_s"
         cols.append(fd)
         header += f",fd_{args.kind}_mm"
-        np.savetxt(
-            args.output,
-            np.column_stack(cols),
-            delimiter=",",
-            header=header,
-            comments="",
-            fmt=["%d"] + ["%.10g"] * (len(cols) - 1),
-        )
+        from mrsim.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            np.savetxt(
+                tmp,
+                np.column_stack(cols),
+                delimiter=",",
+                header=header,
+                comments="",
+                fmt=["%d"] + ["%.10g"] * (len(cols) - 1),
+            )
         print(f"wrote {args.output}")
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from mrsim.cli import CLIError, add_command
+from mrsim.cli import CLIError, add_command, add_motion_warnings_flag
+from mrsim.cli.arg_types import positive_mm, seconds
+from mrsim.command import user_input
 
 EPILOG = """\
 examples:
@@ -57,12 +59,18 @@ def register(subparsers, name: str, help_text: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g.add_argument("kind", choices=("pace", "events", "realistic"))
-    g.add_argument("-o", "--output", required=True, help="output file (format from its name)")
+    g.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output motion file; its name sets the format (.csv mrsim with t_s and units, .par "
+        "fsl, rp_*.txt spm, .1D afni) unless --format",
+    )
     g.add_argument("--format", help="output format when the name does not tell")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--n", type=int, help="number of samples")
     timing = g.add_mutually_exclusive_group()
-    timing.add_argument("--tr", type=float, help="sampling interval (s)")
+    timing.add_argument("--tr", type=seconds, help="sampling interval (s)")
     timing.add_argument("--duration", type=float, help="time from first to last sample (s)")
     g.add_argument("--magnitude", type=float, help="realistic: max RMS displacement (mm)")
     g.add_argument("--n-events", type=int, help="events: number of events (default 2 or 3)")
@@ -85,7 +93,15 @@ def register(subparsers, name: str, help_text: str) -> None:
     c.add_argument("output")
     c.add_argument("--from", dest="from_format", help="input format (default: from name)")
     c.add_argument("--to", dest="to_format", help="output format (default: from name)")
-    c.add_argument("--tr", type=float, help="sampling interval (s) of an input without times")
+    c.add_argument("--tr", type=seconds, help="sampling interval (s) of an input without times")
+    c.add_argument(
+        "--resample-tr",
+        type=seconds,
+        metavar="SECONDS",
+        help="resample (linear) onto a uniform grid with this spacing first: needed to write "
+        "non-uniform times to a format without a time column (default: no resampling)",
+    )
+    add_motion_warnings_flag(c)
     c.set_defaults(func=run_convert)
 
     pl = sub.add_parser(
@@ -96,11 +112,21 @@ def register(subparsers, name: str, help_text: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pl.add_argument("input")
-    pl.add_argument("-o", "--output", required=True, help="image file (e.g. motion.png)")
+    pl.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="PNG written: translations, rotations and per-frame FD (e.g. motion.png)",
+    )
     pl.add_argument("--format", help="input format (default: from name)")
-    pl.add_argument("--tr", type=float, help="sampling interval (s) of an input without times")
-    pl.add_argument("--fd", choices=("power", "jenkinson", "enorm"), default="power")
-    pl.add_argument("--radius", type=float, help="FD radius (mm; default 50 power, 80 jenkinson)")
+    pl.add_argument("--tr", type=seconds, help="sampling interval (s) of an input without times")
+    pl.add_argument(
+        "--fd", choices=("power", "jenkinson", "enorm"), default="power", help="default power"
+    )
+    pl.add_argument(
+        "--radius", type=positive_mm, help="FD radius (mm; default 50 power, 80 jenkinson)"
+    )
+    add_motion_warnings_flag(pl)
     pl.set_defaults(func=run_plot)
 
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
@@ -131,8 +157,10 @@ def run_generate(args: argparse.Namespace) -> int:
             kwargs["duration_s"] = args.tr * (n - 1)
         elif args.duration is not None:
             kwargs["duration_s"] = args.duration
-    traj = GENERATORS[kind](**kwargs)
-    fmt = args.format or detect_format(args.output)
+    with user_input(f"motion generate {kind} options"):
+        traj = GENERATORS[kind](**kwargs)
+    with user_input(args.output):
+        fmt = args.format or detect_format(args.output)
     comment = None
     if fmt in ("mrsim", "afni"):
         comment = (
@@ -140,7 +168,8 @@ def run_generate(args: argparse.Namespace) -> int:
             f"mrsim.motion.generators.{GENERATORS[kind].__name__}, seed {args.seed}\n"
             f"made by: {_generate_command(args)}"
         )
-    out = write_trajectory(traj, args.output, format=fmt, comment=comment)
+    with user_input(args.output):
+        out = write_trajectory(traj, args.output, format=fmt, comment=comment)
     print(f"wrote {out} ({len(traj)} samples over {traj.duration_s:g} s, {fmt} format)")
     return 0
 
@@ -158,25 +187,76 @@ def _generate_command(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _read_for(path: str, fmt: str | None, tr: float | None, need_times: bool):
+def _read_for(
+    path: str, fmt: str | None, tr: float | None, need_times: bool, format_flag: str = "--format"
+):
     """Read a motion file; a placeholder 1 s interval only where times are not used."""
     from mrsim.motion import read_trajectory
     from mrsim.motion.formats import has_time_column
 
-    if tr is None and not need_times and not has_time_column(path, fmt):
-        return read_trajectory(path, format=fmt, tr_s=1.0), False
-    return read_trajectory(path, format=fmt, tr_s=tr), True
+    with user_input(path), _flag_spelling(format_flag):
+        if tr is None and not need_times and not has_time_column(path, fmt):
+            return read_trajectory(path, format=fmt, tr_s=1.0), False
+        return read_trajectory(path, format=fmt, tr_s=tr), True
+
+
+class _flag_spelling:
+    """Say ``--from`` / ``--to`` where the library's message says ``--format``."""
+
+    def __init__(self, flag: str) -> None:
+        self.flag = flag
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if exc is not None and self.flag != "--format" and "--format" in str(exc):
+            msg = str(exc).replace("pass format= (CLI: --format)", f"pass {self.flag} FORMAT")
+            raise CLIError(msg) from exc
+        return False
+
+
+def _uniform_spacing(t_s) -> float | None:
+    import numpy as np
+
+    d = np.diff(np.asarray(t_s, dtype=float))
+    if d.size == 0:
+        return None
+    return float(d.mean()) if np.allclose(d, d.mean(), rtol=1e-6, atol=1e-9) else None
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from mrsim.motion import write_trajectory
     from mrsim.motion.formats import detect_format
 
-    to = args.to_format or detect_format(args.output)
+    with user_input(args.output), _flag_spelling("--to"):
+        to = args.to_format or detect_format(args.output)
     # Only the mrsim CSV stores times, so other outputs do not need --tr.
-    traj, _ = _read_for(args.input, args.from_format, args.tr, need_times=(to == "mrsim"))
-    out = write_trajectory(traj, args.output, format=to)
-    print(f"wrote {out} ({len(traj)} samples, {to} format)")
+    need_times = to == "mrsim" or args.resample_tr is not None
+    traj, timed = _read_for(
+        args.input, args.from_format, args.tr, need_times=need_times, format_flag="--from"
+    )
+    if args.resample_tr is not None:
+        grid = np.arange(traj.t_s[0], traj.t_s[-1] + 1e-9 * args.resample_tr, args.resample_tr)
+        traj = traj.resample(grid)
+    note = ""
+    if to != "mrsim" and timed and len(traj) > 1:
+        dt = _uniform_spacing(traj.t_s)
+        if dt is None:
+            d = np.diff(traj.t_s)
+            raise CLIError(
+                f"{args.input}: the sample times are not uniform (spacing {d.min():g} to "
+                f"{d.max():g} s) and {to} files store no times, so they would be lost; "
+                "resample with --resample-tr SECONDS, or write an mrsim .csv"
+            )
+        note = f"; times not stored: read it back with --tr {dt:g}"
+        if traj.t_s[0] != 0:
+            note += f" (first sample was at {traj.t_s[0]:g} s)"
+    with user_input(args.output):
+        out = write_trajectory(traj, args.output, format=to)
+    print(f"wrote {out} ({len(traj)} samples, {to} format{note})")
     return 0
 
 
@@ -187,13 +267,18 @@ def run_plot(args: argparse.Namespace) -> int:
     from mrsim.motion.plot import plot_trajectory
 
     traj, timed = _read_for(args.input, args.format, args.tr, need_times=False)
-    fig = plot_trajectory(
-        traj,
-        fd_kind=args.fd,
-        radius_mm=args.radius,
-        title=str(args.input),
-        time_label="time (s)" if timed else "sample index (no --tr given)",
-    )
-    fig.savefig(args.output, dpi=120)
+    with user_input("--radius"):
+        fig = plot_trajectory(
+            traj,
+            fd_kind=args.fd,
+            radius_mm=args.radius,
+            title=str(args.input),
+            time_label="time (s)" if timed else "sample index (no --tr given)",
+        )
+    with user_input(args.output):
+        from mrsim.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            fig.savefig(tmp, dpi=120)
     print(f"wrote {args.output}")
     return 0

@@ -38,6 +38,7 @@ from mrsim.dataset.recipe import Recipe
 from mrsim.dataset.samples import KINDS, make_sample
 from mrsim.dataset.subjects import DOMAIN_SAMPLE, subject_specs
 from mrsim.dataset.timers import phase, take_phases
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import (
     MANIFEST_NAME,
     MERGED_NAME,
@@ -292,15 +293,18 @@ def build_dataset(
                 f"{code_fingerprint()}; kept shards may differ from rebuilt ones"
             )
         if old.get("recipe_hash") != rhash:
-            raise ValueError(
+            raise MrsimInputError(
                 f"{out}: holds a build of a different recipe (hash "
                 f"{old.get('recipe_hash', '?')[:12]} vs {rhash[:12]}); use another --out directory"
             )
     else:
         write_json_atomic(plan_path, plan_doc)
 
-    for stale in (out / SHARD_DIR).glob("*.tmp-*"):
-        stale.unlink()  # half-written shard of a killed build
+    # Half-written shards of a killed build: atomic_path's temporary names, and the
+    # "<name>.tmp-<pid>-<thread>" names of earlier versions.
+    for pattern in (".*.tmp.h5", "*.tmp-*"):
+        for stale in (out / SHARD_DIR).glob(pattern):
+            stale.unlink()
     manifest_path = out / MANIFEST_NAME
     manifest = read_json(manifest_path) if manifest_path.exists() else {}
     recorded: dict[str, Any] = manifest.get("shards", {})
@@ -404,7 +408,11 @@ def _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record) ->
     nthreads = threads or threads_per_worker(workers)
     # spawn: workers must not inherit the driver's threads (tqdm monitor, OpenMP pools).
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    from mrsim.dataset.workers import terminate_workers, worker_init
+
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(),)
+    ) as pool:
         futures = {
             pool.submit(
                 build_shard, str(out), k, [plan[i] for i in shards[k]], nthreads, shard_attrs
@@ -415,8 +423,7 @@ def _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record) ->
             for fut in as_completed(futures):
                 record(futures[fut], fut.result())
         except BaseException:
-            for fut in futures:
-                fut.cancel()
+            terminate_workers(pool)
             raise
 
 

@@ -12,9 +12,9 @@ subjects, as in seed 001. Each (subject, trajectory, variant) is one sample:
 3. one pose per MP-RAGE shot (128 points stretched over the shots), re-referenced
    so the k-space centre is acquired at the identity pose (seed 001: "offset
    such that the k-space center remained in the origin");
-4. corrupted 3D k-space by one type-2 NUFFT over all lines
-   (:func:`mrsim.kspace.corrupt.moved_kspace`), the clean reference by the
-   same path with no motion; magnitude images by inverse FFT;
+4. corrupted 3D k-space by one type-2 NUFFT over all lines and the clean
+   reference by FFT, both through the front door :func:`mrsim.kspace.corrupt.corrupt`;
+   magnitude images by inverse FFT;
 5. ``n_slices`` slices along ``slice_axis`` (sagittal: array axis 0 = x) at
    ``slice_step_mm`` steps about the centre (nearest voxel; the actual indices
    and positions are stored).
@@ -40,10 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import DOMAIN_TRAJECTORY, load_subject, seeded_rng
 from mrsim.dataset.timers import phase
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
 
 if TYPE_CHECKING:
@@ -75,6 +76,16 @@ SCHEMA = {
     "variants": Field(list, ["rot", "rot_trans"], "motion variants", one_of(*VARIANTS)),
     "nufft_eps": Field(float, 1e-4, "NUFFT tolerance", positive),
     "store_kspace": Field(bool, False, "also store the corrupted 3D k-space (complex64)"),
+    # full-head phantom subjects and MP-RAGE echo-train contrast (mrsim.dataset.head_subjects)
+    "phantom": Field(
+        str,
+        "template",
+        "subject anatomy: MNI 'template' or full 'head'",
+        one_of("template", "head"),
+    ),
+    "contrast": Field(
+        str, "static", "head only: 'static' or 'echo-train'", one_of("static", "echo-train")
+    ),
 }
 
 
@@ -92,7 +103,9 @@ def variant_columns(variant: str, slice_axis: int) -> np.ndarray:
         if variant == "rot_trans":
             cols[[a for a in range(3) if a != slice_axis]] = True
     else:
-        raise ValueError(f"unknown mcnet_mprage variant {variant!r}; expected one of {VARIANTS}")
+        raise MrsimInputError(
+            f"unknown mcnet_mprage variant {variant!r}; expected one of {VARIANTS}"
+        )
     return cols
 
 
@@ -105,7 +118,7 @@ def slice_indices(n: int, n_slices: int, step_mm: float, voxel_mm: float) -> np.
     offsets_mm = (np.arange(n_slices) - (n_slices - 1) / 2.0) * step_mm
     idx = n // 2 + np.floor(offsets_mm / voxel_mm + 0.5).astype(int)
     if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != n_slices:
-        raise ValueError(
+        raise MrsimInputError(
             f"{n_slices} slices {step_mm} mm apart do not fit as distinct slices in {n} voxels "
             f"of {voxel_mm} mm"
         )
@@ -118,9 +131,18 @@ def _validate(recipe: Recipe) -> None:
     try:
         slice_indices(p["shape"][p["slice_axis"]], p["n_slices"], p["slice_step_mm"], vox)
     except ValueError as exc:
-        raise ValueError(f"{recipe.source}: [params] {exc}") from None
+        raise MrsimInputError(f"{recipe.source}: [params] {exc}") from None
     if not p["variants"]:
-        raise ValueError(f"{recipe.source}: field 'params.variants' must not be empty")
+        raise MrsimInputError(f"{recipe.source}: field 'params.variants' must not be empty")
+    if p["contrast"] != "static" and p["phantom"] != "head":
+        raise MrsimInputError(
+            f"{recipe.source}: field 'params.contrast' = 'echo-train' needs params.phantom = 'head'"
+        )
+    if p["phantom"] == "head" and recipe.subjects["source"] != "synthetic":
+        raise MrsimInputError(
+            f"{recipe.source}: field 'params.phantom' = 'head' needs synthetic "
+            "subjects ([subjects] source = 'synthetic')"
+        )
 
 
 def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -146,10 +168,10 @@ def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     """Build one ``mcnet_mprage`` sample from its params (see module docstring)."""
-    from mrsim.dataset.threads import moved_kspace_threads
-    from mrsim.kspace.corrupt import moved_kspace
-    from mrsim.kspace.fft import ifft_centered
-    from mrsim.kspace.schedule import mprage_schedule, poses_for_schedule
+    from mrsim.kspace.corrupt import CorruptionSettings, corrupt
+    from mrsim.kspace.mprage_protocol import mprage_protocol
+    from mrsim.kspace.nufft_options import NufftOptions
+    from mrsim.kspace.schedule import mprage_schedule
     from mrsim.motion.generators import pace_like
     from mrsim.motion.trajectory import Trajectory
 
@@ -158,14 +180,26 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     over = int(params["source_oversample"])
     src_shape = tuple(n * over for n in shape)
     src_vox = tuple(fov / n for n in src_shape)
+    head = params.get("phantom", "template") == "head"
     with phase("subject"):
-        image = load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
+        image = None if head else load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
     with phase("motion"):
+        # TI / echo spacing derived to fit long phase-encode axes (the seed values up to 257
+        # lines, so existing recipes are unchanged); shot_tr_s is the recipe's
+        ro = int(params["readout_axis"])
+        protocol = mprage_protocol(
+            [shape[a] for a in range(3) if a != ro][0],
+            params["ordering"],
+            shot_tr_s=params["shot_tr_s"],
+            flags={"ti_s": "TI", "echo_spacing_s": "echo spacing", "shot_tr_s": "shot_tr_s"},
+        )
         sched = mprage_schedule(
             shape,
             ordering=params["ordering"],
-            readout_axis=params["readout_axis"],
+            readout_axis=ro,
             shot_tr_s=params["shot_tr_s"],
+            ti_s=protocol.ti_s,
+            echo_spacing_s=protocol.echo_spacing_s,
         )
         traj = pace_like(
             n=params["trajectory_points"],
@@ -177,24 +211,25 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         )
         cols = variant_columns(params["variant"], params["slice_axis"])
         traj = Trajectory(traj.t_s, np.where(cols, traj.params, 0.0))
-        R, t_mm, line_params = poses_for_schedule(
-            traj,
-            sched,
-            mapping="stretch",
-            method="linear",
-            rereference_center=True,
-            granularity=params["granularity"],
-        )
-    eps = float(params["nufft_eps"])
-    with phase("nufft"):
-        # Thread-count-independent NUFFT: same bytes whatever the worker layout.
-        k_moved = moved_kspace_threads(image, sched, R, t_mm, src_vox, eps=eps, threads=threads)
-        k_clean = moved_kspace(
-            image, sched, np.eye(3), np.zeros(3), voxel_size_mm=src_vox, eps=eps, nthreads=threads
-        )
-    with phase("fft"):
-        corrupted = np.abs(ifft_centered(k_moved, workers=threads))
-        clean = np.abs(ifft_centered(k_clean, workers=threads))
+    settings = CorruptionSettings(
+        voxel_size_mm=src_vox,
+        mapping="stretch",
+        method="linear",
+        rereference_center=True,
+        granularity=params["granularity"],
+        # The NUFFT path for every pose (no FFT shortcut when a variant happens not to
+        # rotate), so a sample's bytes depend on its params only; results do not depend on
+        # the thread count (tests/test_dataset_recipes.py).
+        nufft=NufftOptions(eps=float(params["nufft_eps"]), threads=threads, fast_path=False),
+        output="native",  # magnitudes taken here, in the engine's precision
+    )
+    if head:
+        corrupted, clean, line_params, kspace = _head_sample(params, traj, sched, settings)
+    else:
+        with phase("nufft"):
+            res = corrupt(image, traj, sched, settings=settings)
+        corrupted, clean, line_params = np.abs(res.image), np.abs(res.clean), res.params
+        kspace = res.kspace
     ax = params["slice_axis"]
     idx = slice_indices(shape[ax], params["n_slices"], params["slice_step_mm"], fov / shape[ax])
     take = lambda vol: np.ascontiguousarray(np.moveaxis(vol, ax, 0)[idx], dtype=np.float32)  # noqa: E731
@@ -206,7 +241,7 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         "trajectory": np.column_stack([traj.t_s, traj.params]),
     }
     if params["store_kspace"]:
-        arrays["kspace"] = k_moved.astype(np.complex64)
+        arrays["kspace"] = kspace.astype(np.complex64)
     return Sample(
         arrays=arrays,
         attrs={
@@ -224,3 +259,41 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
 
 
 register_kind(Kind("mcnet_mprage", SCHEMA, _plan, make_mcnet_sample, validate=_validate))
+
+
+def _head_sample(params: dict[str, Any], traj, sched, settings):
+    """A full-head subject (``phantom = "head"``): per-line poses from the front door's
+    :func:`~mrsim.kspace.poses.line_poses`, k-space by :func:`mrsim.dataset.head_subjects.
+    head_kspace` (echo-train contrast as a low-rank sum of basis images)."""
+    from mrsim.dataset.head_subjects import head_kspace
+    from mrsim.kspace.fft import ifft_centered
+    from mrsim.kspace.poses import line_poses
+
+    shape = tuple(int(n) for n in params["shape"])
+    over = int(params["source_oversample"])
+    src_shape = tuple(n * over for n in shape)
+    threads = settings.nufft.threads
+    poses = line_poses(
+        traj,
+        sched,
+        mapping=settings.mapping,
+        method=settings.method,
+        rereference_center=settings.rereference_center,
+        granularity=settings.granularity,
+    )
+    with phase("nufft"):
+        k_moved, k_clean = head_kspace(
+            params["subject_spec"],
+            src_shape,
+            settings.voxel_size_mm,
+            sched,
+            poses.rotations,
+            poses.translations_mm,
+            contrast=params["contrast"],
+            eps=settings.nufft.eps,
+            threads=threads,
+        )
+    with phase("fft"):
+        corrupted = np.abs(ifft_centered(k_moved, workers=threads))
+        clean = np.abs(ifft_centered(k_clean, workers=threads))
+    return corrupted, clean, poses.params, k_moved

@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import assign_splits, seeded_rng
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample, file_sha256
 
 if TYPE_CHECKING:
@@ -62,18 +63,22 @@ SCHEMA = {
 def _validate(recipe: Recipe) -> None:
     p = recipe.params
     if p["source"] == "files" and not p["glob"]:
-        raise ValueError(f"{recipe.source}: field 'params.glob' is required when source = 'files'")
+        raise MrsimInputError(
+            f"{recipe.source}: field 'params.glob' is required when source = 'files'"
+        )
     if p["source"] == "generated":
         acq = p["acquisitions"]
         bad = {k: v for k, v in acq.items() if not isinstance(v, int) or v <= p["n_past"]}
         if not acq or bad:
-            raise ValueError(
+            raise MrsimInputError(
                 f"{recipe.source}: field 'params.acquisitions' must map names to frame counts "
                 f"> n_past ({p['n_past']}), got {acq}"
             )
         lo, hi = p["magnitude_mm"]
         if lo > hi:
-            raise ValueError(f"{recipe.source}: field 'params.magnitude_mm' must be [low, high]")
+            raise MrsimInputError(
+                f"{recipe.source}: field 'params.magnitude_mm' must be [low, high]"
+            )
 
 
 def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,7 +142,9 @@ def make_windows_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     else:
         path = params["path"]
         if file_sha256(path) != params["sha256"]:
-            raise ValueError(f"{path}: file changed since the dataset was planned (sha256 differs)")
+            raise MrsimInputError(
+                f"{path}: file changed since the dataset was planned (sha256 differs)"
+            )
         traj = read_trajectory(path, format=params["format"] or None, tr_s=params["tr_s"])
     X, y = make_windows(
         traj,

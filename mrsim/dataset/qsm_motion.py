@@ -19,9 +19,12 @@ chi, ppm) and ``mask`` ``(X, Y, Z)``; ``poses`` ``(L, 6)``; ``trajectory``
 (:func:`mrsim.qsm.recon.qsm_recon` of each signal). ``motion_magnitude`` is the
 largest absolute parameter of the profile (mm or deg).
 
-The NUFFT path is thread-count independent (:mod:`mrsim.dataset.threads`);
+Poses come from :func:`mrsim.kspace.poses.line_poses` and the mixing from
+:func:`mrsim.qsm.motion.mix_approx` / :func:`~mrsim.qsm.motion.mix_exact` (the
+engine's public entries). The NUFFT path is thread-count independent (tested);
 ``mixing = "exact"`` runs single-threaded per sample so that datasets do not
-depend on the worker layout (use more workers instead).
+depend on the worker layout (use more workers instead). The synthetic phantoms
+are RAS (identity orientation), B0 along world z.
 
 References
 ----------
@@ -38,10 +41,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrsim.dataset.recipe import Field, length, non_negative, one_of, positive
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
 from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import random_warp_coords, seeded_rng, warp
 from mrsim.dataset.timers import phase
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
 
 if TYPE_CHECKING:
@@ -77,7 +81,7 @@ SCHEMA = {
 
 def _validate(recipe: Recipe) -> None:
     if recipe.subjects["source"] != "synthetic":
-        raise ValueError(
+        raise MrsimInputError(
             f"{recipe.source}: qsm_motion needs subjects.source = 'synthetic' (chi phantoms); "
             "building from user MGRE volumes is not supported by this recipe"
         )
@@ -140,13 +144,13 @@ def subject_phantom(spec: dict[str, Any], shape, voxel_size_mm, tissue_jitter: f
 
 def make_qsm_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     """Build one ``qsm_motion`` sample from its params (see module docstring)."""
-    from mrsim.dataset.threads import moved_kspace_threads
-    from mrsim.kspace.fft import ifft_centered
-    from mrsim.kspace.schedule import gre3d_schedule, poses_for_schedule
+    from mrsim.kspace.nufft_options import NufftOptions
+    from mrsim.kspace.poses import line_poses
+    from mrsim.kspace.schedule import gre3d_schedule
     from mrsim.motion.generators import event_profile
     from mrsim.qsm.dipole import dipole_field
     from mrsim.qsm.gre import add_noise, echo_times, gre_signal
-    from mrsim.qsm.motion import mix_exact
+    from mrsim.qsm.motion import QSMMotionSettings, mix_approx, mix_exact
 
     shape = tuple(int(n) for n in params["shape"])
     vox = tuple(float(v) for v in params["voxel_size_mm"])
@@ -164,33 +168,25 @@ def make_qsm_sample(params: dict[str, Any], threads: int = 1) -> Sample:
             max_deg=params["max_deg"],
             seed=rng,
         )
-        R, t_mm, line_params = poses_for_schedule(
+        poses = line_poses(
             traj, sched, mapping="stretch", method="nearest", rereference_center=False
         )
+        line_params = poses.params
     with phase("signal"):
         field_ppm = dipole_field(ph.chi_ppm, np.asarray(vox), (0.0, 0.0, 1.0))
         clean = gre_signal(ph.m0, ph.r2s_hz, field_ppm, te, b0_t=params["b0_t"])
     eps = float(params["nufft_eps"])
     with phase("nufft"):
         if params["mixing"] == "approx":
-            # Seed 002 Eq. 5 (as mrsim.qsm.motion.mix_approx), thread-count independent.
-            k = moved_kspace_threads(
-                np.moveaxis(clean, -1, 0), sched, R, t_mm, vox, eps=eps, threads=threads
-            )
-            corrupted = np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
+            # Seed 002 Eq. 5: one NUFFT of every line, never the FFT shortcut, so the bytes
+            # depend on the params only; the result does not depend on the thread count.
+            st = QSMMotionSettings(nufft=NufftOptions(eps=eps, threads=threads, fast_path=False))
+            corrupted = mix_approx(clean, sched, poses, None, vox, settings=st)
         else:
+            # Per-state FFTs: single-threaded so that datasets do not depend on the layout.
+            st = QSMMotionSettings(b0_t=params["b0_t"], nufft=NufftOptions(eps=eps, threads=1))
             corrupted = mix_exact(
-                ph.chi_ppm,
-                ph.m0,
-                ph.r2s_hz,
-                te,
-                sched,
-                R,
-                t_mm,
-                vox,
-                b0_t=params["b0_t"],
-                eps=eps,
-                nthreads=1,
+                ph.chi_ppm, ph.m0, ph.r2s_hz, te, sched, poses, None, vox, settings=st
             )
     if params["snr"] > 0:
         ref = float(np.abs(clean[..., 0]).max())

@@ -30,10 +30,14 @@ import copy
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mrsim.dataset.fields import Field, length, non_negative, one_of, positive
+from mrsim.dataset.samples import KINDS  # kinds register their [params] schema there
+from mrsim.errors import MrsimInputError
 
 try:
     import tomllib
@@ -41,82 +45,37 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
-    "Field",
+    "Field",  # re-exported from mrsim.dataset.fields
+    "length",
+    "non_negative",
+    "one_of",
+    "positive",
     "Recipe",
     "load_recipe",
     "recipe_from_dict",
     "find_recipe",
     "RECIPE_DIR",
+    "shipped_recipe_dir",
     "COMMON_SCHEMA",
     "SUBJECTS_SCHEMA",
     "SPLIT_SCHEMA",
 ]
 
-# Recipes shipped with the source tree (top-level `datasets/`, not a package).
-RECIPE_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
-_REQUIRED = object()
+def shipped_recipe_dir() -> Path:
+    """The folder of the shipped recipes: package data ``mrsim/recipes`` in an installed
+    wheel (``importlib.resources``), else the source tree's top-level ``datasets/`` (an
+    editable install or a checkout), which is the one copy the wheel is built from."""
+    from importlib.resources import files
 
-
-@dataclass(frozen=True)
-class Field:
-    """Schema of one recipe field.
-
-    Parameters
-    ----------
-    type : type or tuple of types
-        Accepted Python type(s) after TOML parsing (``float`` also accepts int).
-    default : object, optional
-        Value when absent; fields without a default are required.
-    doc : str
-        What the field means, with its unit; shown in errors.
-    check : callable, optional
-        ``check(value) -> str | None``: the reason the value is invalid.
-    """
-
-    type: type | tuple[type, ...]
-    default: Any = _REQUIRED
-    doc: str = ""
-    check: Callable[[Any], str | None] | None = None
-
-    @property
-    def required(self) -> bool:
-        return self.default is _REQUIRED
+    packaged = files("mrsim").joinpath("recipes")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "datasets"
 
 
-def positive(value: Any) -> str | None:
-    """Check helper: value > 0 (elementwise for lists)."""
-    vals = value if isinstance(value, list) else [value]
-    return None if all(v > 0 for v in vals) else "must be > 0"
-
-
-def non_negative(value: Any) -> str | None:
-    """Check helper: value >= 0 (elementwise for lists)."""
-    vals = value if isinstance(value, list) else [value]
-    return None if all(v >= 0 for v in vals) else "must be >= 0"
-
-
-def one_of(*choices: Any) -> Callable[[Any], str | None]:
-    """Check helper: value in ``choices`` (every element, for lists)."""
-
-    def check(value: Any) -> str | None:
-        vals = value if isinstance(value, list) else [value]
-        bad = [v for v in vals if v not in choices]
-        return None if not bad else f"must be one of {list(choices)}, got {bad}"
-
-    return check
-
-
-def length(n: int, inner: Callable[[Any], str | None] | None = None):
-    """Check helper: a list of exactly ``n`` items (then ``inner`` on it)."""
-
-    def check(value: Any) -> str | None:
-        if len(value) != n:
-            return f"must have {n} items"
-        return inner(value) if inner else None
-
-    return check
-
+# The shipped recipes (see shipped_recipe_dir).
+RECIPE_DIR = shipped_recipe_dir()
 
 COMMON_SCHEMA: dict[str, Field] = {
     "name": Field(str, doc="dataset name"),
@@ -225,14 +184,14 @@ def _validate_table(
     out: dict[str, Any] = {}
     unknown = sorted(set(table) - set(schema))
     if unknown:
-        raise ValueError(
+        raise MrsimInputError(
             f"{where}: unknown field {prefix + unknown[0]!r}; expected one of {sorted(schema)}"
         )
     for key, spec in schema.items():
         name = f"{prefix}{key}"
         if key not in table:
             if spec.required:
-                raise ValueError(f"{where}: missing required field {name!r} ({spec.doc})")
+                raise MrsimInputError(f"{where}: missing required field {name!r} ({spec.doc})")
             out[key] = copy.deepcopy(spec.default)
             continue
         value = table[key]
@@ -241,7 +200,7 @@ def _validate_table(
         if not ok and float in types and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
-            raise ValueError(
+            raise MrsimInputError(
                 f"{where}: field {name!r} must be of type {_type_name(spec.type)} ({spec.doc}), "
                 f"got {value!r}"
             )
@@ -251,7 +210,9 @@ def _validate_table(
             except TypeError:  # e.g. a string inside a list of numbers
                 reason = "has an element of the wrong type"
             if reason:
-                raise ValueError(f"{where}: field {name!r} {reason} ({spec.doc}), got {value!r}")
+                raise MrsimInputError(
+                    f"{where}: field {name!r} {reason} ({spec.doc}), got {value!r}"
+                )
         out[key] = value
     return out
 
@@ -270,23 +231,22 @@ def recipe_from_dict(
     small : bool
         Apply the ``[small]`` overrides.
     """
-    from mrsim.dataset.samples import KINDS  # kinds register their [params] schema there
 
     raw = dict(raw)
     overrides = raw.pop("small", None)
     if small:
         if overrides is None:
-            raise ValueError(f"{source}: --small asked but the recipe has no [small] table")
+            raise MrsimInputError(f"{source}: --small asked but the recipe has no [small] table")
         if not isinstance(overrides, Mapping):
-            raise ValueError(f"{source}: [small] must be a table of overrides")
+            raise MrsimInputError(f"{source}: [small] must be a table of overrides")
         raw = _deep_merge(raw, overrides)
     tables = {k: raw.pop(k, {}) for k in ("subjects", "split", "params")}
     for key, value in tables.items():
         if not isinstance(value, Mapping):
-            raise ValueError(f"{source}: {key!r} must be a table ([{key}]), got {value!r}")
+            raise MrsimInputError(f"{source}: {key!r} must be a table ([{key}]), got {value!r}")
     top = _validate_table(raw, COMMON_SCHEMA, source, "")
     if top["kind"] not in KINDS:
-        raise ValueError(
+        raise MrsimInputError(
             f"{source}: field 'kind' must be one of {sorted(KINDS)}, got {top['kind']!r}"
         )
     kind = KINDS[top["kind"]]
@@ -295,16 +255,20 @@ def recipe_from_dict(
     params = _validate_table(tables["params"], kind.schema, source, "params.")
     if kind.uses_subjects:
         if subjects["source"] == "synthetic" and subjects["n"] < 1:
-            raise ValueError(f"{source}: field 'subjects.n' must be >= 1 for synthetic subjects")
+            raise MrsimInputError(
+                f"{source}: field 'subjects.n' must be >= 1 for synthetic subjects"
+            )
         if subjects["source"] == "nifti" and not subjects["glob"]:
-            raise ValueError(f"{source}: field 'subjects.glob' is required when source = 'nifti'")
+            raise MrsimInputError(
+                f"{source}: field 'subjects.glob' is required when source = 'nifti'"
+            )
     fractions = [split[k] for k in ("train", "val", "test")]
     if any(v < 0 for v in fractions):
-        raise ValueError(f"{source}: [split] values must be >= 0, got {split}")
+        raise MrsimInputError(f"{source}: [split] values must be >= 0, got {split}")
     if all(float(v).is_integer() for v in fractions) and sum(fractions) > 1:
         split = {k: int(v) for k, v in split.items()}
     elif abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError(
+        raise MrsimInputError(
             f"{source}: [split] must be subject counts (integers) or fractions summing to 1, "
             f"got {split}"
         )
@@ -352,8 +316,13 @@ def load_recipe(path: str | os.PathLike, *, small: bool = False) -> Recipe:
     """
     path = find_recipe(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # BOM: not TOML
+    except UnicodeDecodeError as exc:
+        raise MrsimInputError(
+            f"{path}: not a text file (cannot decode as UTF-8); expected a TOML recipe like "
+            "datasets/mcnet_mprage.toml"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML ({exc})") from exc
+        raise MrsimInputError(f"{path}: invalid TOML ({exc})") from exc
     recipe = recipe_from_dict(raw, source=str(path), small=small)
     return recipe

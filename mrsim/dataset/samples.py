@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import ndimage
 
-from mrsim.dataset.recipe import Field, length, non_negative, positive
+from mrsim.dataset.fields import Field, length, non_negative, positive
 from mrsim.dataset.subjects import DOMAIN_SUBJECT, seeded_rng
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ KINDS: dict[str, Kind] = {}
 def register_kind(kind: Kind) -> Kind:
     """Add a kind to :data:`KINDS` (one name, one kind)."""
     if kind.name in KINDS and KINDS[kind.name] is not kind:
-        raise ValueError(f"recipe kind {kind.name!r} is already registered")
+        raise MrsimInputError(f"recipe kind {kind.name!r} is already registered")
     KINDS[kind.name] = kind
     return kind
 
@@ -78,7 +79,9 @@ def make_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     _ensure_kinds()
     kind = params.get("kind")
     if kind not in KINDS:
-        raise ValueError(f"sample params: unknown kind {kind!r}; expected one of {sorted(KINDS)}")
+        raise MrsimInputError(
+            f"sample params: unknown kind {kind!r}; expected one of {sorted(KINDS)}"
+        )
     return KINDS[kind].make(params, threads)
 
 

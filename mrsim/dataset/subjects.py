@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import file_sha256
 
 __all__ = [
@@ -73,7 +74,7 @@ def split_counts(n_subjects: int, split: Mapping[str, float | int]) -> dict[str,
     vals = {k: split[k] for k in SPLITS}
     if all(isinstance(v, int) for v in vals.values()):
         if sum(vals.values()) != n_subjects:
-            raise ValueError(
+            raise MrsimInputError(
                 f"[split] counts {vals} sum to {sum(vals.values())}, but there are "
                 f"{n_subjects} subjects"
             )
@@ -84,7 +85,7 @@ def split_counts(n_subjects: int, split: Mapping[str, float | int]) -> dict[str,
             counts[k] = 1
     counts["train"] = n_subjects - counts["val"] - counts["test"]
     if counts["train"] < 0:
-        raise ValueError(f"[split] {vals} cannot be met with {n_subjects} subjects")
+        raise MrsimInputError(f"[split] {vals} cannot be met with {n_subjects} subjects")
     return counts
 
 
@@ -268,7 +269,9 @@ def _nifti_subject(
 
     path = spec["path"]
     if spec.get("sha256") and file_sha256(path) != spec["sha256"]:
-        raise ValueError(f"{path}: file changed since the dataset was planned (sha256 differs)")
+        raise MrsimInputError(
+            f"{path}: file changed since the dataset was planned (sha256 differs)"
+        )
     data, affine = load_volume(path)
     # Resample the volume (about its centre, in RAS) onto the recipe grid.
     canon = nib.as_closest_canonical(nib.Nifti1Image(data, affine))
@@ -296,7 +299,7 @@ def _load_cached(spec_json: str, shape: tuple[int, ...], vox: tuple[float, ...])
         return synthetic_subject(spec, shape, vox)
     if spec["source"] == "nifti":
         return _nifti_subject(spec, shape, vox)
-    raise ValueError(f"unknown subject source {spec['source']!r}; expected synthetic or nifti")
+    raise MrsimInputError(f"unknown subject source {spec['source']!r}; expected synthetic or nifti")
 
 
 def load_subject(

@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,9 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+from mrsim.errors import MrsimInputError
+from mrsim.io.atomic import atomic_path
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -134,8 +136,9 @@ def write_shard(
 ) -> str:
     """Write samples to one shard file atomically and return its sha256.
 
-    The file is written to ``<path>.tmp-<pid>-<thread>``, flushed to disk and renamed
-    onto ``path``, so a reader (or a resumed build) never sees half a shard.
+    The file is written under a temporary name (:func:`mrsim.io.atomic.atomic_path`),
+    flushed to disk and renamed onto ``path``, so a reader (or a resumed build) never sees
+    half a shard.
 
     Parameters
     ----------
@@ -154,8 +157,7 @@ def write_shard(
         Hex sha256 of the final file.
     """
     path = Path(path)
-    tmp = _tmp_name(path)
-    try:
+    with atomic_path(path, fsync=True) as tmp:
         with h5py.File(tmp, "w", libver=_LIBVER, track_order=True) as f:
             for key, value in (attrs or {}).items():
                 f.attrs[key] = _attr_value(value)
@@ -175,19 +177,8 @@ def write_shard(
                             filt["compression_opts"] = compression_level
                     g.create_dataset(key, data=arr, chunks=chunks or None, **filt)
             f.attrs["complete"] = True
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
         digest = file_sha256(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return digest
-
-
-def _tmp_name(path: Path) -> Path:
-    # Unique per process and thread: Dask workers run tasks in threads of one process.
-    return path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
 
 
 def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
@@ -249,11 +240,9 @@ def validate_shard(
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace``."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    """Write JSON to ``path`` atomically (:func:`mrsim.io.atomic.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -262,7 +251,7 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: invalid JSON ({exc})") from exc
+        raise MrsimInputError(f"{path}: invalid JSON ({exc})") from exc
 
 
 def _decode_attr(value: Any) -> Any:
@@ -273,8 +262,13 @@ def _decode_attr(value: Any) -> Any:
     return value
 
 
-def resolve_dataset_file(path: str | os.PathLike) -> Path:
-    """The merged ``dataset.h5`` for a dataset directory (or the file itself)."""
+def resolve_dataset_file(path: str | os.PathLike, *, check_shards: bool = True) -> Path:
+    """The merged ``dataset.h5`` for a dataset directory (or the file itself).
+
+    A file that is not HDF5, or not an mrsim dataset, is refused naming it. For a merged
+    file, every shard its virtual datasets read from must exist and open as a complete
+    shard (:func:`check_merged_shards`): a missing shard would otherwise read as zeros.
+    """
     path = Path(path)
     if path.is_dir():
         merged = path / MERGED_NAME
@@ -282,10 +276,50 @@ def resolve_dataset_file(path: str | os.PathLike) -> Path:
             raise FileNotFoundError(
                 f"{path}: no {MERGED_NAME} (is the build finished? run `mrsim dataset build`)"
             )
-        return merged
-    if not path.exists():
+        path = merged
+    elif not path.exists():
         raise FileNotFoundError(f"{path}: no such dataset file or directory")
+    keys = _root_keys(path)
+    if "index" in keys and check_shards:
+        check_merged_shards(path)
+    elif "index" not in keys and not any(k.startswith("sample_") for k in keys):
+        raise MrsimInputError(
+            f"{path}: an HDF5 file but not an mrsim dataset (no /index or sample groups); "
+            "expected a folder made by `mrsim dataset build`, its dataset.h5 or a shard"
+        )
     return path
+
+
+def check_merged_shards(merged: str | os.PathLike) -> None:
+    """Refuse a merged file whose shards are missing, unreadable or not marked complete.
+
+    HDF5 virtual datasets fill missing sources with the fill value (zeros), so without
+    this check a lost shard silently yields all-zero training pairs.
+    """
+    merged = Path(merged)
+    with h5py.File(merged, "r") as f:
+        files = [_decode_attr(v) for v in f["index/shard_file"][()]]
+        samples = f["index/sample"][()]
+    for rel in dict.fromkeys(files):
+        shard = merged.parent / rel
+        which = samples[[k for k, r in enumerate(files) if r == rel]]
+        held = f"samples {which.min()}-{which.max()}" if which.size > 1 else f"sample {which[0]}"
+        advice = (
+            "; restore it, or re-run `mrsim dataset build RECIPE --out "
+            f"{merged.parent}` (it rebuilds missing and damaged shards)"
+        )
+        if not shard.exists():
+            raise MrsimInputError(f"{merged}: shard {rel} ({held}) is missing{advice}")
+        try:
+            with h5py.File(shard, "r") as g:
+                complete = bool(g.attrs.get("complete", False))
+        except OSError as exc:
+            raise MrsimInputError(
+                f"{merged}: shard {rel} ({held}) is damaged (not a readable HDF5 file: "
+                f"{exc}){advice}"
+            ) from exc
+        if not complete:
+            raise MrsimInputError(f"{merged}: shard {rel} ({held}) is not marked complete{advice}")
 
 
 def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarray], dict]:
@@ -299,14 +333,26 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
     """
     path = Path(path)
     if path.is_dir() or "index" in _root_keys(path):
-        merged = resolve_dataset_file(path)
+        merged = resolve_dataset_file(path, check_shards=False)  # only one shard is read
         with h5py.File(merged, "r") as f:
             rows = np.flatnonzero(f["index/sample"][()] == index)
             if rows.size == 0:
                 raise KeyError(f"{merged}: no sample {index}")
             shard_file = _decode_attr(f["index/shard_file"][rows[0]])
         path = merged.parent / shard_file
-    with h5py.File(path, "r") as f:
+        if not path.exists():
+            raise MrsimInputError(
+                f"{merged}: shard {shard_file} (sample {index}) is missing; restore it, or "
+                f"re-run `mrsim dataset build RECIPE --out {merged.parent}`"
+            )
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise MrsimInputError(
+            f"{path}: not a readable mrsim shard (damaged or not HDF5: {exc}); rebuild it with "
+            "`mrsim dataset build RECIPE --out DIR`"
+        ) from exc
+    with f:
         name = _sample_group(index)
         if name not in f:
             raise KeyError(f"{path}: no sample {index}")
@@ -319,8 +365,14 @@ def read_sample(path: str | os.PathLike, index: int) -> tuple[dict[str, np.ndarr
 
 
 def _root_keys(path: Path) -> list[str]:
-    with h5py.File(path, "r") as f:
-        return list(f.keys())
+    try:
+        with h5py.File(path, "r") as f:
+            return list(f.keys())
+    except OSError as exc:
+        raise MrsimInputError(
+            f"{path}: not an mrsim dataset (cannot open it as HDF5: {exc}); expected a folder "
+            "made by `mrsim dataset build`, its dataset.h5 or a shard"
+        ) from exc
 
 
 def merge_shards(
@@ -379,9 +431,8 @@ def merge_shards(
             f.close()
 
     merged = out_dir / MERGED_NAME
-    tmp = _tmp_name(merged)
     str_dt = h5py.string_dtype()
-    with h5py.File(tmp, "w", libver=_LIBVER, track_order=True) as f:
+    with atomic_path(merged) as tmp, h5py.File(tmp, "w", libver=_LIBVER, track_order=True) as f:
         for key, value in (attrs or {}).items():
             f.attrs[key] = _attr_value(value)
         f.attrs["schema_version"] = SCHEMA_VERSION
@@ -406,12 +457,12 @@ def merge_shards(
         data = f.create_group("data")
         for key, shapes in info.items():
             if len(shapes) != n:
-                raise ValueError(
+                raise MrsimInputError(
                     f"{out_dir}: dataset {key!r} present in only {len(shapes)} of {n} samples"
                 )
             dtypes = {d for _, d in shapes}
             if len(dtypes) != 1:
-                raise ValueError(
+                raise MrsimInputError(
                     f"{out_dir}: dataset {key!r} has mixed dtypes {sorted(map(str, dtypes))}"
                 )
             dtype = dtypes.pop()
@@ -439,7 +490,6 @@ def merge_shards(
             else:
                 continue  # ragged in several axes: only via read_sample
             data.create_virtual_dataset(key, layout)
-    os.replace(tmp, merged)
     return merged
 
 

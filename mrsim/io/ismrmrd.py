@@ -173,7 +173,7 @@ def _acquisitions(
     """One MRD acquisition record (header + data) per line, vectorised."""
     from ismrmrd.hdf5 import acquisition_dtype
 
-    from mrsim.kspace.corrupt import orientation_from_affine
+    from mrsim.geometry import orientation_from_affine
 
     C, L, S = lines.shape
     ro, (p1, p2) = schedule.readout_axis, schedule.pe_axes
@@ -343,18 +343,20 @@ def write_corruption_ismrmrd(
     lines = s.from_grid(k if coils is not None else k[None])
     motion_free = None
     if clean_image is not None:
+        from mrsim.kspace.nufft_options import NufftOptions
         from mrsim.kspace.operator import MotionOperator
+        from mrsim.kspace.poses import LinePoses
 
         op = MotionOperator(
             s,
-            np.eye(3),
-            np.zeros(3),
+            LinePoses.identity(s.n_lines),
+            None,
             voxel_size_mm,
             image_shape=np.shape(clean_image),
             orientation=orientation,
             coil_sensitivities=coils,
             coil_terms=result.settings.get("coil_terms"),
-            eps=result.settings.get("eps", 1e-4),
+            options=NufftOptions(eps=result.settings.get("eps", 1e-4)),
         )
         motion_free = op.forward(np.asarray(clean_image)).reshape(lines.shape)
     return write_ismrmrd(

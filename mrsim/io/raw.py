@@ -1,13 +1,13 @@
 """Cartesian raw data in memory (:class:`RawData`) and the reader of mrsim k-space files.
 
 Both readers of acquired lines, :func:`read_mrsim_kspace` (the ``--save-kspace`` HDF5 file
-of ``mrsim corrupt``) and :func:`mrsim.io.ismrmrd.read_ismrmrd` (MRD raw data), return a
-:class:`RawData`; :mod:`mrsim.recon` reconstructs from it.
+of ``mrsim corrupt``, read by :func:`mrsim.io.kspace_file.read_kspace_file`) and
+:func:`mrsim.io.ismrmrd.read_ismrmrd` (MRD raw data), return a :class:`RawData`;
+:mod:`mrsim.recon` reconstructs from it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,18 +68,27 @@ class RawData:
 
 
 def is_mrsim_kspace(path: str | Path) -> bool:
-    """Whether ``path`` is an HDF5 file with the root datasets of ``--save-kspace``."""
+    """Whether ``path`` is an mrsim k-space file (:mod:`mrsim.io.kspace_file`): an HDF5 file
+    with ``format = "mrsim-kspace"``, or, written before that attribute existed, the root
+    datasets ``kspace`` and ``line_pe_index``."""
     import h5py
+
+    from mrsim.io.kspace_file import FORMAT
 
     try:
         with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+            if fmt is not None:
+                return (fmt.decode() if isinstance(fmt, bytes) else str(fmt)) == FORMAT
             return "kspace" in f and "line_pe_index" in f
     except OSError:
         return False
 
 
 def read_mrsim_kspace(path: str | Path) -> RawData:
-    """Read the ``--save-kspace`` file of ``mrsim corrupt`` (mrsim.cli.corrupt.save_kspace_h5).
+    """The ``--save-kspace`` file of ``mrsim corrupt`` as :class:`RawData`.
+
+    Read by :func:`mrsim.io.kspace_file.read_kspace_file` (the one reader of that format).
 
     Parameters
     ----------
@@ -91,52 +100,34 @@ def read_mrsim_kspace(path: str | Path) -> RawData:
         With the per-line poses and, for multi-coil files, the maps the data were simulated
         with.
     """
-    import h5py
+    from mrsim.io.kspace_file import read_kspace_file
 
     p = Path(path)
-    need = ("kspace", "line_pe_index", "line_time_s", "line_shot", "line_params", "affine")
-    try:
-        f = h5py.File(p, "r")
-    except OSError as exc:
-        raise MrsimInputError(f"{p}: not a readable HDF5 file ({exc})") from exc
-    with f:
-        missing = [k for k in need if k not in f]
-        if missing or "readout_axis" not in f.attrs:
-            raise MrsimInputError(
-                f"{p}: not an mrsim k-space file (missing {missing or ['readout_axis']}; "
-                "expected the output of `mrsim corrupt --save-kspace`)"
-            )
-        k = np.asarray(f["kspace"][()])
-        n_coils = int(f.attrs.get("n_coils", 0))
-        sens = np.asarray(f["coil_sensitivities"][()]) if "coil_sensitivities" in f else None
-        terms = None
-        if "coil_terms" in f.attrs:
-            t = [int(v) for v in np.asarray(f.attrs["coil_terms"]).reshape(-1)]
-            terms = None if min(t) < 0 else tuple(t)
-        schedule = Schedule(
-            k.shape[1:] if n_coils else k.shape,
-            int(f.attrs["readout_axis"]),
-            np.asarray(f["line_pe_index"][()]),
-            np.asarray(f["line_time_s"][()]),
-            np.asarray(f["line_shot"][()]),
-            name="from " + p.name,
+    kf = read_kspace_file(p)
+    k = np.asarray(kf.kspace)
+    multi = kf.coil_sensitivities is not None
+    if k.ndim not in (3, 4) or (multi and k.ndim != 4):
+        raise MrsimInputError(
+            f"{p}: kspace has shape {k.shape}; expected (X, Y, Z), or (C, X, Y, Z) with "
+            "coil_sensitivities"
         )
-        params = np.asarray(f["line_params"][()], dtype=float)
-        affine = np.asarray(f["affine"][()], dtype=float)
-        settings = json.loads(f.attrs["settings"]) if "settings" in f.attrs else {}
-        noise_sigma = float(f.attrs.get("noise_sigma", 0.0))
+    try:
+        schedule = kf.schedule()
+    except ValueError as exc:
+        raise MrsimInputError(f"{p}: line_pe_index / line_time_s / line_shot: {exc}") from exc
+    params = np.asarray(kf.line_params, dtype=float)
     if params.shape != (schedule.n_lines, 6):
         raise MrsimInputError(
             f"{p}: line_params has shape {params.shape}, expected ({schedule.n_lines}, 6)"
         )
-    lines = schedule.from_grid(k if n_coils else k[None])
+    lines = schedule.from_grid(k if multi else k[None])
     return RawData(
         lines=lines,
         schedule=schedule,
-        affine=affine,
+        affine=np.asarray(kf.affine, dtype=float),
         line_params=params,
-        sensitivities=sens,
-        coil_terms=terms,
+        sensitivities=None if not multi else np.asarray(kf.coil_sensitivities),
+        coil_terms=None if kf.coil_terms is None else tuple(kf.coil_terms),
         source=str(p),
-        attrs={"settings": settings, "noise_sigma": noise_sigma},
+        attrs={"settings": kf.settings, "noise_sigma": kf.noise_sigma},
     )

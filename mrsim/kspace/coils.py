@@ -1,9 +1,9 @@
 """Receive-coil sensitivities (synthetic, birdcage-like), their Fourier series, combination.
 
 Coil sensitivities are fixed in the scanner frame: when the head moves, the coils do not.
-:func:`mrsim.kspace.corrupt.moved_kspace` uses them exactly (see docs/physics.md, section 5),
-either per motion state or, with ``coil_method="fourier"``, through a truncated Fourier
-series of each map over the FOV,
+:func:`mrsim.kspace.engine.moved_kspace` (with :class:`mrsim.kspace.multicoil.Coils`) uses
+them exactly (see docs/physics.md, section 5), either per motion state or, with
+``coil_method="fourier"``, through a truncated Fourier series of each map over the FOV,
 
     S_c(r) ~ sum_p a_{c,p} exp(+i 2 pi p . r / FOV),   |p_a| <= K_a,
 
@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mrsim.errors import MrsimInputError
+from mrsim.geometry import voxel_sizes
 from mrsim.kspace.fft import fft_centered, ifft_centered
 
 __all__ = [
@@ -71,8 +73,8 @@ def birdcage_sensitivities(
     shape = tuple(int(s) for s in shape)
     nd = len(shape)
     if nd not in (2, 3) or n_coils < 1:
-        raise ValueError(f"need a 2D/3D shape and n_coils >= 1, got {shape}, {n_coils}")
-    vox = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (nd,))
+        raise MrsimInputError(f"need a 2D/3D shape and n_coils >= 1, got {shape}, {n_coils}")
+    vox = voxel_sizes(voxel_size_mm, nd)
     grids = np.meshgrid(
         *[(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=False)],
         indexing="ij",
@@ -101,7 +103,7 @@ def combine_coils(coil_images: np.ndarray, sensitivities: np.ndarray) -> np.ndar
     """
     s = np.asarray(sensitivities)
     if coil_images.shape[-s.ndim :] != s.shape:
-        raise ValueError(
+        raise MrsimInputError(
             f"coil images {coil_images.shape} do not end with the sensitivities' shape {s.shape}"
         )
     den = np.sum(np.abs(s) ** 2, axis=0)
@@ -129,20 +131,20 @@ def coil_terms_per_axis(terms: int | Sequence[int], shape: Sequence[int]) -> tup
     shape = tuple(int(n) for n in shape)
     nd = len(shape)
     if isinstance(terms, (bool, np.bool_)):
-        raise ValueError(f"coil_terms must be an int or {nd} ints, got {terms!r}")
+        raise MrsimInputError(f"coil_terms must be an int or {nd} ints, got {terms!r}")
     if np.ndim(terms) == 0:
         terms = (terms,) * nd
     terms = tuple(terms)
     if len(terms) != nd or not all(
         isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in terms
     ):
-        raise ValueError(
+        raise MrsimInputError(
             f"coil_terms must be an int or a sequence of {nd} ints (one per array axis), got "
             f"{terms!r}"
         )
     for a, (k, n) in enumerate(zip(terms, shape, strict=True)):
         if not 0 <= k <= n // 2:
-            raise ValueError(
+            raise MrsimInputError(
                 f"coil_terms K={k} on axis {a} must lie in [0, {n // 2}] (the grid of {n} "
                 f"samples holds frequencies |p| <= {n // 2} cycles/FOV)"
             )
@@ -179,12 +181,12 @@ def default_coil_terms(sensitivities: np.ndarray) -> tuple[int, ...]:
 def _check_sensitivities(sensitivities: np.ndarray) -> np.ndarray:
     s = np.asarray(sensitivities)
     if s.ndim not in (3, 4) or not np.issubdtype(s.dtype, np.number):
-        raise ValueError(
+        raise MrsimInputError(
             f"sensitivities must be a numeric array of shape (C, *grid) with a 2D or 3D grid, "
             f"got shape {s.shape}"
         )
     if not np.all(np.isfinite(s)):
-        raise ValueError("sensitivities contain NaN or inf")
+        raise MrsimInputError("sensitivities contain NaN or inf")
     return s
 
 
@@ -240,7 +242,7 @@ def bandlimit_sensitivities(
     """The maps represented exactly by the ``|p_a| <= K_a`` Fourier terms.
 
     These are the sensitivities that ``coil_method="fourier"`` of
-    :func:`mrsim.kspace.corrupt.moved_kspace` simulates; combine its coil images with them
+    :func:`mrsim.kspace.engine.moved_kspace` simulates; combine its coil images with them
     (:func:`combine_coils`) to recover the object exactly in the absence of motion.
 
     Parameters
@@ -308,7 +310,7 @@ def sensitivity_truncation_error(
     if mask is not None:
         m = np.asarray(mask, dtype=bool)
         if m.shape != s.shape[1:]:
-            raise ValueError(f"mask shape {m.shape} must equal the maps' grid {s.shape[1:]}")
+            raise MrsimInputError(f"mask shape {m.shape} must equal the maps' grid {s.shape[1:]}")
         diff, ref = diff[:, m.reshape(-1)], ref[:, m.reshape(-1)]
     num = np.linalg.norm(diff, axis=1)
     den = np.linalg.norm(ref, axis=1)

@@ -89,12 +89,16 @@ def corruption_figure(
         ax1.axvline(center_time_s, color="k", lw=0.8, label="k-space centre")
     ax1.set_xlabel("acquisition time (s)")
     ax1.set_ylabel("pose per line")
-    ax1.legend(fontsize=7, ncol=4)
+    # a fixed place: loc="best" searches all 55k+ points of a large scan and warns it is slow
+    ax1.legend(fontsize=7, ncol=4, loc="upper left")
     ax2 = fig.add_subplot(gs[3, 2])
     ax2.axis("off")
     ax2.text(0, 1, title, va="top", family="monospace", fontsize=8, wrap=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
     return path

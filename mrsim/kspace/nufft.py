@@ -35,10 +35,20 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
+from mrsim.errors import MrsimInputError
+from mrsim.kspace.nufft_options import (
+    BACKENDS,
+    NufftOptions,
+    nufft_options_from,
+    single_precision,
+)
+
 __all__ = [
     "BACKENDS",
+    "NufftOptions",
     "nufft_type2",
     "nufft_type2_lines",
+    "line_coordinates",
     "modulate_lines",
     "default_nthreads",
     "single_precision",
@@ -55,8 +65,6 @@ _MIN_FINE = 32
 # l2 error on those samples: 3.9e-5 at 1e-4, 2.0e-4 at 1e-3).
 _UPSAMPFAC_SINGLE = 1.5
 
-BACKENDS = ("finufft", "sigpy")
-
 
 def default_nthreads() -> int:
     """Threads used when ``nthreads=None``: the CPUs this process may run on."""
@@ -64,11 +72,6 @@ def default_nthreads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
-
-
-def single_precision(eps: float) -> bool:
-    """Whether a tolerance is served in single precision (complex64): ``eps >= 1e-5``."""
-    return float(eps) >= 1e-5
 
 
 def nufft_type2(
@@ -123,16 +126,16 @@ def nufft_type2(
         complex64 when ``eps >= 1e-5`` else complex128.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise MrsimInputError(f"backend must be one of {BACKENDS}, got {backend!r}")
     eps = float(eps)
     if not 0 < eps < 1:
-        raise ValueError(f"eps must be in (0, 1), got {eps}")
+        raise MrsimInputError(f"eps must be in (0, 1), got {eps}")
     points = [np.asarray(p).reshape(-1) for p in points]
     nd = len(points)
     if nd not in (2, 3) or any(p.shape != points[0].shape for p in points):
-        raise ValueError("points must be 2 or 3 arrays (one per axis) of the same length M")
+        raise MrsimInputError("points must be 2 or 3 arrays (one per axis) of the same length M")
     if image.ndim not in (nd, nd + 1):
-        raise ValueError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
+        raise MrsimInputError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
     single = single_precision(eps)
     cdt = np.complex64 if single else np.complex128
     rdt = np.float32 if single else np.float64
@@ -177,13 +180,12 @@ def nufft_type2_lines(
     origin: np.ndarray,
     step: np.ndarray,
     n_samples: int,
-    backend: str = "finufft",
-    eps: float = 1e-6,
-    nthreads: int | None = None,
-    upsampfac: float | None = None,
+    options: NufftOptions | None = None,
+    *,
     band: tuple[np.ndarray, np.ndarray] | None = None,
     phase: tuple[np.ndarray, np.ndarray] | None = None,
     scale: float = 1.0,
+    **keywords,
 ) -> np.ndarray:
     """:func:`nufft_type2` at the equispaced samples of straight lines in k-space.
 
@@ -209,8 +211,9 @@ def nufft_type2_lines(
         Radians per voxel (``x_a = 2 pi u_a / n_a``); every point must lie in
         ``[-3 pi, 3 pi]``.
     n_samples : int
-    backend, eps, nthreads, upsampfac
-        As for :func:`nufft_type2`.
+    options : NufftOptions, optional
+        Backend, eps, threads, upsampling (as for :func:`nufft_type2`); the keywords
+        ``backend``, ``eps``, ``nthreads``, ``upsampfac`` are accepted too.
     band : (lo, hi), integer arrays of shape (L,), optional
         Samples outside ``lo_l <= j <= hi_l`` are returned as zero (and, where possible,
         not computed), e.g. those beyond the image's band.
@@ -225,15 +228,19 @@ def nufft_type2_lines(
     ndarray, shape (L, n_samples) or (B, L, n_samples)
         complex64 when ``eps >= 1e-5`` else complex128.
     """
+    opt = nufft_options_from(options, keywords, NufftOptions())
+    if keywords:
+        raise TypeError(f"nufft_type2_lines() got unexpected keywords {sorted(keywords)}")
+    backend, eps, nthreads, upsampfac = opt.backend, opt.eps, opt.threads, opt.upsampling
     origin = np.asarray(origin, dtype=np.float64)
     step = np.asarray(step, dtype=np.float64)
     if origin.ndim != 2 or origin.shape != step.shape or origin.shape[1] not in (2, 3):
-        raise ValueError("origin and step must both have shape (L, ndim) with ndim 2 or 3")
+        raise MrsimInputError("origin and step must both have shape (L, ndim) with ndim 2 or 3")
     L, nd = origin.shape
     S = int(n_samples)
     image = np.asarray(image)
     if image.ndim not in (nd, nd + 1):
-        raise ValueError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
+        raise MrsimInputError(f"image must have {nd} axes (+1 batch axis), got shape {image.shape}")
     if band is not None:
         band = tuple(np.asarray(b, dtype=np.int64).reshape(L) for b in band)
     eps = float(eps)
@@ -257,20 +264,7 @@ def nufft_type2_lines(
                 g[b], o, d, S, kernel, band=band, phase=phase, scale=scale, nthreads=nth, out=out[b]
             )
         return out
-    rdt = np.float32 if single else np.float64
-    sj = np.arange(S, dtype=rdt)
-
-    def axis_coords(a: int) -> np.ndarray:
-        xa = step[:, a, None].astype(rdt) * sj
-        xa += origin[:, a, None].astype(rdt)
-        return xa.reshape(-1)
-
-    x = _map_threads(axis_coords, range(nd), nth)
-    # x is linear along a line: its extremes are at the ends.
-    reach = np.maximum(np.abs(origin), np.abs(origin + step * (S - 1))).max()
-    if reach > 2.9 * np.pi:
-        # finufft accepts [-3 pi, 3 pi]; wrap far points into [-pi, pi) (same DTFT).
-        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
+    x = line_coordinates(origin, step, S, single, nth)
     out = nufft_type2(image, x, backend, eps, nth, upsampfac, coherent_points=True)
     out = out.reshape(image.shape[:-nd] + (L, S))
     if phase is None and band is None:
@@ -280,6 +274,35 @@ def nufft_type2_lines(
     ph0, dph = phase if phase is not None else (np.zeros(L), np.zeros(L))
     modulate_lines(out, ph0, dph, scale, nth, band=band)
     return out
+
+
+def line_coordinates(
+    origin: np.ndarray, step: np.ndarray, n_samples: int, single: bool, nthreads: int = 1
+) -> list[np.ndarray]:
+    """The points ``origin_l + j step_l`` of :func:`nufft_type2_lines`, one flat array per
+    axis (line-major), in the working precision (float32 when ``single``).
+
+    The one construction of these points: the forward and its adjoint
+    (:func:`mrsim.kspace.nufft_adjoint.nufft_type1_lines`) see bit-identical coordinates.
+    """
+    origin = np.asarray(origin, dtype=np.float64)
+    step = np.asarray(step, dtype=np.float64)
+    rdt = np.float32 if single else np.float64
+    S = int(n_samples)
+    sj = np.arange(S, dtype=rdt)
+
+    def axis_coords(a: int) -> np.ndarray:
+        xa = step[:, a, None].astype(rdt) * sj
+        xa += origin[:, a, None].astype(rdt)
+        return xa.reshape(-1)
+
+    x = _map_threads(axis_coords, range(origin.shape[1]), nthreads)
+    # x is linear along a line: its extremes are at the ends.
+    reach = np.maximum(np.abs(origin), np.abs(origin + step * (S - 1))).max(initial=0.0)
+    if reach > 2.9 * np.pi:
+        # finufft accepts [-3 pi, 3 pi]; wrap far points into [-pi, pi) (same DTFT).
+        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
+    return x
 
 
 # Lines per block when a phase is applied in place: 512 x 256 complex64 samples (1 MiB)

@@ -39,39 +39,16 @@ import scipy.fft
 
 from mrsim.kspace.nufft import (
     _UPSAMPFAC_SINGLE,
-    BACKENDS,
+    NufftOptions,
     _fine_shape,
     _kernel_series,
     default_nthreads,
+    line_coordinates,
     modulate_lines,
     single_precision,
 )
 
-__all__ = ["nufft_type1_lines", "line_coordinates"]
-
-
-def line_coordinates(
-    origin: np.ndarray, step: np.ndarray, n_samples: int, single: bool
-) -> list[np.ndarray]:
-    """The points of :func:`~mrsim.kspace.nufft.nufft_type2_lines`, one flat array per axis.
-
-    Built exactly as the forward builds them (``step * j + origin`` in the working
-    precision, wrapped into ``[-pi, pi)`` when a point lies beyond ``2.9 pi``), so forward
-    and adjoint see bit-identical coordinates.
-    """
-    rdt = np.float32 if single else np.float64
-    sj = np.arange(int(n_samples), dtype=rdt)
-    x = []
-    for a in range(origin.shape[1]):
-        xa = step[:, a, None].astype(rdt) * sj
-        xa += origin[:, a, None].astype(rdt)
-        x.append(xa.reshape(-1))
-    reach = np.maximum(np.abs(origin), np.abs(origin + step * (int(n_samples) - 1))).max(
-        initial=0.0
-    )
-    if reach > 2.9 * np.pi:
-        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
-    return x
+__all__ = ["nufft_type1_lines"]
 
 
 def nufft_type1_lines(
@@ -79,10 +56,8 @@ def nufft_type1_lines(
     origin: np.ndarray,
     step: np.ndarray,
     n_modes: tuple[int, ...],
-    backend: str = "finufft",
-    eps: float = 1e-6,
-    nthreads: int | None = None,
-    upsampfac: float | None = None,
+    options: NufftOptions | None = None,
+    *,
     band: tuple[np.ndarray, np.ndarray] | None = None,
     phase: tuple[np.ndarray, np.ndarray] | None = None,
     scale: float = 1.0,
@@ -98,18 +73,21 @@ def nufft_type1_lines(
         As for the forward (radians per voxel).
     n_modes : tuple of int
         Image grid (the forward's ``image.shape``).
-    backend, eps, nthreads, upsampfac, band, phase, scale
+    options : NufftOptions, optional
+        Backend, eps, threads, upsampling: exactly as given to the forward.
+    band, phase, scale
         Exactly as given to the forward.
     coords : list of ndarray, optional
-        :func:`line_coordinates` of ``origin, step`` (pass it to reuse it across calls).
+        :func:`~mrsim.kspace.nufft.line_coordinates` of ``origin, step`` (pass it to reuse
+        it across calls).
 
     Returns
     -------
     ndarray, shape n_modes
         complex64 when ``eps >= 1e-5`` else complex128.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    opt = NufftOptions() if options is None else options
+    backend, eps, nthreads, upsampfac = opt.backend, opt.eps, opt.threads, opt.upsampling
     origin = np.asarray(origin, dtype=np.float64)
     step = np.asarray(step, dtype=np.float64)
     L, nd = origin.shape
@@ -130,7 +108,7 @@ def nufft_type1_lines(
     elif scale != 1.0:
         w *= w.real.dtype.type(scale)
     if coords is None:
-        coords = line_coordinates(origin, step, S, single)
+        coords = line_coordinates(origin, step, S, single, nth)
     w = w.reshape(-1)
     if backend == "sigpy":
         import sigpy

@@ -35,30 +35,31 @@ import numpy as np
 import scipy.fft
 
 from mrsim.errors import MrsimInputError
+from mrsim.geometry import crop_or_pad, orientation_from_affine, voxel_sizes
 from mrsim.kspace.coils import (
     bandlimit_sensitivities,
     coil_terms_per_axis,
     default_coil_terms,
     sensitivity_fourier_coefficients,
 )
-from mrsim.kspace.corrupt import (
-    _COIL_BLOCK_SAMPLES,
-    _as_poses,
-    _band_interval,
-    _is_identity,
-    _pe_kappa,
-    _ramp_line_phases,
-    _resize_kspace,
-    _scale,
-    _ShiftedLines,
-    _to_array_frame,
+from mrsim.kspace.engine import (
+    Acquisition,
+    LineGeometry,
+    apply_translation_ramp,
+    dtft_scale,
+    is_identity,
+    line_geometry,
     moved_kspace,
-    orientation_from_affine,
+    pe_kappa,
+    resolve_poses,
 )
 from mrsim.kspace.fft import ifft_centered
-from mrsim.kspace.nufft import BACKENDS, default_nthreads, modulate_lines, single_precision
-from mrsim.kspace.nufft_adjoint import line_coordinates, nufft_type1_lines
-from mrsim.kspace.schedule import Schedule, poses_for_schedule
+from mrsim.kspace.multicoil import _COIL_BLOCK_SAMPLES, Coils, _ShiftedLines
+from mrsim.kspace.nufft import default_nthreads, line_coordinates
+from mrsim.kspace.nufft_adjoint import nufft_type1_lines
+from mrsim.kspace.nufft_options import NufftOptions, nufft_options_from
+from mrsim.kspace.poses import LinePoses, line_poses
+from mrsim.kspace.schedule import Schedule
 
 __all__ = ["MotionOperator"]
 
@@ -67,15 +68,14 @@ __all__ = ["MotionOperator"]
 # choice may depend on the transform type).
 _UPSAMPFAC_DOUBLE = 2.0
 
+_DEFAULT_OPTIONS = NufftOptions(eps=1e-6)
+
 
 @dataclass
-class _LineGeometry:
-    """What :func:`~mrsim.kspace.nufft.nufft_type2_lines` is given for a set of lines."""
+class _Lines:
+    """A set of lines as the forward's NUFFT sees them, with the points kept for reuse."""
 
-    origin: np.ndarray
-    step: np.ndarray
-    band: tuple[np.ndarray, np.ndarray] | None
-    phase: tuple[np.ndarray, np.ndarray] | None
+    geo: LineGeometry
     coords: list[np.ndarray] | None
 
 
@@ -86,10 +86,11 @@ class MotionOperator:
     ----------
     schedule : Schedule
         Acquired lines (2D or 3D Cartesian); ``L = schedule.n_lines``.
-    rotations : ndarray, shape (L, 3, 3) or (3, 3)
-        Per-line rotation matrices in the world (RAS) frame.
-    translations_mm : ndarray, shape (L, 3) or (3,)
-        Per-line translations (mm, world frame).
+    rotations : LinePoses, or ndarray of shape (L, 3, 3) or (3, 3)
+        Per-line poses from :func:`~mrsim.kspace.poses.line_poses` (then no
+        ``translations_mm``), or per-line rotation matrices in the world (RAS) frame.
+    translations_mm : ndarray, shape (L, 3) or (3,), optional
+        Per-line translations (mm, world frame), with rotation matrices only.
     voxel_size_mm : float or sequence, default 1.0
         Voxel size of the image grid along the array axes (ignored when ``affine`` is given).
     image_shape : sequence of int, optional
@@ -104,27 +105,31 @@ class MotionOperator:
         band-limited maps :attr:`sensitivities` exactly.
     coil_terms : int or sequence of int, optional
         ``K``; default :func:`~mrsim.kspace.coils.default_coil_terms`.
-    backend : {"finufft", "sigpy"}
-    eps : float
-        NUFFT tolerance; ``eps < 1e-5`` runs in double precision (complex128), otherwise in
-        single precision (complex64), as the engine does.
-    nthreads : int, optional
-    upsampfac : float, optional
-        finufft upsampling; default 1.5 in single precision (the engine's) and 2.0 in
-        double precision.
-    fast_path : bool
-        FFT + ramps when no pose rotates (exact both ways).
+    options : NufftOptions, optional
+        Backend, tolerance, upsampling, threads, fast path (default eps 1e-6). ``eps < 1e-5``
+        runs in double precision (complex128), otherwise in single precision (complex64), as
+        the engine does. Without an explicit ``upsampling`` the double-precision operator
+        uses 2.0 (finufft's automatic choice may differ between type 1 and type 2), single
+        precision the engine's 1.5. With ``fast_path`` translation-only poses take FFT +
+        ramps both ways (exact).
+    **keywords
+        The field names ``eps``, ``backend``, ``nthreads``/``threads``,
+        ``upsampfac``/``upsampling``, ``fast_path`` are accepted instead of ``options``.
 
     Attributes
     ----------
     ishape, oshape : tuple of int
         Image shape and line-data shape (``(L, S)`` or ``(C, L, S)``).
+    options : NufftOptions
+        The options used (threads resolved).
+    poses : LinePoses
+        The per-line poses (world frame).
     sensitivities : ndarray or None
         The maps the operator models (band-limited to ``coil_terms``).
 
     Notes
     -----
-    ``forward`` is :func:`~mrsim.kspace.corrupt.moved_kspace` (``lines =
+    ``forward`` is :func:`~mrsim.kspace.engine.moved_kspace` (``lines =
     schedule.from_grid(moved_kspace(...))``). The adjoint is exact to rounding:
     ``<A x, y> = <x, A^H y>`` to ~1e-15 relative in double precision, ~1e-7-1e-6 in single
     precision (tests/test_kspace_operator.py).
@@ -133,8 +138,8 @@ class MotionOperator:
     def __init__(
         self,
         schedule: Schedule,
-        rotations: np.ndarray,
-        translations_mm: np.ndarray,
+        rotations: LinePoses | np.ndarray,
+        translations_mm: np.ndarray | None = None,
         voxel_size_mm: float | Sequence[float] = 1.0,
         *,
         image_shape: Sequence[int] | None = None,
@@ -142,20 +147,20 @@ class MotionOperator:
         affine: np.ndarray | None = None,
         coil_sensitivities: np.ndarray | None = None,
         coil_terms: int | Sequence[int] | None = None,
-        backend: str = "finufft",
-        eps: float = 1e-6,
-        nthreads: int | None = None,
-        upsampfac: float | None = None,
-        fast_path: bool = True,
+        options: NufftOptions | None = None,
+        **keywords,
     ) -> None:
         if not isinstance(schedule, Schedule):
             raise MrsimInputError(
                 f"schedule must be a mrsim.kspace.Schedule, got {type(schedule).__name__}"
             )
-        if backend not in BACKENDS:
-            raise MrsimInputError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if not 0 < float(eps) < 1:
-            raise MrsimInputError(f"eps must be in (0, 1), got {eps}")
+        opt = nufft_options_from(options, keywords, _DEFAULT_OPTIONS)
+        if keywords:
+            raise TypeError(f"MotionOperator() got unexpected keyword arguments {sorted(keywords)}")
+        if opt.upsampling is None and not opt.single:
+            opt = opt.updated(upsampling=_UPSAMPFAC_DOUBLE)
+        if opt.threads is None:
+            opt = opt.updated(threads=default_nthreads())
         nd = schedule.ndim
         if affine is not None:
             if orientation is not None:
@@ -168,39 +173,37 @@ class MotionOperator:
             except ValueError as exc:
                 raise MrsimInputError(f"affine: {exc}") from exc
             voxel_size_mm = np.linalg.norm(A[:3, :3], axis=0)
-        vox = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (nd,)).copy()
+        try:
+            vox = voxel_sizes(voxel_size_mm, nd)
+        except ValueError as exc:
+            raise MrsimInputError(f"voxel_size_mm: {exc}") from exc
         if np.any(vox <= 0) or not np.all(np.isfinite(vox)):
             raise MrsimInputError(f"voxel_size_mm must be positive, got {tuple(vox)}")
         shape = schedule.shape if image_shape is None else tuple(int(n) for n in image_shape)
         if len(shape) != nd or min(shape) < 1:
             raise MrsimInputError(f"image_shape must be {nd} positive ints, got {image_shape}")
         try:
-            R, t = _as_poses(rotations, translations_mm, schedule.n_lines, nd)
-            Ra, ta = _to_array_frame(R, t, orientation)
+            poses = resolve_poses(rotations, translations_mm, schedule.n_lines, nd)
+            Ra, ta = poses.in_array_frame(orientation)
         except ValueError as exc:
             raise MrsimInputError(str(exc)) from exc
         self.schedule = schedule
-        self.rotations, self.translations_mm = R, t
-        self._Ra, self._ta = Ra, ta
+        self.poses = poses
+        self.rotations, self.translations_mm = poses.rotations, poses.translations_mm
         self.voxel_size_mm = vox
         self.orientation = orientation
         self.image_shape = shape
         self.fov_mm = np.asarray(shape) * vox
-        self.backend, self.eps = backend, float(eps)
-        self.nthreads = default_nthreads() if nthreads is None else int(nthreads)
-        single = single_precision(self.eps)
-        self.upsampfac = (
-            float(upsampfac) if upsampfac is not None else (None if single else _UPSAMPFAC_DOUBLE)
-        )
-        self.dtype = np.dtype(np.complex64 if single else np.complex128)
-        self.fast_path = bool(fast_path)
-        self._translation_only = self.fast_path and _is_identity(Ra)
+        self.options = opt
+        self.dtype = np.dtype(np.complex64 if opt.single else np.complex128)
+        self._acq = Acquisition(schedule, Ra, ta, vox, self.fov_mm, schedule.shape, opt)
+        self._translation_only = opt.fast_path and is_identity(Ra)
         self.sensitivities = None
         self.coil_terms = None
         L, S = schedule.n_lines, schedule.n_readout
         if coil_sensitivities is None:
             self.oshape = (L, S)
-            self._geom = None if self._translation_only else self._geometry(schedule, Ra, ta)
+            self._lines = None if self._translation_only else self._geometry(self._acq)
         else:
             sens = np.asarray(coil_sensitivities)
             if sens.ndim != nd + 1 or sens.shape[1:] != schedule.shape:
@@ -216,12 +219,19 @@ class MotionOperator:
                 )
             except ValueError as exc:
                 raise MrsimInputError(f"coil_terms: {exc}") from exc
-            self._sens_input = sens
+            self._coils = Coils(sens, method="fourier", terms=K)
             self.coil_terms = K
             self.sensitivities = bandlimit_sensitivities(sens, K)
             self.oshape = (sens.shape[0], L, S)
             self._coil_setup(sens, K)
         self.ishape = tuple(shape)
+
+    # NufftOptions fields under the names of the first version of this class
+    backend = property(lambda self: self.options.backend)
+    eps = property(lambda self: self.options.eps)
+    nthreads = property(lambda self: self.options.threads)
+    upsampfac = property(lambda self: self.options.upsampling)
+    fast_path = property(lambda self: self.options.fast_path)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -238,8 +248,8 @@ class MotionOperator:
         **kwargs,
     ) -> MotionOperator:
         """Poses from a :class:`~mrsim.motion.Trajectory` by
-        :func:`~mrsim.kspace.schedule.poses_for_schedule` (same options), then the operator."""
-        R, t, _ = poses_for_schedule(
+        :func:`~mrsim.kspace.poses.line_poses` (same options), then the operator."""
+        poses = line_poses(
             trajectory,
             schedule,
             mapping=mapping,
@@ -247,32 +257,18 @@ class MotionOperator:
             rereference_center=rereference_center,
             granularity=granularity,
         )
-        return cls(schedule, R, t, voxel_size_mm, **kwargs)
+        return cls(schedule, poses, None, voxel_size_mm, **kwargs)
 
     # ------------------------------------------------------------------ geometry
-    def _geometry(self, sched: Schedule, R: np.ndarray, t: np.ndarray) -> _LineGeometry:
-        """The forward's per-line NUFFT description (as in the engine's ``_line_values``)."""
-        vox, fov = self.voxel_size_mm, self.fov_mm
-        ro = sched.readout_axis
-        kpe = _pe_kappa(sched, fov)
-        s = sched.readout_coords()
-        b = np.einsum("lji,lj->li", R, kpe) * (2 * np.pi * vox)
-        d = (R[:, ro, :] / fov[ro]) * (2 * np.pi * vox)
-        lo, hi = _band_interval(b, d, s[0], s[-1])
-        band = None
-        if np.any((lo > s[0]) | (hi < s[-1])):
-            j_lo = np.clip(np.ceil(lo - s[0]), 0, len(s)).astype(np.int64)
-            j_hi = np.clip(np.floor(np.nan_to_num(hi - s[0], neginf=-1.0)), -1, len(s) - 1)
-            band = (j_lo, j_hi.astype(np.int64))
-        perm = (*sched.pe_axes, ro)
-        origin = np.ascontiguousarray((b + d * s[0])[:, perm])
-        step = np.ascontiguousarray(d[:, perm])
-        ph0, dph = _ramp_line_phases(sched, kpe, t, fov)
-        phase = (ph0, dph) if np.any(ph0) or np.any(dph) else None
+    def _geometry(self, acq: Acquisition) -> _Lines:
+        """The forward's NUFFT description of ``acq``'s lines (the engine's
+        :func:`~mrsim.kspace.engine.line_geometry`), with finufft's points built once."""
+        geo = line_geometry(acq)
         coords = None
-        if self.backend == "finufft":
-            coords = line_coordinates(origin, step, len(s), single_precision(self.eps))
-        return _LineGeometry(origin, step, band, phase, coords)
+        if self.options.backend == "finufft":
+            n = acq.schedule.n_readout
+            coords = line_coordinates(geo.origin, geo.step, n, self.options.single)
+        return _Lines(geo, coords)
 
     def _coil_setup(self, sens: np.ndarray, K: tuple[int, ...]) -> None:
         """Blocks of shifted lines and readout filters of the engine's Fourier coil path."""
@@ -307,7 +303,8 @@ class MotionOperator:
             sub = _ShiftedLines(sched.shape, ro, pe.reshape(-1, nd - 1)[valid], (), ())
             geom = None
             if not self._translation_only:
-                geom = self._geometry(sub, self._Ra[pairs], self._ta[pairs])
+                acq = self._acq
+                geom = self._geometry(acq.with_lines(sub, acq.R[pairs], acq.t[pairs]))
             self._blocks.append((idx, valid, pairs, sub, geom))
 
     # ------------------------------------------------------------------ operator
@@ -332,18 +329,12 @@ class MotionOperator:
         k = moved_kspace(
             image,
             self.schedule,
-            self.rotations,
-            self.translations_mm,
+            self.poses,
+            None,
             self.voxel_size_mm,
-            backend=self.backend,
-            eps=self.eps,
-            nthreads=self.nthreads,
             orientation=self.orientation,
-            upsampfac=self.upsampfac,
-            coil_sensitivities=None if self.sensitivities is None else self._sens_input,
-            coil_method="fourier",
-            coil_terms=self.coil_terms,
-            fast_path=self.fast_path,
+            options=self.options,
+            coils=None if self.sensitivities is None else self._coils,
         )
         return self.schedule.from_grid(k)
 
@@ -355,9 +346,9 @@ class MotionOperator:
         if self.sensitivities is not None:
             return self._adjoint_coils(lines)
         if self._translation_only:
-            grid = self._scatter(self._unramp(lines, self.schedule, self._ta), self.schedule)
+            grid = self._scatter(self._unramp(lines, self.schedule, self._acq.t), self.schedule)
             return self._grid_adjoint(grid)
-        return self._spread(lines, self.schedule, self._geom)
+        return self._spread(lines, self.schedule, self._lines)
 
     def normal(self, image: np.ndarray) -> np.ndarray:
         """``A^H A x``."""
@@ -370,8 +361,9 @@ class MotionOperator:
         """Lines times the conjugate translation ramp (a copy)."""
         w = np.array(lines, dtype=np.result_type(lines.dtype, np.complex64), copy=True)
         if np.any(t):
-            ph0, dph = _ramp_line_phases(sched, _pe_kappa(sched, self.fov_mm), t, self.fov_mm)
-            modulate_lines(w, -ph0, -dph, 1.0, self.nthreads)
+            # the forward's ramp at -t: exactly its conjugate (negation is exact)
+            kpe = pe_kappa(sched, self.fov_mm)
+            apply_translation_ramp(w, sched, kpe, -t, self.fov_mm, threads=self.nthreads)
         return w
 
     def _scatter(self, lines: np.ndarray, sched: Schedule) -> np.ndarray:
@@ -385,26 +377,23 @@ class MotionOperator:
         """Transpose of the fast path's FFT, crop/pad and scale (schedule grid -> image)."""
         sched = self.schedule
         grid = grid * np.sqrt(np.prod(sched.shape) / np.prod(self.image_shape))
-        grid = _resize_kspace(grid, self.image_shape)
+        grid = crop_or_pad(grid, self.image_shape)
         return ifft_centered(grid, workers=self.nthreads)
 
-    def _spread(self, lines: np.ndarray, sched: Schedule, geom: _LineGeometry) -> np.ndarray:
+    def _spread(self, lines: np.ndarray, sched: Schedule, geom: _Lines) -> np.ndarray:
         """Type-1 NUFFT of all line samples at their rotated positions (one call)."""
         ro = sched.readout_axis
         perm = (*sched.pe_axes, ro)
         img = nufft_type1_lines(
             lines,
-            geom.origin,
-            geom.step,
+            geom.geo.origin,
+            geom.geo.step,
             tuple(self.image_shape[a] for a in perm),
-            self.backend,
-            self.eps,
-            self.nthreads,
-            self.upsampfac,
-            geom.band,
-            geom.phase,
-            _scale(self.image_shape, sched.shape),
-            geom.coords,
+            self.options,
+            band=geom.geo.band,
+            phase=geom.geo.phase,
+            scale=dtft_scale(self.image_shape, sched.shape),
+            coords=geom.coords,
         )
         return np.moveaxis(img, -1, ro)
 
@@ -427,7 +416,7 @@ class MotionOperator:
             vals = u[..., :n_ro].reshape(n_pe * nb, n_ro)[valid]
             del y_f, u_f, u
             if self._translation_only:
-                g = self._scatter(self._unramp(vals, sub, self._ta[pairs]), sub)
+                g = self._scatter(self._unramp(vals, sub, self._acq.t[pairs]), sub)
                 grid = g if grid is None else grid + g
             else:
                 out += self._spread(np.ascontiguousarray(vals), sub, geom)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mrsim.errors import MrsimInputError
+from mrsim.geometry import crop_or_pad
+
 __all__ = [
     "Schedule",
     "ORDERINGS",
@@ -61,43 +64,45 @@ class Schedule:
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.shape)
         if len(shape) not in (2, 3) or min(shape) < 1:
-            raise ValueError(f"Schedule.shape must be 2 or 3 positive ints, got {self.shape}")
+            raise MrsimInputError(f"Schedule.shape must be 2 or 3 positive ints, got {self.shape}")
         ro = int(self.readout_axis)
         if not -len(shape) <= ro < len(shape):
-            raise ValueError(f"readout_axis {self.readout_axis} out of range for shape {shape}")
+            raise MrsimInputError(
+                f"readout_axis {self.readout_axis} out of range for shape {shape}"
+            )
         ro %= len(shape)
         pe = np.asarray(self.pe_index)
         if pe.ndim == 1 and len(shape) == 2:
             pe = pe[:, None]
         if pe.ndim != 2 or pe.shape[1] != len(shape) - 1:
-            raise ValueError(
+            raise MrsimInputError(
                 f"pe_index must have shape (L, {len(shape) - 1}), got {np.shape(self.pe_index)}"
             )
         if not np.issubdtype(pe.dtype, np.integer):
             if not np.all(pe == np.round(pe)):
-                raise ValueError("pe_index must hold integers (centred phase-encode indices)")
+                raise MrsimInputError("pe_index must hold integers (centred phase-encode indices)")
         pe = pe.astype(np.int64)
         L = pe.shape[0]
         time_s = np.asarray(self.time_s, dtype=float).reshape(-1)
         shot = np.asarray(self.shot).reshape(-1).astype(np.int64)
         if time_s.shape != (L,) or shot.shape != (L,):
-            raise ValueError(
+            raise MrsimInputError(
                 f"time_s and shot must have one entry per line ({L}), got "
                 f"{time_s.shape} and {shot.shape}"
             )
         if not np.all(np.isfinite(time_s)):
-            raise ValueError("Schedule.time_s must be finite")
+            raise MrsimInputError("Schedule.time_s must be finite")
         pe_axes = tuple(a for a in range(len(shape)) if a != ro)
         for col, a in enumerate(pe_axes):
             n = shape[a]
             lo, hi = -(n // 2), n - n // 2 - 1
             if L and (pe[:, col].min() < lo or pe[:, col].max() > hi):
-                raise ValueError(
+                raise MrsimInputError(
                     f"pe_index column {col} (axis {a}) must lie in [{lo}, {hi}] for n={n}, got "
                     f"[{pe[:, col].min()}, {pe[:, col].max()}]"
                 )
         if L and len(np.unique(pe, axis=0)) != L:
-            raise ValueError("pe_index lists the same k-space line more than once")
+            raise MrsimInputError("pe_index lists the same k-space line more than once")
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "readout_axis", ro)
         object.__setattr__(self, "pe_index", pe)
@@ -136,7 +141,7 @@ class Schedule:
         Ties are broken by the earliest acquisition time.
         """
         if self.n_lines == 0:
-            raise ValueError("schedule has no lines")
+            raise MrsimInputError("schedule has no lines")
         r2 = np.sum(self.pe_index.astype(float) ** 2, axis=1)
         cand = np.flatnonzero(r2 == r2.min())
         return int(cand[np.argmin(self.time_s[cand])])
@@ -184,29 +189,21 @@ class Schedule:
         """
         lines = np.asarray(lines)
         if lines.shape[-2:] != (self.n_lines, self.n_readout):
-            raise ValueError(
+            raise MrsimInputError(
                 f"lines must end with shape ({self.n_lines}, {self.n_readout}), got {lines.shape}"
             )
         out_shape = self.shape if shape is None else tuple(int(s) for s in shape)
         if len(out_shape) != self.ndim or any(
             o < s for o, s in zip(out_shape, self.shape, strict=False)
         ):
-            raise ValueError(f"grid shape {out_shape} must be >= schedule shape {self.shape}")
+            raise MrsimInputError(f"grid shape {out_shape} must be >= schedule shape {self.shape}")
         lead = lines.shape[:-2]
         # Build on the schedule grid with the readout axis last, then move it into place.
         pe_shape = tuple(self.shape[a] for a in self.pe_axes)
         tmp = np.zeros(lead + pe_shape + (self.n_readout,), dtype=lines.dtype)
         tmp[(Ellipsis,) + self._grid_index() + (slice(None),)] = lines
         tmp = np.moveaxis(tmp, -1, len(lead) + self.readout_axis)
-        if out_shape == self.shape:
-            return tmp
-        out = np.zeros(lead + out_shape, dtype=lines.dtype)
-        sl = tuple(
-            slice(o // 2 - s // 2, o // 2 - s // 2 + s)
-            for o, s in zip(out_shape, self.shape, strict=False)
-        )
-        out[(Ellipsis,) + sl] = tmp
-        return out
+        return crop_or_pad(tmp, out_shape)  # zero-fill about the centre (checked >= above)
 
     def from_grid(self, kspace: np.ndarray) -> np.ndarray:
         """Gather the scheduled lines from a Cartesian k-space array of shape (..., *shape).
@@ -217,7 +214,7 @@ class Schedule:
         """
         kspace = np.asarray(kspace)
         if kspace.shape[kspace.ndim - self.ndim :] != self.shape:
-            raise ValueError(f"k-space must end with shape {self.shape}, got {kspace.shape}")
+            raise MrsimInputError(f"k-space must end with shape {self.shape}, got {kspace.shape}")
         lead = kspace.ndim - self.ndim
         k = np.moveaxis(kspace, lead + self.readout_axis, -1)
         return k[(Ellipsis,) + self._grid_index() + (slice(None),)]
@@ -237,9 +234,9 @@ class Schedule:
         """
         s = np.asarray(state_of_line).reshape(-1)
         if s.shape != (self.n_lines,) or not np.issubdtype(s.dtype, np.integer):
-            raise ValueError(f"state_of_line must be {self.n_lines} integers, got {s.shape}")
+            raise MrsimInputError(f"state_of_line must be {self.n_lines} integers, got {s.shape}")
         if s.size and s.min() < 0:
-            raise ValueError("state_of_line must be >= 0")
+            raise MrsimInputError("state_of_line must be >= 0")
         n_states = int(s.max()) + 1 if s.size else 0
         onehot = np.zeros((n_states, self.n_lines, self.n_readout), dtype=bool)
         onehot[s, np.arange(self.n_lines), :] = True
@@ -262,9 +259,9 @@ def _check_shape(shape: Sequence[int], ndim: int, what: str) -> tuple[int, ...]:
     try:
         shp = tuple(int(s) for s in shape)
     except TypeError as exc:
-        raise ValueError(f"{what}: shape must be {ndim} ints, got {shape!r}") from exc
+        raise MrsimInputError(f"{what}: shape must be {ndim} ints, got {shape!r}") from exc
     if len(shp) != ndim or min(shp) < 1:
-        raise ValueError(f"{what}: shape must be {ndim} positive ints, got {shape!r}")
+        raise MrsimInputError(f"{what}: shape must be {ndim} positive ints, got {shape!r}")
     return shp
 
 
@@ -332,7 +329,7 @@ def mprage_schedule(
     """
     shape = _check_shape(shape, 3, "mprage_schedule")
     if ordering not in ORDERINGS:
-        raise ValueError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
+        raise MrsimInputError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
     ro = int(readout_axis) % 3
     ny, nz = (shape[a] for a in range(3) if a != ro)
     if ordering == "centric":
@@ -341,13 +338,13 @@ def mprage_schedule(
         ky, kz = _linear(ny), _linear(nz)
     if ordering == "interleaved":
         if n_interleaves < 1:
-            raise ValueError(f"n_interleaves must be >= 1, got {n_interleaves}")
+            raise MrsimInputError(f"n_interleaves must be >= 1, got {n_interleaves}")
         kz = np.concatenate([kz[i::n_interleaves] for i in range(n_interleaves)])
     # Outer loop kz, inner loop ky.
     pe = np.stack([np.tile(ky, nz), np.repeat(kz, ny)], axis=1)
     L = pe.shape[0]
     if echo_spacing_s <= 0 or shot_tr_s <= 0 or ti_s < 0:
-        raise ValueError("echo_spacing_s and shot_tr_s must be > 0 and ti_s >= 0")
+        raise MrsimInputError("echo_spacing_s and shot_tr_s must be > 0 and ti_s >= 0")
     if ordering == "per-line":
         return Schedule(
             shape,
@@ -359,18 +356,18 @@ def mprage_schedule(
         )
     tf = ny if turbo_factor is None else int(turbo_factor)
     if tf < 1:
-        raise ValueError(f"turbo_factor must be >= 1, got {turbo_factor}")
+        raise MrsimInputError(f"turbo_factor must be >= 1, got {turbo_factor}")
     pos = np.arange(L) % tf
     shot = np.arange(L) // tf
     centre_pos = 0 if ordering == "centric" else tf // 2
     t0 = ti_s - centre_pos * echo_spacing_s
     if t0 < 0:
-        raise ValueError(
+        raise MrsimInputError(
             f"mprage_schedule: ti_s={ti_s} s is shorter than the readouts before the train centre "
             f"({centre_pos} x {echo_spacing_s} s); raise ti_s or lower echo_spacing_s"
         )
     if t0 + tf * echo_spacing_s > shot_tr_s:
-        raise ValueError(
+        raise MrsimInputError(
             f"mprage_schedule: the train ({tf} x {echo_spacing_s} s after {t0:.3f} s) does not fit "
             f"in shot_tr_s={shot_tr_s} s"
         )
@@ -408,16 +405,18 @@ def gre3d_schedule(
     """
     shape = _check_shape(shape, 3, "gre3d_schedule")
     if ordering not in ("linear", "centric"):
-        raise ValueError(f"gre3d_schedule ordering must be 'linear' or 'centric', got {ordering!r}")
+        raise MrsimInputError(
+            f"gre3d_schedule ordering must be 'linear' or 'centric', got {ordering!r}"
+        )
     if tr_s <= 0:
-        raise ValueError(f"tr_s must be > 0, got {tr_s}")
+        raise MrsimInputError(f"tr_s must be > 0, got {tr_s}")
     ro = int(readout_axis) % 3
     ny, nz = (shape[a] for a in range(3) if a != ro)
     order = _centric if ordering == "centric" else _linear
     pe = np.stack([np.tile(order(ny), nz), np.repeat(order(nz), ny)], axis=1)
     L = pe.shape[0]
     if not 1 <= int(segments) <= L:
-        raise ValueError(f"segments must be in [1, {L}], got {segments}")
+        raise MrsimInputError(f"segments must be in [1, {L}], got {segments}")
     shot = (np.arange(L) * int(segments)) // L
     return Schedule(
         shape, ro, pe, np.arange(L) * float(tr_s), shot, name=f"gre3d {ordering}, {segments} seg"
@@ -442,9 +441,9 @@ def cartesian2d_schedule(
     """
     shape = _check_shape(shape, 2, "cartesian2d_schedule")
     if ordering not in ("linear", "centric"):
-        raise ValueError(f"ordering must be 'linear' or 'centric', got {ordering!r}")
+        raise MrsimInputError(f"ordering must be 'linear' or 'centric', got {ordering!r}")
     if tr_s <= 0:
-        raise ValueError(f"tr_s must be > 0, got {tr_s}")
+        raise MrsimInputError(f"tr_s must be > 0, got {tr_s}")
     ro = int(readout_axis) % 2
     n = shape[1 - ro]
     k = _centric(n) if ordering == "centric" else _linear(n)
@@ -462,7 +461,10 @@ def poses_for_schedule(
     rereference_center: bool = True,
     granularity: str = "line",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pose of the head for every line of a schedule.
+    """Pose of the head for every line of a schedule, as arrays.
+
+    The tuple form of :func:`mrsim.kspace.poses.line_poses` (which returns a
+    :class:`~mrsim.kspace.poses.LinePoses`); same arguments.
 
     Parameters
     ----------
@@ -491,36 +493,14 @@ def poses_for_schedule(
     params : ndarray, shape (L, 6)
         Per-line ``(tx_mm, ty_mm, tz_mm, rx_deg, ry_deg, rz_deg)``.
     """
-    from mrsim.motion.rigid import rotation_matrix
+    from mrsim.kspace.poses import line_poses
 
-    if mapping not in ("seconds", "stretch"):
-        raise ValueError(f"mapping must be 'seconds' or 'stretch', got {mapping!r}")
-    if granularity not in ("line", "shot"):
-        raise ValueError(f"granularity must be 'line' or 'shot', got {granularity!r}")
-    t_line = schedule.time_s
-    if granularity == "shot":
-        shots, inv = np.unique(schedule.shot, return_inverse=True)
-        t_shot = np.bincount(inv, weights=t_line) / np.bincount(inv)
-        t_line = t_shot[inv]
-    tt = traj.t_s
-    s0, s1 = float(schedule.time_s.min()), float(schedule.time_s.max())
-    if mapping == "stretch":
-        if len(traj) < 2 or tt[-1] == tt[0]:
-            raise ValueError("mapping='stretch' needs a trajectory with at least 2 distinct times")
-        scale = (tt[-1] - tt[0]) / (s1 - s0) if s1 > s0 else 0.0
-        tq = tt[0] + (t_line - s0) * scale
-        t_centre = tt[0] + (schedule.time_s[schedule.center_line()] - s0) * scale
-    else:
-        tol = 1e-9 * max(1.0, abs(s1))
-        if len(traj) and (tt[0] > s0 + tol or tt[-1] < s1 - tol):
-            raise ValueError(
-                f"trajectory covers [{tt[0]:g}, {tt[-1]:g}] s but the schedule's lines span "
-                f"[{s0:g}, {s1:g}] s; use a longer trajectory, or mapping='stretch' to spread it "
-                "over the scan"
-            )
-        tq = t_line
-        t_centre = schedule.time_s[schedule.center_line()]
-    if rereference_center:
-        traj = traj.rereference(float(t_centre))
-    params = traj.sample(tq, method=method)
-    return rotation_matrix(params[:, 3:]), params[:, :3].copy(), params
+    p = line_poses(
+        traj,
+        schedule,
+        mapping=mapping,
+        method=method,
+        rereference_center=rereference_center,
+        granularity=granularity,
+    )
+    return p.rotations, p.translations_mm, p.params

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from mrsim.errors import MrsimInputError
 from mrsim.motion.rigid import invert_affine, params_to_affine, rms_deviation
 from mrsim.motion.trajectory import Trajectory
 
@@ -98,9 +99,16 @@ def power_fd(
     ndarray, shape (N,)
         FD in mm.
     """
+    _check_radius(radius_mm)
     p = as_params_deg(motion, rot_unit)
     d = np.abs(np.diff(p, axis=0))
     return _prepend_zero(d[:, :3].sum(1) + radius_mm * np.deg2rad(d[:, 3:]).sum(1))
+
+
+def _check_radius(radius_mm: float) -> None:
+    # 0 is allowed (translations only); a negative radius would subtract rotations
+    if not (np.isfinite(radius_mm) and radius_mm >= 0):
+        raise MrsimInputError(f"radius_mm must be a number of mm >= 0, got {radius_mm!r}")
 
 
 def jenkinson_fd(
@@ -135,6 +143,7 @@ def jenkinson_fd(
     ndarray, shape (N,)
         FD in mm.
     """
+    _check_radius(radius_mm)
     p = as_params_deg(motion, rot_unit)
     A = params_to_affine(p)
     return _prepend_zero(

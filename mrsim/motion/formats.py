@@ -138,12 +138,18 @@ _TRANS_UNITS = {"mm": 1.0}
 _ROT_UNITS = {"deg": 1.0, "rad": 180.0 / np.pi}
 
 
+_MISSING_HINT = (
+    " (to get one: `mrsim motion generate pace --seed 0 -o pace.csv` writes the trace of "
+    "examples/pace.csv)"
+)
+
+
 def _format_error_hint() -> str:
     return f"pass format= (CLI: --format) as one of {', '.join(FORMATS)}"
 
 
 def _first_data_line(path: Path) -> str | None:
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
         for line in fh:
             s = line.strip()
             if s and not s.startswith("#"):
@@ -202,7 +208,8 @@ def _parse_float(tok: str, path: Path, lineno: int, col: str) -> float:
 
 def _data_lines(path: Path) -> list[tuple[int, str]]:
     try:
-        with open(path, encoding="utf-8") as fh:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which is not data
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file (cannot decode as UTF-8)") from None
@@ -256,9 +263,15 @@ def _parse_mrsim_header(path: Path, lineno: int, header: str) -> list[tuple[str,
     for c in cols:
         m = re.fullmatch(r"(t|tx|ty|tz|rx|ry|rz)(?:_([A-Za-z]+))?", c)
         if not m:
+            sep = next((s for s in (";", "\t") if s in c), None)
             raise ValueError(
                 f"{path}: line {lineno}: unknown column '{c}'; expected a header like "
                 "t_s,tx_mm,ty_mm,tz_mm,rx_deg,ry_deg,rz_deg"
+                + (
+                    f" (columns are separated by {sep!r} here; an mrsim CSV uses commas)"
+                    if sep
+                    else ""
+                )
             )
         base, unit = m.group(1), m.group(2)
         units = _TIME_UNITS if base == "t" else _TRANS_UNITS if base[0] == "t" else _ROT_UNITS
@@ -356,7 +369,7 @@ def has_time_column(path: PathLike, format: str | None = None) -> bool:
     """Whether a motion file stores sample times (only an mrsim CSV with a ``t_*`` column)."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"{path}: no such motion file")
+        raise FileNotFoundError(f"{path}: no such motion file{_MISSING_HINT}")
     fmt = detect_format(p) if format is None else format.lower()
     if fmt != "mrsim":
         return False
@@ -394,18 +407,23 @@ def read_trajectory(
     """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"{path}: no such motion file")
+        raise FileNotFoundError(f"{path}: no such motion file{_MISSING_HINT}")
     fmt = detect_format(p) if format is None else format.lower()
     if fmt == "mrsim":
-        return _read_mrsim(p, tr_s)
-    if fmt == "fmriprep":
-        return _read_fmriprep(p, tr_s)
-    if fmt not in _MATRIX_FORMATS:
+        traj = _read_mrsim(p, tr_s)
+    elif fmt == "fmriprep":
+        traj = _read_fmriprep(p, tr_s)
+    elif fmt not in _MATRIX_FORMATS:
         raise ValueError(f"unknown motion file format {format!r}; expected one of {FORMATS}")
-    mf = _MATRIX_FORMATS[fmt]
-    m = _read_matrix(p, mf)
-    params = mf.to_params(m)
-    return Trajectory(_times(p, len(params), tr_s, mf.columns.split("[")[-1].rstrip("]")), params)
+    else:
+        mf = _MATRIX_FORMATS[fmt]
+        params = mf.to_params(_read_matrix(p, mf))
+        times = _times(p, len(params), tr_s, mf.columns.split("[")[-1].rstrip("]"))
+        traj = Trajectory(times, params)
+    from mrsim.motion.bounds import check_motion_bounds
+
+    check_motion_bounds(traj, str(path), fmt)
+    return traj
 
 
 def _fmt_rows(a: np.ndarray, sep: str, precision: int) -> list[str]:
@@ -461,6 +479,8 @@ def write_trajectory(
     else:
         sep = "  " if fmt in ("fsl", "hcp") else " "
         lines += _fmt_rows(_MATRIX_FORMATS[fmt].from_params(params), sep, precision)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from mrsim.io.atomic import atomic_path
+
+    with atomic_path(p) as tmp:  # all or nothing
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return p

@@ -87,6 +87,9 @@ def realistic(
     nod_rate_per_min: float = 1.0,
     jerk: float = 1.0,
     jerk_rate_per_min: float = 0.5,
+    jerk_style: str = "nod",
+    jerk_isotropy: float = 0.3,
+    jitter: float = 0.03,
     pivot_mm: Sequence[float] = (0.0, -30.0, -90.0),
     seed: int | np.random.Generator | None = None,
 ) -> Trajectory:
@@ -101,9 +104,18 @@ def realistic(
     * nodding: Poisson episodes (``nod_rate_per_min``) of raised-cosine bumps of 2-8 s in
       rx with peak ``nodding * U(0.5, 1)`` deg, about a pivot at ``pivot_mm`` (relative to the
       FOV centre, RAS), so each nod carries the translation ``(I - R_x) p`` it implies;
-    * jerks: Poisson onsets (``jerk_rate_per_min``) of a step in all six parameters
-      (``jerk * N(0, 1)`` mm/deg) relaxing exponentially (tau 1-10 s) to a random 0-50 %
-      residual.
+    * jerks: Poisson onsets (``jerk_rate_per_min``) of a step relaxing exponentially
+      (tau 1-10 s) to a random 0-50 % residual. ``jerk_style="nod"`` (default): the step is
+      mostly a pitch (rx, ``jerk * N(0, 1)`` deg) about the neck pivot, carrying its
+      ``(I - R_x) p`` translation like the nods, plus ``jerk_isotropy * jerk * N(0, 1)`` in the
+      other five parameters; large head movements are nods (pitch with y/z translation,
+      Frew et al. 2022, docs/motion.md section 7). ``"isotropic"``: ``jerk * N(0, 1)`` in all
+      six parameters, no pivot (the generator before that comparison).
+
+    * jitter: independent Gaussian frame-to-frame noise, ``jitter * N(0, 1)`` in all six
+      parameters per sample (micro-motion plus the realignment noise every measured trace
+      carries; without it the non-dominant parameters tx, ry, rz moved 10x less per frame than
+      in the offline real traces, docs/motion.md section 7).
 
     The sum is multiplied by the factor that makes the largest RMS displacement of an 80 mm
     ball (:func:`~mrsim.motion.magnitude.rms_displacement_sphere`) equal ``magnitude_mm``.
@@ -120,6 +132,13 @@ def realistic(
         Relative weights of the components (>= 0).
     respiration_hz, nod_rate_per_min, jerk_rate_per_min : float
         Component rates.
+    jerk_style : {"nod", "isotropic"}
+        Shape of the jerks (see above).
+    jerk_isotropy : float
+        ``"nod"`` jerks: weight of the five non-pitch parameters relative to the pitch.
+    jitter : float
+        Weight of the frame-to-frame noise (0 for the smooth generator of before the
+        retune).
     pivot_mm : sequence of 3 floats
         Nodding pivot relative to the FOV centre (mm, RAS); default below and behind it.
     seed : int or Generator, optional
@@ -137,11 +156,15 @@ def realistic(
         ("respiration", respiration),
         ("nodding", nodding),
         ("jerk", jerk),
+        ("jitter", jitter),
         ("nod_rate_per_min", nod_rate_per_min),
         ("jerk_rate_per_min", jerk_rate_per_min),
         ("respiration_hz", respiration_hz),
     ]:
         _check_positive(name, v, allow_zero=True)
+    if jerk_style not in ("nod", "isotropic"):
+        raise ValueError(f"jerk_style must be 'nod' or 'isotropic', got {jerk_style!r}")
+    _check_positive("jerk_isotropy", jerk_isotropy, allow_zero=True)
     rng = np.random.default_rng(seed)
     t = np.arange(n) * float(tr_s)
     p = np.asarray(pivot_mm, dtype=float)
@@ -154,13 +177,25 @@ def realistic(
     base[:, 2] += respiration * resp
     base[:, 1] += 0.5 * respiration * resp
     base[:, 3] += 0.5 * respiration * resp
-    base += _jerks(rng, t, jerk_rate_per_min, (1.0, 10.0), jerk * np.ones(6))
+    if jerk_style == "isotropic":
+        base += _jerks(rng, t, jerk_rate_per_min, (1.0, 10.0), jerk * np.ones(6))
+        jerk_pitch = np.zeros(n)
+    else:
+        w = jerk * np.array([jerk_isotropy] * 3 + [1.0] + [jerk_isotropy] * 2)
+        j = _jerks(rng, t, jerk_rate_per_min, (1.0, 10.0), w)
+        jerk_pitch = j[:, 3].copy()  # coupled to the pivot below, like the nods
+        j[:, 3] = 0.0
+        base += j
     nod = np.zeros(n)
     for _ in range(rng.poisson(nod_rate_per_min * t[-1] / 60.0) if n > 1 else 0):
         onset, width = rng.uniform(t[0], t[-1]), rng.uniform(2.0, 8.0)
         x = (t - onset) / width
         bump = np.where((x >= 0) & (x <= 1), 0.5 * (1 - np.cos(2 * np.pi * x)), 0.0)
         nod += nodding * rng.uniform(0.5, 1.0) * rng.choice([-1.0, 1.0]) * bump
+    nod += jerk_pitch
+    # drawn last so the other components stay the same random draws with or without it
+    if jitter > 0:
+        base += jitter * rng.normal(size=(n, 6))
 
     def build(a: float) -> np.ndarray:
         params = a * base

@@ -1,1 +1,2 @@
-"""Phantoms: the embedded MNI152 brain (default) and the analytic 3D Shepp-Logan."""
+"""Phantoms: the MNI152 brain template, the full head built on it (:mod:`.head`) with its
+3 T tissue table (:mod:`.tissues`), and the analytic 3D Shepp-Logan."""

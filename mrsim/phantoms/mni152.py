@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from mrsim.errors import MrsimInputError
+
 __all__ = ["KINDS", "MNI152_FILES", "mni152_data_dir", "load_mni152", "fit_to_shape"]
 
 KINDS = ("t1", "gm", "wm", "csf", "mask")
@@ -117,6 +119,13 @@ def load_mni152(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown MNI152 kind {kind!r}; expected one of {KINDS}")
+    if shape is not None:
+        try:
+            ok = len(shape) == 3 and all(int(n) == n and n >= 1 for n in shape)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise MrsimInputError(f"shape must be 3 positive integers, got {shape!r}")
     data, affine = _raw(kind)
     vox = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (3,))
     if np.any(vox <= 0):

@@ -12,9 +12,11 @@ field inside. The convolution is computed with the centred FFTs of
 :mod:`mrsim.kspace.fft` on a zero-padded grid, so that sources near one edge of
 the field of view do not wrap around onto the other.
 
-Directions are in *array axis* order (axis 0, 1, 2) with physical voxel sizes;
-the default ``b0_dir=(0, 0, 1)`` is the third array axis (scanner z for an
-axial RAS volume).
+Directions here are in *array axis* order (axis 0, 1, 2) with physical voxel
+sizes; the default ``b0_dir=(0, 0, 1)`` is the third array axis, which is
+scanner z only for an axial RAS/LAS/LPS volume. Callers with a NIfTI affine
+convert a world-frame B0 direction with :func:`mrsim.geometry.world_to_array`
+(as :mod:`mrsim.qsm.motion` and ``mrsim qsm`` do).
 
 References
 ----------
@@ -33,6 +35,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mrsim.errors import MrsimInputError
+from mrsim.geometry import centred_slices, crop_or_pad, voxel_sizes
 from mrsim.kspace.fft import fft_centered, ifft_centered
 
 __all__ = ["dipole_kernel", "dipole_convolve", "dipole_field", "padded_shape"]
@@ -41,15 +45,13 @@ __all__ = ["dipole_kernel", "dipole_convolve", "dipole_field", "padded_shape"]
 def _unit(b0_dir: Sequence[float]) -> np.ndarray:
     v = np.asarray(b0_dir, dtype=float).reshape(-1)
     if v.shape != (3,) or not np.all(np.isfinite(v)) or np.linalg.norm(v) == 0:
-        raise ValueError(f"b0_dir must be a non-zero 3-vector, got {b0_dir!r}")
+        raise MrsimInputError(f"b0_dir must be a non-zero 3-vector, got {b0_dir!r}")
     return v / np.linalg.norm(v)
 
 
 def _voxel(voxel_size_mm: Sequence[float] | float) -> np.ndarray:
-    v = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (3,)).copy()
-    if np.any(v <= 0):
-        raise ValueError(f"voxel_size_mm must be positive, got {voxel_size_mm!r}")
-    return v
+    # kept for the QSM modules that import it; the one parser is mrsim.geometry.voxel_sizes
+    return voxel_sizes(voxel_size_mm, 3)
 
 
 def dipole_kernel(
@@ -75,7 +77,7 @@ def dipole_kernel(
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3:
-        raise ValueError(f"dipole_kernel needs a 3D shape, got {shape}")
+        raise MrsimInputError(f"dipole_kernel needs a 3D shape, got {shape}")
     vox = _voxel(voxel_size_mm)
     b = _unit(b0_dir)
     k = [(np.arange(n) - n // 2) / (n * d) for n, d in zip(shape, vox, strict=True)]
@@ -91,34 +93,33 @@ def dipole_kernel(
 def padded_shape(shape: Sequence[int], pad_factor: float = 2.0) -> tuple[int, ...]:
     """Even grid at least ``pad_factor`` times ``shape`` on every axis."""
     if pad_factor < 1:
-        raise ValueError(f"pad_factor must be >= 1, got {pad_factor}")
+        raise MrsimInputError(f"pad_factor must be >= 1, got {pad_factor}")
     return tuple(int(2 * np.ceil(n * pad_factor / 2)) for n in shape)
 
 
 def _pad_centered(x: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[slice, ...]]:
-    # Keep voxel n//2 (the FOV centre, image origin) at index N//2 of the padded grid.
-    out = np.zeros(shape, dtype=x.dtype)
-    sl = tuple(
-        slice(N // 2 - n // 2, N // 2 - n // 2 + n) for n, N in zip(x.shape, shape, strict=True)
-    )
-    out[sl] = x
-    return out, sl
+    """Zero-pad about the FOV centre (voxel n//2 at index N//2, :mod:`mrsim.geometry`) and
+    return the slices of the original grid inside the padded one."""
+    out = crop_or_pad(x, shape)
+    return (out.copy() if out is x else out), centred_slices(x.shape, shape)[1]
 
 
 def dipole_convolve(
     chi: np.ndarray,
     kernel: np.ndarray,
     *,
+    threads: int | None = None,
     workers: int | None = None,
 ) -> np.ndarray:
     """Periodic convolution ``ifft(kernel * fft(chi))`` on the kernel's grid (real part).
 
     ``chi`` must already have ``kernel.shape``. Used by the iterative solvers,
-    which build the kernel once.
+    which build the kernel once. ``threads``: FFT threads (``workers``: its earlier name).
     """
     if chi.shape != kernel.shape:
-        raise ValueError(f"chi shape {chi.shape} differs from kernel shape {kernel.shape}")
-    return ifft_centered(kernel * fft_centered(chi, workers=workers), workers=workers).real
+        raise MrsimInputError(f"chi shape {chi.shape} differs from kernel shape {kernel.shape}")
+    n = threads if threads is not None else workers
+    return ifft_centered(kernel * fft_centered(chi, workers=n), workers=n).real
 
 
 def dipole_field(
@@ -127,6 +128,7 @@ def dipole_field(
     b0_dir: Sequence[float] = (0.0, 0.0, 1.0),
     *,
     pad_factor: float = 2.0,
+    threads: int | None = None,
     workers: int | None = None,
 ) -> np.ndarray:
     """Relative field shift ``b = d * chi`` (same units as ``chi``, e.g. ppm).
@@ -138,12 +140,13 @@ def dipole_field(
     voxel_size_mm : float or (3,) floats
         Voxel size.
     b0_dir : (3,) floats
-        Main-field direction in array-axis coordinates.
+        Main-field direction in array-axis coordinates (a world direction ``w`` is
+        ``mrsim.geometry.world_to_array(w, orientation)``).
     pad_factor : float
         The grid is zero-padded to ``pad_factor`` times its size before the FFT
         (2 removes wrap-around of the 1/r^3 tails to first order; 1 = periodic).
-    workers : int, optional
-        FFT threads.
+    threads : int, optional
+        FFT threads (``workers``: its earlier name).
 
     Returns
     -------
@@ -156,8 +159,8 @@ def dipole_field(
     """
     chi = np.asarray(chi_ppm, dtype=float)
     if chi.ndim != 3:
-        raise ValueError(f"chi must be 3D, got shape {chi.shape}")
+        raise MrsimInputError(f"chi must be 3D, got shape {chi.shape}")
     big = padded_shape(chi.shape, pad_factor)
     xp, sl = _pad_centered(chi, big)
     d = dipole_kernel(big, voxel_size_mm, b0_dir)
-    return dipole_convolve(xp, d, workers=workers)[sl]
+    return dipole_convolve(xp, d, threads=threads if threads is not None else workers)[sl]

@@ -11,21 +11,27 @@ with two models of the per-state signal ``S_i``:
   head, ``S_i(r) = S(A_i r)``: magnitude, R2* decay *and* field move together, as
   if the field were attached to the tissue. Here every line is evaluated as the
   spectrum of the reference-pose complex signal at rotated k with a
-  translation ramp (:func:`mrsim.kspace.corrupt.moved_kspace`): all lines of all
+  translation ramp (:func:`mrsim.kspace.engine.moved_kspace`): all lines of all
   poses and all echoes in ONE type-2 NUFFT. This is exact band-limited motion of
   the complex image (no interpolation of wrapped phase), so it also applies to
   real MGRE data (:func:`mrsim.qsm.gre.load_mgre`).
 - ``mixing="exact"`` (seed 002 Eq. 4): chi, M0 and R2* move with the head
-  (:func:`mrsim.kspace.corrupt.rigid_move`, band-limited), the field is
+  (:func:`mrsim.kspace.engine.rigid_move`, band-limited), the field is
   recomputed for every state in the scanner frame (B0 fixed), ``b_i = d * chi(A_i
   r)``, and the signal is built, Fourier transformed and masked per state. The
   cost grows with the number of states, so poses are grouped into states
-  (:func:`mrsim.kspace.corrupt.motion_states`; use nearest-neighbour pose
+  (:class:`mrsim.kspace.poses.LinePoses` states; use nearest-neighbour pose
   sampling for step-like profiles).
 
-Dipole convolution commutes with translations and with rotations about the B0
-axis, so the two models agree for those motions and differ for rotations about
+(``mixing="approx-maps"``, :func:`mix_moved_maps`: Eq. 5 on M0, R2* and the total
+field, per state.) Dipole convolution commutes with translations and with rotations
+about the B0 axis, so the models agree for those motions and differ for rotations about
 axes perpendicular to B0 (``tests/test_qsm_motion.py``, ``docs/qsm.md``).
+
+World frame: poses and ``b0_dir`` are in the world (RAS+) frame and the array axes are
+mapped to it by ``orientation`` (:func:`mrsim.geometry.orientation_from_affine`; set from
+the phantom's or the MGRE NIfTI's affine), exactly as in ``mrsim corrupt``
+(``tests/test_qsm_world_frame.py``). Options: :class:`QSMMotionSettings`.
 
 Optionally a motion-induced B0 change (:func:`b0_change_hz`, a smooth field
 linear in space and in the rotation angles, a few Hz for a few degrees) is
@@ -40,86 +46,47 @@ Seed 002, Eqs. 4 and 5 and Sec. 3.2.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
-from mrsim.kspace.corrupt import motion_states, moved_kspace, rigid_move
+from mrsim.errors import MrsimInputError
+from mrsim.geometry import (
+    check_orientation,
+    orientation_from_affine,
+    world_to_array,
+)
+from mrsim.kspace.engine import moved_kspace, resolve_poses, rigid_move
 from mrsim.kspace.fft import fft_centered, ifft_centered
-from mrsim.kspace.schedule import Schedule, gre3d_schedule, poses_for_schedule
+from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
+from mrsim.kspace.poses import LinePoses
+from mrsim.kspace.poses import line_poses as _kspace_line_poses
+from mrsim.kspace.schedule import Schedule, gre3d_schedule
+from mrsim.qsm.b0_change import B0ChangeModel, b0_change_hz, b0_change_phase
 from mrsim.qsm.dipole import _pad_centered, dipole_field, padded_shape
 from mrsim.qsm.gre import add_noise, gre_signal
 
 __all__ = [
     "B0ChangeModel",
+    "QSMMotionSettings",
     "b0_change_hz",
     "mix_approx",
     "mix_exact",
+    "mix_moved_maps",
     "QSMMotionResult",
     "simulate_qsm_motion",
     "corrupt_mgre",
     "line_poses",
 ]
 
-
-@dataclass(frozen=True)
-class B0ChangeModel:
-    """Motion-induced off-resonance linear in the rotation angles and in position.
-
-    ``df(r) = sum_a theta_a (offset_hz_per_deg[a] + gradient_hz_per_mm_deg[a] . r)``
-    with ``theta = (rx, ry, rz)`` in degrees and ``r`` in mm from the FOV centre
-    (array axes). Defaults give ~ +-10 Hz at the brain edge for 5 deg about x or y:
-    an illustrative low-order model in the spirit of physics-aware T2* motion
-    simulations (e.g. Eichhorn et al., SASHIMI 2023), not a fitted one.
-    """
-
-    offset_hz_per_deg: tuple[float, float, float] = (0.4, 0.2, 0.0)
-    gradient_hz_per_mm_deg: tuple[tuple[float, float, float], ...] = (
-        (0.0, 0.01, 0.0),  # rx -> gradient along y
-        (0.01, 0.0, 0.0),  # ry -> gradient along x
-        (0.0, 0.0, 0.0),
-    )
-
-
-def b0_change_hz(
-    rot_deg: Sequence[float],
-    shape: Sequence[int],
-    voxel_size_mm: Sequence[float] | float = 1.0,
-    model: B0ChangeModel | None = None,
-) -> np.ndarray:
-    """Off-resonance map (Hz) of :class:`B0ChangeModel` for one pose's rotations."""
-    model = model or B0ChangeModel()
-    vox = np.broadcast_to(np.asarray(voxel_size_mm, float), (3,))
-    th = np.asarray(rot_deg, float).reshape(3)
-    g = [(np.arange(n) - n // 2) * v for n, v in zip(shape, vox, strict=True)]
-    X, Y, Z = np.meshgrid(*g, indexing="ij", sparse=True)
-    df = np.zeros(tuple(shape))
-    for a in range(3):
-        gx, gy, gz = model.gradient_hz_per_mm_deg[a]
-        df = df + th[a] * (model.offset_hz_per_deg[a] + gx * X + gy * Y + gz * Z)
-    return df
-
-
-def _rot_deg(R: np.ndarray) -> np.ndarray:
-    from mrsim.motion.rigid import euler_from_matrix
-
-    return np.asarray(euler_from_matrix(R), float)
-
-
-def _b0_change_phase(
-    sig: np.ndarray, rotation: np.ndarray, te: np.ndarray, voxel_size_mm, model
-) -> np.ndarray:
-    """Echo-first signal (E, X, Y, Z) times the phase of the pose's B0 change (if any)."""
-    if model is None:
-        return sig
-    df = b0_change_hz(_rot_deg(rotation), sig.shape[1:], voxel_size_mm, model)
-    return sig * np.exp(2j * np.pi * te[:, None, None, None] * df[None])
+MIXINGS = ("approx", "approx-maps", "exact")
 
 
 def _echo_first(signal: np.ndarray) -> np.ndarray:
     s = np.asarray(signal)
     if s.ndim != 4:
-        raise ValueError(f"signal must be (X, Y, Z, echoes), got shape {s.shape}")
+        raise MrsimInputError(f"signal must be (X, Y, Z, echoes), got shape {s.shape}")
     return np.ascontiguousarray(np.moveaxis(s, -1, 0))
 
 
@@ -141,18 +108,141 @@ def _per_state_mix(
     return out
 
 
+@dataclass(frozen=True)
+class QSMMotionSettings:
+    """Everything the QSM motion simulation needs besides the maps, echoes and poses.
+
+    Attributes
+    ----------
+    mixing : {"approx", "approx-maps", "exact"}
+        Seed 002 Eq. 5 on the complex signal (one NUFFT), Eq. 5 on the parameter maps
+        (M0, R2*, total field moved per state), or Eq. 4 (chi moved, field recomputed).
+    tr_s : float
+        Time per k-space line of the default schedule (s).
+    b0_t : float
+        Field strength (T).
+    b0_dir : 3 floats
+        Main-field direction in the WORLD frame (RAS+; default world z, the scanner bore).
+        It stays fixed in the scanner while the head moves; converted to array axes with
+        ``orientation``.
+    orientation : 3x3 tuple, optional
+        Direction cosines of the array axes (columns, world frame) from the NIfTI affine;
+        None: array axes are world x, y, z. Poses are applied in the world frame.
+    pad_factor : float
+        Zero-padding of the dipole convolution (:func:`mrsim.qsm.dipole.dipole_field`).
+    snr : float, optional
+        Peak SNR of the first echo; None: no noise.
+    noise_seed : int, optional
+    pose_method : {"nearest", "linear"}
+        Trajectory sampling per line (nearest keeps step profiles to a few states).
+    mapping : {"seconds", "stretch"}
+    rereference_center : bool
+    b0_change : B0ChangeModel, optional
+        Motion-induced off-resonance per state.
+    nufft : NufftOptions
+        Default eps 1e-6 (double precision).
+    """
+
+    mixing: str = "approx"
+    tr_s: float = 0.03
+    b0_t: float = 3.0
+    b0_dir: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    orientation: tuple | None = None
+    pad_factor: float = 2.0
+    snr: float | None = None
+    noise_seed: int | None = 0
+    pose_method: str = "nearest"
+    mapping: str = "seconds"
+    rereference_center: bool = True
+    b0_change: B0ChangeModel | None = None
+    nufft: NufftOptions = field(default_factory=NufftOptions)
+
+    def __post_init__(self) -> None:
+        if self.mixing not in MIXINGS:
+            raise MrsimInputError(
+                f"mixing must be 'approx', 'approx-maps' or 'exact', got {self.mixing!r}"
+            )
+        b = np.asarray(self.b0_dir, dtype=float).reshape(-1)
+        if b.shape != (3,) or not np.all(np.isfinite(b)) or not np.linalg.norm(b) > 0:
+            raise MrsimInputError(f"b0_dir must be a non-zero 3-vector, got {self.b0_dir!r}")
+        object.__setattr__(self, "b0_dir", tuple(float(v) for v in b))
+        if self.orientation is not None:
+            D = check_orientation(self.orientation, 3)
+            object.__setattr__(self, "orientation", tuple(tuple(map(float, r)) for r in D))
+        if not self.tr_s > 0 or not self.b0_t > 0:
+            raise MrsimInputError(f"tr_s and b0_t must be > 0, got {self.tr_s}, {self.b0_t}")
+        if self.snr is not None and not self.snr > 0:
+            raise MrsimInputError(f"snr must be > 0 (or None), got {self.snr}")
+        if not isinstance(self.nufft, NufftOptions):
+            raise MrsimInputError(f"nufft must be a NufftOptions, got {type(self.nufft).__name__}")
+
+    def updated(self, **changes: Any) -> QSMMotionSettings:
+        """A copy with fields changed (NUFFT keywords such as ``eps`` go to :attr:`nufft`)."""
+        nufft_kw = {k: changes.pop(k) for k in list(changes) if k in NUFFT_KEYWORDS}
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise TypeError(f"unknown QSM motion settings {unknown}; expected {sorted(names)}")
+        if nufft_kw:
+            changes["nufft"] = changes.get("nufft", self.nufft).updated(**nufft_kw)
+        return replace(self, **changes) if changes else self
+
+    def with_affine(self, affine: np.ndarray | None) -> QSMMotionSettings:
+        """The same settings for an image with this affine (its orientation)."""
+        if affine is None:
+            return self
+        return replace(self, orientation=orientation_from_affine(affine))
+
+    @property
+    def orientation_array(self) -> np.ndarray | None:
+        return None if self.orientation is None else np.asarray(self.orientation)
+
+    def b0_dir_array(self) -> np.ndarray:
+        """The B0 direction in array-axis components (``D^T b0``)."""
+        return world_to_array(self.b0_dir, self.orientation_array)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Provenance (JSON-able), orientation and the array-frame B0 direction included."""
+        D = np.eye(3) if self.orientation is None else np.asarray(self.orientation)
+        return {
+            "mixing": self.mixing,
+            "tr_s": self.tr_s,
+            "b0_t": self.b0_t,
+            "b0_dir": list(self.b0_dir),
+            "b0_dir_frame": "world (RAS+)",
+            "b0_dir_array": [float(v) for v in self.b0_dir_array()],
+            "orientation": D.tolist(),
+            "pad_factor": self.pad_factor,
+            "snr": self.snr,
+            "noise_seed": self.noise_seed,
+            "pose_method": self.pose_method,
+            "mapping": self.mapping,
+            "rereference_center": self.rereference_center,
+            "b0_change": self.b0_change is not None,
+            "eps": self.nufft.eps,
+            "nufft": self.nufft.to_dict(),
+        }
+
+
+def _settings(settings: QSMMotionSettings | None, keywords: dict[str, Any]) -> QSMMotionSettings:
+    base = QSMMotionSettings() if settings is None else settings
+    if not isinstance(base, QSMMotionSettings):
+        raise MrsimInputError(f"settings must be a QSMMotionSettings, got {type(base).__name__}")
+    kw = dict(keywords)
+    keywords.clear()
+    return base.updated(**kw)
+
+
 def mix_approx(
     signal: np.ndarray,
     schedule: Schedule,
-    rotations: np.ndarray,
-    translations_mm: np.ndarray,
+    rotations: np.ndarray | LinePoses,
+    translations_mm: np.ndarray | None = None,
     voxel_size_mm: Sequence[float] | float = (1.0, 1.0, 1.0),
     *,
     te_s: Sequence[float] | None = None,
-    b0_change: B0ChangeModel | None = None,
-    eps: float = 1e-6,
-    nthreads: int | None = None,
-    progress: bool = False,
+    settings: QSMMotionSettings | None = None,
+    **keywords: Any,
 ) -> np.ndarray:
     """Approximate mixing (seed 002 Eq. 5): move the complex MGRE signal with the head.
 
@@ -162,42 +252,43 @@ def mix_approx(
         Motion-free multi-echo signal in the reference pose (simulated or real).
     schedule : Schedule
         3D acquisition schedule with ``schedule.shape == (X, Y, Z)``.
-    rotations : (L, 3, 3); translations_mm : (L, 3)
-        Per-line poses (e.g. from :func:`mrsim.kspace.schedule.poses_for_schedule`).
+    rotations : (L, 3, 3) or LinePoses; translations_mm : (L, 3)
+        Per-line poses in the world frame (:func:`mrsim.kspace.poses.line_poses`).
     voxel_size_mm : float or (3,) floats
     te_s : (E,) floats
-        Echo times, only needed with ``b0_change``.
-    b0_change : B0ChangeModel, optional
-        Adds the motion-induced field per state (per-state path).
-    eps, nthreads : NUFFT tolerance and threads.
-    progress : bool
+        Echo times, only needed with ``settings.b0_change``.
+    settings : QSMMotionSettings, optional
+        ``b0_change`` (per-state path), ``orientation``, ``nufft``.
+    **keywords
+        Fields of ``settings`` as keywords (``b0_change``, ``eps``, ``nthreads``,
+        ``orientation``, ``progress``...).
 
     Returns
     -------
     complex ndarray (X, Y, Z, E)
         Motion-corrupted signal.
     """
+    progress = bool(keywords.pop("progress", False))
+    st = _settings(settings, keywords)
     s = _echo_first(signal)
     if tuple(schedule.shape) != s.shape[1:]:
-        raise ValueError(f"schedule.shape {schedule.shape} != signal shape {s.shape[1:]}")
-    if b0_change is None:
-        k = moved_kspace(
-            s, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=nthreads
-        )
+        raise MrsimInputError(f"schedule.shape {schedule.shape} != signal shape {s.shape[1:]}")
+    poses = resolve_poses(rotations, translations_mm, schedule.n_lines, 3)
+    D = st.orientation_array
+    if st.b0_change is None:
+        k = moved_kspace(s, schedule, poses, None, voxel_size_mm, orientation=D, options=st.nufft)
     else:
         if te_s is None or len(te_s) != s.shape[0]:
-            raise ValueError("b0_change needs te_s with one echo time per echo")
+            raise MrsimInputError("b0_change needs te_s with one echo time per echo")
         te = np.asarray(te_s, float)
-        first, sol = motion_states(np.asarray(rotations), np.asarray(translations_mm))
+        R, t = poses.rotations, poses.translations_mm
 
         def state(i: int) -> np.ndarray:
-            j = first[i]
-            moved = rigid_move(
-                s, rotations[j], translations_mm[j], voxel_size_mm, eps=eps, nthreads=nthreads
-            )
-            return _b0_change_phase(moved, rotations[j], te, voxel_size_mm, b0_change)
+            j = poses.first[i]
+            moved = rigid_move(s, R[j], t[j], voxel_size_mm, orientation=D, options=st.nufft)
+            return b0_change_phase(moved, R[j], te, voxel_size_mm, st)
 
-        k = _per_state_mix(state, schedule, sol, len(first), progress)
+        k = _per_state_mix(state, schedule, poses.state, poses.n_states, progress)
     return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
 
 
@@ -207,18 +298,12 @@ def mix_exact(
     r2s_hz: np.ndarray,
     te_s: Sequence[float],
     schedule: Schedule,
-    rotations: np.ndarray,
-    translations_mm: np.ndarray,
+    rotations: np.ndarray | LinePoses,
+    translations_mm: np.ndarray | None = None,
     voxel_size_mm: Sequence[float] | float = (1.0, 1.0, 1.0),
     *,
-    b0_t: float = 3.0,
-    b0_dir: Sequence[float] = (0.0, 0.0, 1.0),
-    pad_factor: float = 2.0,
-    b0_change: B0ChangeModel | None = None,
-    eps: float = 1e-6,
-    nthreads: int | None = None,
-    progress: bool = False,
-    field_ppm: np.ndarray | None = None,
+    settings: QSMMotionSettings | None = None,
+    **keywords: Any,
 ) -> np.ndarray:
     """Exact mixing (seed 002 Eq. 4): move chi, recompute the field per state.
 
@@ -230,89 +315,121 @@ def mix_exact(
     te_s : (E,) floats
     schedule, rotations, translations_mm, voxel_size_mm :
         As :func:`mix_approx`; poses are grouped into states of identical pose.
-    b0_t, b0_dir, pad_factor :
-        Field model (:func:`mrsim.qsm.dipole.dipole_field`); ``b0_dir`` stays fixed
-        in the scanner (array) frame while the head moves.
-        chi moves on the padded grid, so sources at the FOV edge (skull, sinuses)
-        leave the FOV instead of wrapping around.
-    b0_change : B0ChangeModel, optional
-    eps, nthreads, progress :
-    field_ppm : (X, Y, Z) array, optional
-        If given, ``chi_ppm`` is ignored and this total field moves with the head
-        like M0 and R2* (seed 002 Eq. 5 applied to the parameter maps,
-        ``mixing="approx-maps"``): the signal is then composed pointwise per state
-        exactly as in the exact model, so the difference to ``mix_exact`` isolates
-        the physics (field moved vs recomputed) from discretisation.
+    settings : QSMMotionSettings, optional
+        ``b0_t``, ``b0_dir`` (world frame, fixed in the scanner while the head moves),
+        ``orientation``, ``pad_factor``, ``b0_change``, ``nufft``. chi moves on the padded
+        grid, so sources at the FOV edge (skull, sinuses) leave the FOV instead of wrapping
+        around.
+    **keywords
+        Fields of ``settings`` as keywords, and ``progress``. ``field_ppm=`` (earlier
+        versions) hands over to :func:`mix_moved_maps` with that field.
 
     Returns
     -------
     complex ndarray (X, Y, Z, E)
+
+    Notes
+    -----
+    M0 and R2* move on the FOV grid by band-limited (periodic) interpolation, so they must
+    vanish at the FOV edge (docs/qsm.md, "Assumptions").
     """
-    chi = np.asarray(chi_ppm if field_ppm is None else field_ppm, float)
-    if tuple(schedule.shape) != chi.shape:
-        raise ValueError(f"schedule.shape {schedule.shape} != chi shape {chi.shape}")
-    te = np.asarray(te_s, float)
-    R = np.asarray(rotations, float)
-    t = np.asarray(translations_mm, float)
+    field_ppm = keywords.pop("field_ppm", None)
     if field_ppm is not None:
-        return _mix_moved_field(
+        return mix_moved_maps(
             field_ppm,
             m0,
             r2s_hz,
-            te,
+            te_s,
             schedule,
-            R,
-            t,
+            rotations,
+            translations_mm,
             voxel_size_mm,
-            b0_t,
-            b0_change,
-            eps,
-            nthreads,
-            progress,
+            settings=settings,
+            **keywords,
         )
-    first, sol = motion_states(R, t)
+    progress = bool(keywords.pop("progress", False))
+    st = _settings(settings, keywords)
+    chi = np.asarray(chi_ppm, float)
+    mix = _StateMix(chi.shape, te_s, schedule, rotations, translations_mm, voxel_size_mm, st)
     # chi (with its background sources, which may reach the FOV edge) moves on the
-    # zero-padded grid of the dipole convolution, so band-limited (periodic) motion cannot
-    # wrap sources around the FOV, and the identity pose gives exactly dipole_field(chi).
-    # M0 and R2* vanish outside the head and move on the FOV grid.
-    big = padded_shape(chi.shape, pad_factor)
+    # zero-padded grid of the dipole convolution, so band-limited (periodic) motion
+    # cannot wrap sources around the FOV, and the identity pose gives exactly
+    # dipole_field(chi). M0 and R2* vanish outside the head and move on the FOV grid.
+    big = padded_shape(chi.shape, st.pad_factor)
     chi_big, sl = _pad_centered(chi, big)
     rel = np.stack([np.asarray(m0, float), np.asarray(r2s_hz, float)])
+    b0 = st.b0_dir_array()
 
-    def state(i: int) -> np.ndarray:
-        j = first[i]
-        if np.allclose(R[j], np.eye(3), atol=1e-12) and not np.any(t[j]):
-            c, (m, r) = chi_big, rel
-        else:
-            c = rigid_move(chi_big, R[j], t[j], voxel_size_mm, eps=eps, nthreads=nthreads)
-            m, r = rigid_move(rel, R[j], t[j], voxel_size_mm, eps=eps, nthreads=nthreads)
-        b = dipole_field(c, voxel_size_mm, b0_dir, pad_factor=1.0)[sl]
-        sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=b0_t), -1, 0)
-        return _b0_change_phase(sig, R[j], te, voxel_size_mm, b0_change)
+    def state(j: int) -> np.ndarray:
+        c, (m, r) = (chi_big, rel) if mix.still(j) else (mix.move(chi_big, j), mix.move(rel, j))
+        return mix.signal(m, r, dipole_field(c, voxel_size_mm, b0, pad_factor=1.0)[sl], j)
 
-    k = _per_state_mix(state, schedule, sol, len(first), progress)
-    return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
+    return mix.run(state, progress)
 
 
-def _mix_moved_field(
-    field_ppm, m0, r2s_hz, te, schedule, R, t, vox, b0_t, b0_change, eps, nthreads, progress
-):
-    first, sol = motion_states(R, t)
-    maps = np.stack(
-        [np.asarray(field_ppm, float), np.asarray(m0, float), np.asarray(r2s_hz, float)]
-    )
+def mix_moved_maps(
+    field_ppm: np.ndarray,
+    m0: np.ndarray,
+    r2s_hz: np.ndarray,
+    te_s: Sequence[float],
+    schedule: Schedule,
+    rotations: np.ndarray | LinePoses,
+    translations_mm: np.ndarray | None = None,
+    voxel_size_mm: Sequence[float] | float = (1.0, 1.0, 1.0),
+    *,
+    settings: QSMMotionSettings | None = None,
+    **keywords: Any,
+) -> np.ndarray:
+    """Seed 002 Eq. 5 on the parameter maps (``mixing="approx-maps"``): the total field moves
+    with the head like M0 and R2*, per state.
 
-    def state(i: int) -> np.ndarray:
-        j = first[i]
-        if np.allclose(R[j], np.eye(3), atol=1e-12) and not np.any(t[j]):
-            b, m, r = maps
-        else:
-            b, m, r = rigid_move(maps, R[j], t[j], vox, eps=eps, nthreads=nthreads)
-        sig = np.moveaxis(gre_signal(m, r, b, te, b0_t=b0_t), -1, 0)
-        return _b0_change_phase(sig, R[j], te, vox, b0_change)
+    The signal is composed pointwise per state exactly as in :func:`mix_exact`, so the
+    difference between the two isolates the physics (field moved vs recomputed) from
+    discretisation. Arguments as :func:`mix_exact`, with the total field (ppm, scanner frame)
+    instead of chi; the same edge assumption applies to the field map.
+    """
+    progress = bool(keywords.pop("progress", False))
+    st = _settings(settings, keywords)
+    field = np.asarray(field_ppm, float)
+    mix = _StateMix(field.shape, te_s, schedule, rotations, translations_mm, voxel_size_mm, st)
+    maps = np.stack([field, np.asarray(m0, float), np.asarray(r2s_hz, float)])
 
-    k = _per_state_mix(state, schedule, sol, len(first), progress)
-    return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
+    def state(j: int) -> np.ndarray:
+        b, m, r = maps if mix.still(j) else mix.move(maps, j)
+        return mix.signal(m, r, b, j)
+
+    return mix.run(state, progress)
+
+
+class _StateMix:
+    """What the per-state mixing models share: poses, moves, the GRE signal and the
+    k-space mixing ``sum_i M_i FFT(S_i)``."""
+
+    def __init__(self, shape, te_s, schedule, rotations, translations_mm, vox, st) -> None:
+        if tuple(schedule.shape) != tuple(shape):
+            raise MrsimInputError(f"schedule.shape {schedule.shape} != map shape {shape}")
+        self.te = np.asarray(te_s, float)
+        self.schedule, self.vox, self.st = schedule, vox, st
+        self.poses = resolve_poses(rotations, translations_mm, schedule.n_lines, 3)
+        self.R, self.t = self.poses.rotations, self.poses.translations_mm
+
+    def move(self, x: np.ndarray, j: int) -> np.ndarray:
+        D = self.st.orientation_array
+        return rigid_move(x, self.R[j], self.t[j], self.vox, orientation=D, options=self.st.nufft)
+
+    def still(self, j: int) -> bool:
+        return bool(np.allclose(self.R[j], np.eye(3), atol=1e-12) and not np.any(self.t[j]))
+
+    def signal(self, m: np.ndarray, r: np.ndarray, b: np.ndarray, j: int) -> np.ndarray:
+        sig = np.moveaxis(gre_signal(m, r, b, self.te, b0_t=self.st.b0_t), -1, 0)
+        return b0_change_phase(sig, self.R[j], self.te, self.vox, self.st)
+
+    def run(self, state, progress: bool) -> np.ndarray:
+        p = self.poses
+        k = _per_state_mix(
+            lambda i: state(p.first[i]), self.schedule, p.state, p.n_states, progress
+        )
+        return np.moveaxis(ifft_centered(k, axes=(1, 2, 3)), 0, -1)
 
 
 @dataclass
@@ -328,130 +445,79 @@ class QSMMotionResult:
     info: dict = field(default_factory=dict)
 
 
+def _poses(trajectory, schedule: Schedule, st: QSMMotionSettings) -> LinePoses:
+    return _kspace_line_poses(
+        trajectory,
+        schedule,
+        mapping=st.mapping,
+        method=st.pose_method,
+        rereference_center=st.rereference_center,
+    )
+
+
 def simulate_qsm_motion(
     phantom,
     trajectory=None,
     *,
     te_s: Sequence[float] | None = None,
-    mixing: str = "approx",
     schedule: Schedule | None = None,
-    tr_s: float = 0.03,
-    b0_t: float = 3.0,
-    b0_dir: Sequence[float] = (0.0, 0.0, 1.0),
-    snr: float | None = None,
-    noise_seed: int | None = 0,
-    pose_method: str = "nearest",
-    mapping: str = "seconds",
-    rereference_center: bool = True,
-    b0_change: B0ChangeModel | None = None,
-    eps: float = 1e-6,
+    settings: QSMMotionSettings | None = None,
     progress: bool = False,
+    **keywords: Any,
 ) -> QSMMotionResult:
-    """Motion-free and motion-corrupted MGRE of a chi phantom.
+    """Motion-free and motion-corrupted MGRE of a chi phantom, in the phantom's world frame.
 
     Parameters
     ----------
     phantom : mrsim.qsm.phantom.QSMPhantom
+        Its ``affine`` sets the orientation: B0 along ``settings.b0_dir`` in the world
+        frame (default world z) and poses applied in the world frame about the FOV centre,
+        whatever the array orientation (RAS, LAS, sagittal, oblique).
     trajectory : mrsim.motion.Trajectory, optional
         Head motion in scan time (s); None = no motion (corrupted == clean).
     te_s : echo times (default :func:`mrsim.qsm.gre.echo_times`, seed 002).
-    mixing : {"approx", "approx-maps", "exact"}
-        Seed 002 Eq. 5 on the complex signal (one NUFFT), Eq. 5 on the parameter maps
-        (M0, R2*, total field moved per state), or Eq. 4.
     schedule : Schedule, optional
-        Default :func:`mrsim.kspace.schedule.gre3d_schedule` (linear, one line per ``tr_s``).
-    b0_t, b0_dir : field strength and direction (array axes).
-    snr : float, optional
-        Peak SNR of the first echo; the same noise realisation (``noise_seed``) is
-        added to the clean and the corrupted signal, so their difference is motion only.
-    pose_method : {"nearest", "linear"}
-        Trajectory sampling per line (nearest keeps step profiles to a few states).
-    mapping : {"seconds", "stretch"}
-        Trajectory time -> scan time (:func:`mrsim.kspace.schedule.poses_for_schedule`).
-    rereference_center : bool
-        Make the pose at the k-space centre the identity (DESIGN.md option).
-    b0_change : B0ChangeModel, optional
-    eps : NUFFT tolerance.
+        Default :func:`mrsim.kspace.schedule.gre3d_schedule` (linear, one line per
+        ``settings.tr_s``).
+    settings : QSMMotionSettings, optional
+        Mixing model, field, noise (the same noise realisation is added to the clean and the
+        corrupted signal, so their difference is motion only), pose sampling, NUFFT.
+    progress : bool
+    **keywords
+        Fields of :class:`QSMMotionSettings` as keywords (``mixing``, ``snr``, ``eps``...).
 
     Returns
     -------
     QSMMotionResult
+        ``info`` is :meth:`QSMMotionSettings.to_dict` (with the orientation).
     """
     from mrsim.qsm.gre import echo_times
 
-    if mixing not in ("approx", "approx-maps", "exact"):
-        raise ValueError(f"mixing must be 'approx', 'approx-maps' or 'exact', got {mixing!r}")
+    st = _settings(settings, keywords).with_affine(getattr(phantom, "affine", None))
     te = echo_times() if te_s is None else np.asarray(te_s, float)
     p = phantom
     vox = np.asarray(p.voxel_size_mm, float)
-    sched = gre3d_schedule(p.chi_ppm.shape, tr_s=tr_s) if schedule is None else schedule
-    field_ppm = dipole_field(p.chi_ppm, vox, b0_dir)
-    clean = gre_signal(p.m0, p.r2s_hz, field_ppm, te, b0_t=b0_t)
-    R, t, params = line_poses(trajectory, sched, pose_method, mapping, rereference_center)
-    n_states = len(motion_states(R, t)[0])
+    sched = gre3d_schedule(p.chi_ppm.shape, tr_s=st.tr_s) if schedule is None else schedule
+    field_ppm = dipole_field(p.chi_ppm, vox, st.b0_dir_array(), pad_factor=st.pad_factor)
+    clean = gre_signal(p.m0, p.r2s_hz, field_ppm, te, b0_t=st.b0_t)
+    poses = _poses(trajectory, sched, st)
     if trajectory is None:
         corrupted = clean.copy()
-    elif mixing == "approx":
-        corrupted = mix_approx(
-            clean, sched, R, t, vox, te_s=te, b0_change=b0_change, eps=eps, progress=progress
-        )
+    elif st.mixing == "approx":
+        corrupted = mix_approx(clean, sched, poses, None, vox, te_s=te, settings=st)
     else:
         # "approx-maps" moves the scanner-frame field map with the head (Eq. 5 on the maps);
         # "exact" recomputes the field from the moved chi for every state (Eq. 4).
-        corrupted = mix_exact(
-            p.chi_ppm,
-            p.m0,
-            p.r2s_hz,
-            te,
-            sched,
-            R,
-            t,
-            vox,
-            b0_t=b0_t,
-            b0_dir=b0_dir,
-            b0_change=b0_change,
-            eps=eps,
-            progress=progress,
-            field_ppm=field_ppm if mixing == "approx-maps" else None,
+        mix = mix_moved_maps if st.mixing == "approx-maps" else mix_exact
+        source = field_ppm if st.mixing == "approx-maps" else p.chi_ppm
+        corrupted = mix(
+            source, p.m0, p.r2s_hz, te, sched, poses, None, vox, settings=st, progress=progress
         )
-    if snr is not None:
+    if st.snr is not None:
         ref = float(np.abs(clean[..., 0]).max())
-        clean = add_noise(clean, snr, reference=ref, seed=noise_seed)
-        corrupted = add_noise(corrupted, snr, reference=ref, seed=noise_seed)
-    info = {
-        "mixing": mixing,
-        "b0_t": b0_t,
-        "b0_dir": list(map(float, b0_dir)),
-        "snr": snr,
-        "noise_seed": noise_seed,
-        "pose_method": pose_method,
-        "mapping": mapping,
-        "rereference_center": rereference_center,
-        "b0_change": b0_change is not None,
-        "eps": eps,
-        "tr_s": tr_s,
-    }
-    return QSMMotionResult(clean, corrupted, te, params, n_states, sched, info)
-
-
-def line_poses(
-    trajectory,
-    schedule: Schedule,
-    pose_method: str = "nearest",
-    mapping: str = "seconds",
-    rereference_center: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-line rotations (L, 3, 3), translations (L, 3) and params (L, 6); identity if None."""
-    L = schedule.n_lines
-    if trajectory is None:
-        return np.broadcast_to(np.eye(3), (L, 3, 3)).copy(), np.zeros((L, 3)), np.zeros((L, 6))
-    return poses_for_schedule(
-        trajectory,
-        schedule,
-        mapping=mapping,
-        method=pose_method,
-        rereference_center=rereference_center,
-    )
+        clean = add_noise(clean, st.snr, reference=ref, seed=st.noise_seed)
+        corrupted = add_noise(corrupted, st.snr, reference=ref, seed=st.noise_seed)
+    return QSMMotionResult(clean, corrupted, te, poses.params, poses.n_states, sched, st.to_dict())
 
 
 def corrupt_mgre(
@@ -461,34 +527,47 @@ def corrupt_mgre(
     *,
     te_s: Sequence[float] | None = None,
     schedule: Schedule | None = None,
-    tr_s: float = 0.03,
-    pose_method: str = "nearest",
-    mapping: str = "seconds",
-    rereference_center: bool = True,
-    b0_change: B0ChangeModel | None = None,
-    eps: float = 1e-6,
+    affine: np.ndarray | None = None,
+    settings: QSMMotionSettings | None = None,
+    **keywords: Any,
 ) -> QSMMotionResult:
     """Approximate-mixing motion corruption of real (or any) complex MGRE data.
 
-    Only seed 002's Eq. 5 applies: without a chi map the field cannot be
-    recomputed per pose. Arguments as :func:`simulate_qsm_motion`.
+    Only seed 002's Eq. 5 applies: without a chi map the field cannot be recomputed per
+    pose. ``affine`` (the MGRE NIfTI's) puts the poses in the world frame; other arguments
+    as :func:`simulate_qsm_motion`.
     """
     s = np.asarray(signal)
     if s.ndim != 4 or not np.iscomplexobj(s):
-        raise ValueError(f"signal must be complex (X, Y, Z, echoes), got {s.dtype} {s.shape}")
-    sched = gre3d_schedule(s.shape[:3], tr_s=tr_s) if schedule is None else schedule
-    R, t, params = line_poses(trajectory, sched, pose_method, mapping, rereference_center)
-    n_states = len(motion_states(R, t)[0])
+        raise MrsimInputError(f"signal must be complex (X, Y, Z, echoes), got {s.dtype} {s.shape}")
+    st = _settings(settings, keywords).with_affine(affine)
+    if st.mixing != "approx":
+        raise MrsimInputError("MGRE input supports only mixing='approx' (no chi map to move)")
+    sched = gre3d_schedule(s.shape[:3], tr_s=st.tr_s) if schedule is None else schedule
+    poses = _poses(trajectory, sched, st)
     te = None if te_s is None else np.asarray(te_s, float)
-    out = mix_approx(s, sched, R, t, voxel_size_mm, te_s=te, b0_change=b0_change, eps=eps)
-    info = {
-        "mixing": "approx",
-        "pose_method": pose_method,
-        "mapping": mapping,
-        "rereference_center": rereference_center,
-        "b0_change": b0_change is not None,
-        "eps": eps,
-        "tr_s": tr_s,
-        "input": "MGRE",
-    }
-    return QSMMotionResult(s, out, te, params, n_states, sched, info)
+    out = mix_approx(s, sched, poses, None, voxel_size_mm, te_s=te, settings=st)
+    info = {**st.to_dict(), "input": "MGRE"}
+    return QSMMotionResult(s, out, te, poses.params, poses.n_states, sched, info)
+
+
+def line_poses(
+    trajectory,
+    schedule: Schedule,
+    pose_method: str = "nearest",
+    mapping: str = "seconds",
+    rereference_center: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-line ``(rotations, translations_mm, params)``; identity if ``trajectory`` is None.
+
+    Kept for callers of earlier versions: the tuple form of
+    :func:`mrsim.kspace.poses.line_poses` (which returns a :class:`LinePoses`).
+    """
+    p = _kspace_line_poses(
+        trajectory,
+        schedule,
+        mapping=mapping,
+        method=pose_method,
+        rereference_center=rereference_center,
+    )
+    return p.rotations, p.translations_mm, p.params

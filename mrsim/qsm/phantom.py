@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from mrsim.phantoms.head import AIR_CAVITIES
+
 __all__ = ["TISSUES", "NUCLEI", "LABELS", "QSMPhantom", "make_qsm_phantom", "phantom_from_chi"]
 
 #: name -> (chi_ppm, r2s_hz, m0). R2* = 1000 / T2_ms of the 7 T list (see module doc).
@@ -82,6 +84,9 @@ LABELS: dict[str, int] = {
     "calcification": 12,
     "bone": 13,
     "air": 14,
+    "marrow": 15,
+    "fat": 16,
+    "skin": 17,
 }
 
 # Internal cerebral veins (both sides) as polylines in MNI mm, radius 1.5 mm.
@@ -89,13 +94,8 @@ _VEINS: list[tuple[list[tuple[float, float, float]], float]] = [
     ([(2.0, -2.0, 14.0), (2.0, -20.0, 15.0), (1.0, -34.0, 9.0)], 1.5),
     ([(-2.0, -2.0, 14.0), (-2.0, -20.0, 15.0), (-1.0, -34.0, 9.0)], 1.5),
 ]
-# Air cavities outside the brain: (centre MNI mm, semi-axes mm)
-_AIR: list[tuple[tuple[float, float, float], tuple[float, float, float]]] = [
-    ((0.0, 40.0, -40.0), (12.0, 10.0, 10.0)),  # frontal/ethmoid sinus region
-    ((0.0, 10.0, -50.0), (10.0, 8.0, 7.0)),  # sphenoid sinus
-    ((58.0, -22.0, -40.0), (5.0, 8.0, 5.0)),  # right ear canal / mastoid
-    ((-58.0, -22.0, -40.0), (5.0, 8.0, 5.0)),  # left
-]
+# Air cavities outside the brain (centre MNI mm, semi-axes mm): shared with the head phantom
+_AIR = AIR_CAVITIES
 _CALCIFICATION = ((28.0, -12.0, 22.0), 3.0)  # centre (MNI mm), radius mm, in WM
 
 
@@ -156,6 +156,49 @@ def _tube_weight(xyz: np.ndarray, points, radius: float, edge_mm: float) -> np.n
     return 1.0 / (1.0 + np.exp(-np.clip((radius - d) / max(edge_mm, 1e-6), -50, 50)))
 
 
+def _head_layers(mask, vox, d_in_mm: float, d_out_mm: float, bone: np.ndarray):
+    """Diploe inside the bone shell, fat and skin outside it (partial volumes by distance).
+
+    Returns M0, R2*, chi (unscaled, to ADD: the bone's own chi is replaced by the marrow
+    fraction's difference) and a code map (1 marrow, 2 fat, 3 skin) of voxels > 0.5.
+    """
+    from mrsim.phantoms.head import THICKNESS_MM
+    from mrsim.phantoms.tissues import TISSUES_3T as T
+
+    d = ndimage.distance_transform_edt(~mask, sampling=vox)
+    w = float(np.min(vox))
+
+    def ramp(x):
+        return np.clip(0.5 + x / w, 0.0, 1.0)
+
+    # tables take 1.5 / 6.5 of the shell each (THICKNESS_MM proportions), marrow the rest
+    th = THICKNESS_MM
+    skull = th["inner_table"] + th["diploe"] + th["outer_table"]
+    a = (d_out_mm - d_in_mm) * th["inner_table"] / skull
+    b = (d_out_mm - d_in_mm) * th["outer_table"] / skull
+    f_marrow = np.where(bone, ramp(d - d_in_mm - a) - ramp(d - d_out_mm + b), 0.0)
+    outside = d > d_out_mm - 0.5 * w
+    f_fat = np.where(outside & ~bone, ramp(d - d_out_mm) - ramp(d - d_out_mm - th["fat"]), 0.0)
+    sk0 = d_out_mm + th["fat"]
+    f_skin = np.where(outside & ~bone, ramp(d - sk0) - ramp(d - sk0 - th["skin"]), 0.0)
+    m0 = f_marrow * T["marrow"].pd + f_fat * T["fat"].pd + f_skin * T["muscle"].pd
+    chi = (
+        f_marrow * (T["marrow"].chi_ppm - T["bone"].chi_ppm)
+        + f_fat * T["fat"].chi_ppm
+        + f_skin * T["muscle"].chi_ppm
+    )
+    wsum = np.maximum(f_marrow + f_fat + f_skin, 1e-12)
+    r2s = (
+        f_marrow * T["marrow"].r2s_hz + f_fat * T["fat"].r2s_hz + f_skin * T["muscle"].r2s_hz
+    ) / wsum
+    r2s = np.where(m0 > 0, r2s, 0.0)
+    code = np.zeros(mask.shape, np.int8)
+    code[f_marrow > 0.5] = 1
+    code[f_fat > 0.5] = 2
+    code[f_skin > 0.5] = 3
+    return m0, r2s, chi, code
+
+
 def make_qsm_phantom(
     shape: Sequence[int] = (64, 64, 64),
     voxel_size_mm: float | Sequence[float] = 3.0,
@@ -167,6 +210,7 @@ def make_qsm_phantom(
     tissues: dict[str, tuple[float, float, float]] | None = None,
     edge_mm: float | None = None,
     background_smooth_voxels: float = 1.0,
+    head_layers: bool = False,
 ) -> QSMPhantom:
     """Build the chi / R2* / M0 head phantom on an MNI152-aligned grid.
 
@@ -192,6 +236,19 @@ def make_qsm_phantom(
         brain at the level of tissue chi; smoothing keeps the motion simulation
         faithful (docs/qsm.md). M0 and R2* fall off with the MNI partial-volume
         brain mask for the same reason.
+    head_layers : bool
+        With ``background``: the full-head phantom's extra-cranial layers
+        (:mod:`mrsim.phantoms.head`): the skull shell gets a diploe (marrow) between its
+        two cortical tables, and outside it lie subcutaneous fat and skin, with chi, R2*
+        (1 / T2*) and M0 (PD) from :data:`mrsim.phantoms.tissues.TISSUES_3T` (chi scaled by
+        ``background_scale`` like the other sources). These layers have signal, so they
+        ghost when the head moves; the brain mask stays the brain. Fat's chemical shift
+        (main methylene peak -3.4 ppm from water, about -434 Hz at 3 T) is NOT modelled: it
+        would add an echo-dependent fat phase (an apparent -3.4 ppm field offset in fat
+        voxels, larger than any tissue chi), a shift of the fat image along the readout by
+        ``434 Hz / bandwidth-per-pixel`` voxels, and, with a multi-peak fat model, an
+        echo-time modulation of the fat magnitude. Default False: the phantom (and the
+        data sets built from it) stays as before.
 
     Returns
     -------
@@ -259,6 +316,14 @@ def make_qsm_phantom(
         bone = outer & ~inner
         chi = np.where(bone, tab["bone"][0] * background_scale, chi)
         labels[bone] = LABELS["bone"]
+        extra_m0 = extra_r2s = None
+        if head_layers:
+            extra_m0, extra_r2s, extra_chi, extra_lab = _head_layers(
+                mask, vox, n_in * step, (n_in + max(2, int(round(7.0 / step)))) * step, bone
+            )
+            chi = chi + background_scale * extra_chi
+            for name, code in (("marrow", 1), ("fat", 2), ("skin", 3)):
+                labels[extra_lab == code] = LABELS[name]
         air = np.zeros(shape)
         for centre, semi in _AIR:
             air = np.maximum(air, _ellipsoid_weight(xyz, centre, semi, edge))
@@ -273,6 +338,9 @@ def make_qsm_phantom(
     pv = np.where(pv < 0.01, 0.0, pv)  # drop the interpolation tail
     m0 = m0 * pv
     r2s = np.where(pv > 0, r2s, 0.0)
+    if background and head_layers:
+        m0 = m0 + np.where(pv > 0, 0.0, extra_m0)
+        r2s = np.where(pv > 0, r2s, extra_r2s)
     return QSMPhantom(
         chi_ppm=chi,
         r2s_hz=r2s,
@@ -288,6 +356,7 @@ def make_qsm_phantom(
             "background": background,
             "background_scale": background_scale,
             "background_smooth_voxels": background_smooth_voxels,
+            "head_layers": head_layers,
         },
     )
 

@@ -40,16 +40,18 @@ def operator_for(raw: RawData, *, eps: float = 1e-4, nthreads: int | None = None
             f"{raw.source}: {raw.n_coils} coils but no coil sensitivities in the file; "
             "known-motion reconstruction of multi-coil data needs the maps"
         )
+    from mrsim.kspace.nufft_options import NufftOptions
+    from mrsim.kspace.poses import LinePoses
+
     p = raw.line_params
+    poses = LinePoses(rotation_matrix(p[:, 3:]), p[:, :3], p, {"source": raw.source})
     return MotionOperator(
         raw.schedule,
-        rotation_matrix(p[:, 3:]),
-        p[:, :3],
+        poses,
         affine=raw.affine,
         coil_sensitivities=raw.sensitivities if raw.n_coils > 1 else None,
         coil_terms=raw.coil_terms,
-        eps=eps,
-        nthreads=nthreads,
+        options=NufftOptions(eps=eps, threads=nthreads),
     )
 
 

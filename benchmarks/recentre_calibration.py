@@ -1,0 +1,318 @@
+"""Calibration and accuracy of a (calibrated) recentre checkpoint; optionally ship it.
+
+Takes a checkpoint written by ``python -m correctors.recentre calibrate`` (NLL temperature
+in its config, |z|-quantile table in ``extra.calibration``) and reports, on held-out
+generated motion (24 trajectories, generator seed 2000, disjoint from training/validation)
+and on the offline real traces (nilearn's SPM ``spm_confounds.txt`` and fMRIPrep
+``test_desc-confounds_regressors.tsv``):
+
+* R^2 per parameter (absolute poses and increments), MAE, NLL, FD_gain for the GRU and
+  the baselines (persistence, linear extrapolation, constant-velocity Kalman, AR(6)),
+  the baselines refitted on the checkpoint's training trajectories;
+* coverage of the +-1 sigma and +-2 sigma intervals of the GRU before calibration, with
+  the NLL temperature, and with the recalibrated interval shape (targets 68.27 +- 5 % and
+  95.45 +- 3 %), and of the baselines;
+* a calibration plot (observed vs nominal central-interval coverage).
+
+With ``--ship`` the checkpoint is copied to ``correctors/weights/recentre/model.pt`` with a
+model card (command, data, seeds, metrics, sha256).
+
+    python benchmarks/recentre_calibration.py --model runs/recentre_cpu2/cal.pt --ship \\
+        --train-command "$(cat runs/recentre_cpu2/cmd.txt)"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from correctors.recentre.baselines import default_baselines  # noqa: E402
+from correctors.recentre.calibration import (  # noqa: E402
+    NOMINAL_1SIGMA,
+    NOMINAL_2SIGMA,
+    calibrated_halfwidth,
+    calibration_curve,
+    interval_coverage,
+)
+from correctors.recentre.cli import _load_data  # noqa: E402
+from correctors.recentre.data import generate_trajectories  # noqa: E402
+from correctors.recentre.metrics import prediction_metrics  # noqa: E402
+from correctors.recentre.training import load_model, predict_windows  # noqa: E402
+from mrsim.motion.formats import read_trajectory  # noqa: E402
+from mrsim.motion.trajectory import PARAM_NAMES  # noqa: E402
+from mrsim.motion.windows import make_windows_many  # noqa: E402
+
+
+def real_files() -> dict:
+    import nilearn
+
+    base = Path(nilearn.__file__).parent
+    return {
+        "spm_confounds.txt": (base / "datasets" / "data" / "spm_confounds.txt", "spm"),
+        "fmriprep test_desc-confounds_regressors.tsv": (
+            base / "interfaces" / "fmriprep" / "data" / "test_desc-confounds_regressors.tsv",
+            None,
+        ),
+    }
+
+
+def coverage_block(y, mean, std, table, temperature) -> dict:
+    """Coverage at 1 and 2 sigma: raw std, NLL-temperature std, recalibrated shape."""
+    raw = std / temperature
+    out = {}
+    for name, s in (("raw", raw), ("temperature", std)):
+        out[name] = {
+            "cov_1sigma": float(interval_coverage(y, mean, s, 1.0).mean()),
+            "cov_2sigma": float(interval_coverage(y, mean, s, 2.0).mean()),
+        }
+    if table is not None:
+        h1 = calibrated_halfwidth(std, table, NOMINAL_1SIGMA)
+        h2 = calibrated_halfwidth(std, table, NOMINAL_2SIGMA)
+        out["recalibrated"] = {
+            "cov_1sigma": float((np.abs(y - mean) <= h1).mean()),
+            "cov_2sigma": float((np.abs(y - mean) <= h2).mean()),
+            "cov_1sigma_per_param": (np.abs(y - mean) <= h1).mean(axis=0).tolist(),
+            "cov_2sigma_per_param": (np.abs(y - mean) <= h2).mean(axis=0).tolist(),
+        }
+    return out
+
+
+def evaluate(model, norm, trajs, fit, table, temperature):
+    X, y, _ = make_windows_many(trajs, n_past=model.config.n_past)
+    prev = X[:, -1]
+    mean, std = predict_windows(model, norm, X)
+    rows = {"gru": prediction_metrics(y, mean, std, prev)}
+    rows["gru"]["coverage"] = coverage_block(y, mean, std, table, temperature)
+    lv, obs = calibration_curve(y, mean, std / temperature)
+    curves = {"gru raw": obs.mean(axis=1).tolist(), "levels": lv.tolist()}
+    if table is not None:
+        curves["gru recalibrated"] = [
+            float((np.abs(y - mean) <= calibrated_halfwidth(std, table, p)).mean())
+            if table["levels"][0] <= p <= table["levels"][-1]
+            else float("nan")
+            for p in lv
+        ]
+    for b in default_baselines():
+        b.fit(*fit)
+        m, s = b.predict(X)
+        rows[b.name] = prediction_metrics(y, m, s, prev)
+        rows[b.name]["coverage"] = {
+            "raw": {
+                "cov_1sigma": float(interval_coverage(y, m, s, 1.0).mean()),
+                "cov_2sigma": float(interval_coverage(y, m, s, 2.0).mean()),
+            }
+        }
+        if b.name in ("persistence", "kalman_cv"):
+            curves[b.name] = calibration_curve(y, m, s)[1].mean(axis=1).tolist()
+    return rows, curves, len(y)
+
+
+def table_md(rows) -> list[str]:
+    keys = [
+        ("r2", "R2"),
+        ("r2_increment", "R2 incr"),
+        ("mae_mm", "MAE mm"),
+        ("mae_deg", "MAE deg"),
+        ("nll_median", "NLL med"),
+        ("fd_gain", "FD_gain"),
+        ("fd_gain_pooled", "FD_gain pooled"),
+    ]
+    out = [
+        "| method | " + " | ".join(h for _, h in keys) + " | cov 1 sigma | cov 2 sigma |",
+        "|---|" + "---:|" * (len(keys) + 2),
+    ]
+    for name, m in rows.items():
+        cov = m["coverage"].get("recalibrated", m["coverage"]["raw"])
+        tag = " (recalibrated)" if "recalibrated" in m["coverage"] else ""
+        out.append(
+            f"| {name}{tag} | "
+            + " | ".join(f"{m[k]:.4g}" for k, _ in keys)
+            + f" | {cov['cov_1sigma']:.3f} | {cov['cov_2sigma']:.3f} |"
+        )
+    return out
+
+
+def r2_md(rows) -> list[str]:
+    out = ["| method | " + " | ".join(PARAM_NAMES) + " |", "|---|" + "---:|" * 6]
+    for name, m in rows.items():
+        out.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in m["r2_per_param"]) + " |")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--model", required=True, help="calibrated checkpoint")
+    ap.add_argument("--n-test", type=int, default=24)
+    ap.add_argument("--test-seed", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument("--ship", action="store_true", help="copy to correctors/weights/recentre/")
+    ap.add_argument("--train-command", default="", help="training command for the model card")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    model, norm, meta = load_model(args.model)
+    extra = meta["extra"]
+    cal = extra.get("calibration")
+    if cal is None:
+        raise SystemExit(
+            f"{args.model}: not calibrated (run python -m correctors.recentre calibrate)"
+        )
+    table = cal.get("z_quantiles")
+    T = np.asarray(model.config.temperature)
+    train_all = _load_data(extra["train_data"])
+    fit = make_windows_many(
+        [train_all[i] for i in extra["train_index"]], n_past=model.config.n_past
+    )[:2]
+    test = generate_trajectories(args.n_test, seed=args.test_seed)
+    res = {"generated": {}, "real": {}}
+    rows, curves, nw = evaluate(model, norm, test, fit, table, T)
+    res["generated"] = {"n_windows": nw, "rows": rows, "curves": curves}
+    real = {
+        k: read_trajectory(p, format=f, tr_s=2.0)
+        for k, (p, f) in real_files().items()
+        if p.is_file()
+    }
+    rrows, rcurves, rnw = evaluate(model, norm, list(real.values()), fit, table, T)
+    res["real"] = {"files": list(real), "n_windows": rnw, "rows": rrows, "curves": rcurves}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.3))
+    for ax, (title, cv) in zip(
+        axes, (("held-out generated", curves), ("real traces", rcurves)), strict=True
+    ):
+        lv = np.asarray(cv["levels"])
+        ax.plot([0, 1], [0, 1], "k:", lw=1, label="ideal")
+        for k, v in cv.items():
+            if k != "levels":
+                ax.plot(lv, v, marker=".", label=k)
+        ax.axvline(NOMINAL_1SIGMA, color="gray", lw=0.5)
+        ax.axvline(NOMINAL_2SIGMA, color="gray", lw=0.5)
+        ax.set_xlabel("nominal central-interval coverage")
+        ax.set_ylabel("observed coverage")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(args.out)
+    (out / "img").mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / "img" / "recentre_calibration.png", dpi=110)
+    plt.close(fig)
+    cmd = "python benchmarks/recentre_calibration.py " + " ".join(
+        a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+    res["command"] = cmd
+    res["train_command"] = args.train_command
+    res["calibration"] = {k: v for k, v in cal.items() if k != "z_quantiles"}
+    res["machine"] = (
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+        f"torch threads {args.threads}"
+    )
+    res["wall_s"] = time.perf_counter() - t0
+    hist = meta["history"]
+    g = rows["gru"]["coverage"]
+    lines = [
+        "# recentre GRU: calibration and accuracy "
+        "(generated by `benchmarks/recentre_calibration.py`)",
+        "",
+        f"- command: `{cmd}`",
+        f"- training: `{args.train_command}` ({hist.get('epochs')} epochs, best "
+        f"{hist.get('best_epoch', -1) + 1}, {hist.get('stopped')}, {hist.get('seconds', 0):.0f} s)",
+        f"- calibration: `python -m correctors.recentre calibrate` on {cal['n_val_windows']} "
+        f"validation windows; NLL temperature per parameter "
+        + ", ".join(f"{v:.3f}" for v in T)
+        + "; |z| quantile table for the intervals",
+        f"- machine: {res['machine']}",
+        "",
+        f"## Held-out generated motion ({args.n_test} trajectories, seed {args.test_seed}, "
+        f"{nw} windows)",
+        "",
+        "GRU coverage of the +-1 sigma / +-2 sigma intervals "
+        "(targets 0.683 +- 0.05, 0.954 +- 0.03):",
+        "",
+        "| GRU std | cov 1 sigma | cov 2 sigma |",
+        "|---|---:|---:|",
+    ]
+    for k, v in g.items():
+        lines.append(f"| {k} | {v['cov_1sigma']:.3f} | {v['cov_2sigma']:.3f} |")
+    lines += [""] + table_md(rows) + ["", "R^2 per parameter (absolute poses):", ""] + r2_md(rows)
+    gr = rrows["gru"]["coverage"]
+    lines += [
+        "",
+        f"## Offline real traces ({', '.join(real)}; {rnw} windows in all)",
+        "",
+        "| GRU std | cov 1 sigma | cov 2 sigma |",
+        "|---|---:|---:|",
+    ]
+    for k, v in gr.items():
+        lines.append(f"| {k} | {v['cov_1sigma']:.3f} | {v['cov_2sigma']:.3f} |")
+    lines += [""] + table_md(rrows) + ["", "R^2 per parameter (absolute poses):", ""] + r2_md(rrows)
+    lines += ["", "![calibration](img/recentre_calibration.png)"]
+    (out / "recentre_calibration.md").write_text("\n".join(lines) + "\n")
+    (out / "recentre_calibration.json").write_text(json.dumps(res, indent=1))
+    print("\n".join(lines))
+    if args.ship:
+        import mrsim
+        from correctors.common.checkpoints import shipped_weights_dir, write_model_card
+        from correctors.recentre.training import SHIPPED_NAME, save_checkpoint
+
+        folder = shipped_weights_dir(SHIPPED_NAME)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(folder / "model.pt", model, norm, hist, extra)
+        keep = ("r2", "r2_increment", "mae_mm", "mae_deg", "fd_gain", "fd_gain_pooled")
+
+        def short(r: dict) -> dict:
+            return {k: r[k] for k in keep} | {"coverage": r["coverage"]}
+
+        card = {
+            "name": "recentre",
+            "config": "cpu",
+            "command": args.train_command,
+            "calibration_command": "python -m correctors.recentre calibrate --model MODEL "
+            f"-o {args.model}",
+            "recipe": "generated realistic trajectories (mrsim.motion.generators.realistic, "
+            "defaults), "
+            "HCP-like TR 0.72 s, lengths 1200/316/405, magnitude log-uniform 0.3-3 mm, 60 "
+            "trajectories (48 train / 12 val) with fresh training trajectories every epoch",
+            "seeds": {
+                "generator": extra["train_data"],
+                "fresh_per_epoch": "seed + 100000 + epoch",
+                "torch": model.config.seed,
+                "test": args.test_seed,
+            },
+            "data": {
+                "train_windows_first_epoch": hist.get("n_train_windows"),
+                "val_windows": hist.get("n_val_windows"),
+                "test_windows": nw,
+            },
+            "model": model.config.to_dict(),
+            "history": {k: hist.get(k) for k in ("epochs", "best_epoch", "stopped", "seconds")},
+            "metrics": {
+                "held_out_generated": {k: short(v) for k, v in rows.items()},
+                "real_traces": {k: short(v) for k, v in rrows.items()},
+            },
+            "mrsim_version": mrsim.__version__,
+            "evaluation_command": cmd,
+        }
+        path = write_model_card(folder, card)
+        print(f"shipped -> {folder / 'model.pt'}, {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

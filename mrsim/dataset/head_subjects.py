@@ -1,0 +1,120 @@
+"""Synthetic full-head subjects: the recipe's seeded deformation plus layer/tissue jitter.
+
+The same ``spec`` as a synthetic template subject (:func:`mrsim.dataset.subjects.
+synthetic_subject`) gives the SAME deformation here: the warp is drawn first from the
+subject's stream by :func:`~mrsim.dataset.subjects.random_warp_coords`. Then, from the
+same stream, each layer thickness of :data:`mrsim.phantoms.head.THICKNESS_MM` is scaled by
+``exp(N(0, thickness_jitter))`` and T1, T2, T2*, PD of every tissue by
+``exp(N(0, tissue_jitter))`` (:func:`mrsim.phantoms.tissues.jitter_tissues`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mrsim.dataset.subjects import random_warp_coords, seeded_rng
+from mrsim.phantoms.head import THICKNESS_MM, HeadPhantom, make_head
+from mrsim.phantoms.tissues import jitter_tissues
+
+__all__ = ["synthetic_head", "head_kspace"]
+
+
+def synthetic_head(
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    *,
+    centre_mm: Sequence[float] | None = None,
+) -> HeadPhantom:
+    """A seeded synthetic head on the grid ``shape`` x ``voxel_size_mm``.
+
+    Parameters
+    ----------
+    spec : mapping
+        A synthetic subject spec (``seed``, ``deform_mm``, ``smooth_mm``, ``scale_jitter``;
+        optional ``thickness_jitter`` (default 0.15) and ``tissue_jitter`` (default 0.05),
+        relative standard deviations).
+    shape, voxel_size_mm : grid
+    centre_mm : 3 floats, optional
+        MNI position of the grid centre (default :data:`mrsim.phantoms.head.DEFAULT_CENTRE_MM`).
+
+    Returns
+    -------
+    HeadPhantom
+    """
+    from mrsim.phantoms.head import DEFAULT_CENTRE_MM
+
+    shape = tuple(int(n) for n in shape)
+    vox = np.broadcast_to(np.asarray(voxel_size_mm, dtype=float), (3,))
+    rng = seeded_rng(spec["seed"])
+    coords = random_warp_coords(spec, shape, vox, rng)
+    sd_th = float(spec.get("thickness_jitter", 0.15))
+    scale = np.exp(sd_th * rng.standard_normal(len(THICKNESS_MM)))
+    thickness = {k: v * f for (k, v), f in zip(THICKNESS_MM.items(), scale, strict=True)}
+    tissues = jitter_tissues(rng, float(spec.get("tissue_jitter", 0.05)))
+    head = make_head(
+        shape,
+        vox,
+        centre_mm=DEFAULT_CENTRE_MM if centre_mm is None else centre_mm,
+        thickness_mm=thickness,
+        tissues=tissues,
+        warp_coords=coords,
+    )
+    head.info["subject_spec"] = {k: v for k, v in spec.items() if k != "split"}
+    return head
+
+
+def head_kspace(
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    schedule,
+    rotations: np.ndarray,
+    translations_mm: np.ndarray,
+    *,
+    contrast: str = "echo-train",
+    eps: float = 1e-4,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Moved and clean k-space of a synthetic head (recipe option ``phantom = "head"``).
+
+    ``contrast="static"``: the head at the k-space-centre echo, one corruption;
+    ``"echo-train"``: each line at its own echo (rank for 1e-3,
+    :mod:`mrsim.kspace.echo_train`). The protocol is
+    :func:`~mrsim.kspace.echo_train.default_protocol` of the schedule. The moved k-space
+    does not depend on ``threads`` (the engine is thread-count independent,
+    tests/test_kspace_threads.py).
+    """
+    from mrsim.kspace.echo_train import (
+        default_protocol,
+        echo_train_kspace,
+        lowrank_contrast,
+        protocol_for_schedule,
+    )
+    from mrsim.kspace.engine import moved_kspace
+
+    head = synthetic_head(spec, shape, voxel_size_mm)
+    prot = protocol_for_schedule(default_protocol(schedule), schedule)
+    names, frac = head.tissue_fractions()
+    sig = head.tissue_signals(prot, names)
+    eye, zero = np.eye(3), np.zeros(3)
+    if contrast == "static":
+        image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
+        k = moved_kspace(
+            image, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
+        )
+        clean = moved_kspace(
+            image, schedule, eye, zero, voxel_size_mm=voxel_size_mm, eps=eps, nthreads=threads
+        )
+        return k, clean
+    if contrast != "echo-train":
+        raise ValueError(f"contrast must be 'static' or 'echo-train', got {contrast!r}")
+    lr = lowrank_contrast(frac, sig, 1e-3)
+    k = echo_train_kspace(
+        lr, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
+    )
+    clean = echo_train_kspace(lr, schedule, eye, zero, voxel_size_mm, eps=eps, nthreads=threads)
+    return k, clean
