@@ -433,8 +433,9 @@ def read_ismrmrd(path: str | Path, group: str | None = None) -> RawData:
         name = _find_group(f, group)
         if name is None:
             raise MrsimInputError(
-                f"{p}: not an ISMRMRD/MRD file (no group "
-                f"{'/' + group if group else ''} holding 'xml' and 'data' datasets)"
+                f"{p}: not an ISMRMRD/MRD file (no group{' /' + group if group else ''} "
+                "holding 'xml' and 'data' datasets; expected `mrsim corrupt --save-ismrmrd` "
+                "output or MRD from another writer)"
             )
         where = f"{p}:/{name}"
         try:
