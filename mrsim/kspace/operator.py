@@ -36,12 +36,7 @@ import scipy.fft
 
 from mrsim.errors import MrsimInputError
 from mrsim.geometry import crop_or_pad, orientation_from_affine, voxel_sizes
-from mrsim.kspace.coils import (
-    bandlimit_sensitivities,
-    coil_terms_per_axis,
-    default_coil_terms,
-    sensitivity_fourier_coefficients,
-)
+from mrsim.kspace.coils import bandlimit_sensitivities, coil_terms_per_axis, default_coil_terms
 from mrsim.kspace.engine import (
     Acquisition,
     LineGeometry,
@@ -54,7 +49,7 @@ from mrsim.kspace.engine import (
     resolve_poses,
 )
 from mrsim.kspace.fft import ifft_centered
-from mrsim.kspace.multicoil import _COIL_BLOCK_SAMPLES, Coils, _ShiftedLines
+from mrsim.kspace.multicoil import Coils, readout_filters, shifted_line_blocks
 from mrsim.kspace.nufft import default_nthreads, line_coordinates
 from mrsim.kspace.nufft_adjoint import nufft_type1_lines
 from mrsim.kspace.nufft_options import NufftOptions, nufft_options_from
@@ -271,39 +266,20 @@ class MotionOperator:
         return _Lines(geo, coords)
 
     def _coil_setup(self, sens: np.ndarray, K: tuple[int, ...]) -> None:
-        """Blocks of shifted lines and readout filters of the engine's Fourier coil path."""
-        sched = self.schedule
-        nd, ro, pe_axes = sched.ndim, sched.readout_axis, sched.pe_axes
-        C = sens.shape[0]
-        coef = np.moveaxis(sensitivity_fourier_coefficients(sens, K), 1 + ro, -1)
-        coef = coef.reshape(C, -1, 2 * K[ro] + 1)
-        shifts = np.stack(
-            np.meshgrid(*[np.arange(-K[a], K[a] + 1) for a in pe_axes], indexing="ij"), -1
-        ).reshape(-1, nd - 1)
-        n_pe, n_ro, L = len(shifts), sched.n_readout, sched.n_lines
-        n_fft = scipy.fft.next_fast_len(n_ro + K[ro])
-        h = np.zeros((C, n_pe, n_fft), dtype=np.complex128)
-        h[..., : K[ro] + 1] = coef[..., K[ro] :]
-        if K[ro]:
-            h[..., -K[ro] :] = coef[..., : K[ro]]
+        """Blocks of shifted lines and readout filters of the engine's Fourier coil path
+        (:func:`~mrsim.kspace.multicoil.readout_filters`,
+        :func:`~mrsim.kspace.multicoil.shifted_line_blocks`), kept for every adjoint."""
+        h, shifts, n_fft = readout_filters(self.schedule, sens, K)
         # (F, P_pe, C): the conjugate transpose per readout frequency, for the adjoint.
         self._h_adj = np.ascontiguousarray(
             np.conj(np.moveaxis(scipy.fft.fft(h, axis=-1), -1, 0)).transpose(0, 2, 1)
         ).astype(self.dtype)
-        self._n_fft, self._n_pe = n_fft, n_pe
-        lo = np.array([-(sched.shape[a] // 2) for a in pe_axes])
-        hi = np.array([sched.shape[a] - sched.shape[a] // 2 - 1 for a in pe_axes])
-        block = max(1, _COIL_BLOCK_SAMPLES // (n_pe * n_ro))
+        self._n_fft, self._n_pe = n_fft, len(shifts)
+        acq = self._acq
         self._blocks = []
-        for l0 in range(0, L, block):
-            idx = np.arange(l0, min(l0 + block, L))
-            pe = sched.pe_index[idx][None, :, :] - shifts[:, None, :]
-            valid = np.all((pe >= lo) & (pe <= hi), axis=-1).reshape(-1)
-            pairs = np.broadcast_to(idx, (n_pe, len(idx))).reshape(-1)[valid]
-            sub = _ShiftedLines(sched.shape, ro, pe.reshape(-1, nd - 1)[valid], (), ())
+        for idx, valid, pairs, sub in shifted_line_blocks(self.schedule, shifts):
             geom = None
             if not self._translation_only:
-                acq = self._acq
                 geom = self._geometry(acq.with_lines(sub, acq.R[pairs], acq.t[pairs]))
             self._blocks.append((idx, valid, pairs, sub, geom))
 
