@@ -97,6 +97,43 @@ def test_forward_equals_moved_kspace(eps):
     np.testing.assert_array_equal(opc.forward(img), s.from_grid(refc))
 
 
+def test_front_door_inputs_line_poses_and_nufft_options():
+    """``MotionOperator(schedule, line_poses(traj, schedule), options=NufftOptions(...))`` is
+    the operator of the same poses given as arrays with the old keywords, and its forward is
+    the engine's ``moved_kspace`` of those ``LinePoses``."""
+    from mrsim.kspace.nufft_options import NufftOptions
+    from mrsim.kspace.poses import line_poses
+    from mrsim.motion import pace_like
+
+    rng = np.random.default_rng(11)
+    s = mprage_schedule(SHAPE)
+    traj = pace_like(duration_s=s.duration_s + 1.0, seed=3, scale=4.0)
+    poses = line_poses(traj, s, mapping="stretch")
+    assert poses.n_states > 1
+    opt = NufftOptions(eps=1e-4, threads=1)
+    op = MotionOperator(s, poses, voxel_size_mm=VOX, orientation=ORIENT, options=opt)
+    old = MotionOperator(
+        s, poses.rotations, poses.translations_mm, VOX, orientation=ORIENT, eps=1e-4, nthreads=1
+    )
+    assert op.options == old.options and op.nthreads == 1 and op.eps == 1e-4
+    img = rng.standard_normal(SHAPE)
+    ref = moved_kspace(img, s, poses, None, VOX, orientation=ORIENT, options=opt)
+    np.testing.assert_array_equal(op.forward(img), s.from_grid(ref))
+    np.testing.assert_array_equal(op.forward(img), old.forward(img))
+    y = _rand(op.oshape, rng)
+    np.testing.assert_array_equal(op.adjoint(y), old.adjoint(y))
+    ft = MotionOperator.from_trajectory(
+        traj, s, VOX, mapping="stretch", orientation=ORIENT, options=opt
+    )
+    np.testing.assert_array_equal(ft.rotations, poses.rotations)
+    with pytest.raises(MrsimInputError, match="translations_mm only with rotation arrays"):
+        MotionOperator(s, poses, np.zeros(3))
+    with pytest.raises(MrsimInputError, match="NUFFT eps"):
+        MotionOperator(s, poses, options=NufftOptions(eps=2.0))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        MotionOperator(s, poses, epsilon=1e-4)
+
+
 @pytest.mark.parametrize("fast_path", [True, False])
 def test_identity_poses_are_the_fft_both_ways(fast_path):
     """Identity poses: A = P F (P: keep the scheduled lines), A^H = F^H P^T, either through
