@@ -37,8 +37,8 @@ import numpy as np
 from timing import timed
 
 from mrsim import metrics
-from mrsim.kspace.coils import birdcage_sensitivities
 from mrsim.geometry import orientation_from_affine
+from mrsim.kspace.coils import birdcage_sensitivities
 from mrsim.kspace.corrupt import corrupt
 from mrsim.kspace.operator import MotionOperator
 from mrsim.kspace.schedule import mprage_schedule

@@ -395,6 +395,14 @@ CASES: list[Case] = [
     ),
     Case(
         4,
+        f"{C} --input cube.nii.gz --save-ismrmrd /proc/none/raw.h5 -o sk",
+        "error",
+        "--save-ismrmrd /proc/none/raw.h5: cannot write in /proc",
+        absent=("sk",),
+        note="unwritable --save-ismrmrd",
+    ),
+    Case(
+        4,
         f"{C} --input cube.nii.gz --save-kspace hr -o sk",
         "error",
         "--save-kspace hr: is a folder; expected a file name",
