@@ -10,7 +10,7 @@ with the single-coil case ``S_c = 1``:
 
     (A x)_l(kappa) = e^{-i 2 pi kappa . t_l} X(R_l^T kappa)       (docs/physics.md, Eq. 2)
 
-``forward`` is exactly :func:`mrsim.kspace.corrupt.moved_kspace` (the engine: one type-2
+``forward`` is exactly :func:`mrsim.kspace.engine.moved_kspace` (the engine: one type-2
 NUFFT for all lines of all poses, or FFT + phase ramps when nothing rotates; multi-coil
 by the Fourier series of the maps, ``coil_method="fourier"``), returned as lines. ``adjoint``
 is its exact transpose: the conjugate ramps and band masks, then one type-1 NUFFT of all
@@ -298,7 +298,7 @@ class MotionOperator:
     def forward(self, image: np.ndarray) -> np.ndarray:
         """``A x``: the moved k-space lines, shape :attr:`oshape`.
 
-        Exactly :func:`~mrsim.kspace.corrupt.moved_kspace` (``coil_method="fourier"`` with
+        Exactly :func:`~mrsim.kspace.engine.moved_kspace` (``coil_method="fourier"`` with
         coils) gathered into lines by ``schedule.from_grid``.
         """
         image = self._check_image(image)
