@@ -12,6 +12,14 @@ and the final merge) and where the time goes, summed over workers:
 Usage::
 
     .venv/bin/python benchmarks/dataset_throughput.py --size medium --workers 1 2
+    .venv/bin/python benchmarks/dataset_throughput.py --size medium --workers 1 --compare-reuse
+
+``--compare-reuse`` also builds each configuration with spectrum reuse switched off
+(``MRSIM_REUSE_SPECTRA=0``: every sample recomputes its subject's upsampled grid and
+static k-space, the path before issue 17) in the same process, alternating, so the
+ratio is measured under the same machine load, and checks that both builds wrote the
+same arrays. The full-recipe estimate is ``8112 x`` (per-sample time without subject
+generation) ``+ 52 x`` (per-subject generation time), divided by the workers.
 
 Sizes: ``small`` (the recipe's --small: 48^3, 6 samples), ``medium`` (full
 128^3 acquisition, 2 subjects x 4 trajectories x 2 variants = 16 samples),
@@ -50,30 +58,74 @@ def recipe_for(size: str):
     return recipe_from_dict(raw, source=f"{r.source} (medium)")
 
 
+def _n_full_samples(recipe) -> int:
+    p = recipe.params
+    return int(recipe.subjects["n"]) * int(p["n_trajectories"]) * len(p["variants"])
+
+
+def _same_arrays(a_path: Path, b_path: Path) -> bool:
+    import h5py
+
+    with h5py.File(a_path) as a, h5py.File(b_path) as b:
+        if sorted(a["data"]) != sorted(b["data"]):
+            return False
+        return all(a["data"][k][()].tobytes() == b["data"][k][()].tobytes() for k in a["data"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", choices=("small", "medium", "full"), default="medium")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--out", default=None, help="scratch directory (default: a temp dir)")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--repeat", type=int, default=1, help="repeat every configuration")
+    ap.add_argument(
+        "--compare-reuse",
+        action="store_true",
+        help="also build with spectrum reuse off (MRSIM_REUSE_SPECTRA=0) and compare arrays",
+    )
     args = ap.parse_args(argv)
     recipe = recipe_for(args.size)
     scratch = Path(args.out or tempfile.mkdtemp(prefix="mrsim-bench-"))
+    full = load_recipe("mcnet_mprage")
+    n_full = _n_full_samples(full)
+    n_subjects_full = int(full.subjects["n"])
     rows = []
-    for workers in args.workers:
-        out = scratch / f"w{workers}"
+    modes = ("reuse", "recompute") if args.compare_reuse else ("reuse",)
+    configs = [(w, m, r) for r in range(args.repeat) for w in args.workers for m in modes]
+    # One-time per process (per worker): the MNI152 template maps. Loaded here so that every
+    # build is timed alike; each build still generates its subjects (cache emptied).
+    from mrsim.dataset import subjects as subj
+
+    p = recipe.params
+    src_shape = tuple(n * p["source_oversample"] for n in p["shape"])
+    t_tpl = time.perf_counter()
+    subj._template_maps(src_shape, tuple(p["fov_mm"] / n for n in src_shape))
+    print(f"template maps loaded once in {time.perf_counter() - t_tpl:.1f} s (not timed below)")
+    for workers, mode, rep in configs:
+        subj._load_cached.cache_clear()
+        out = scratch / f"w{workers}-{mode}-{rep}"
         shutil.rmtree(out, ignore_errors=True)
+        os.environ["MRSIM_REUSE_SPECTRA"] = "1" if mode == "reuse" else "0"
         t0 = time.perf_counter()
         res = build_dataset(recipe, out, workers=workers, progress=False)
         wall = time.perf_counter() - t0
+        os.environ.pop("MRSIM_REUSE_SPECTRA")
         ph = res.phases_s
         io = ph.get("write", 0.0) + ph.get("merge", 0.0)
         nufft = ph.get("nufft", 0.0)
         subject = ph.get("subject", 0.0)
         total = ph.get("make", 0.0) + io  # summed over workers
+        n_subj = recipe.subjects["n"]
+        per_sample = max(0.0, total - subject) / res.n_samples
+        per_subject = subject / n_subj
+        est_h = (n_full * per_sample + n_subjects_full * per_subject) / workers / 3600
         rows.append(
             {
                 "workers": workers,
+                "mode": mode,
+                "repeat": rep,
+                "full_recipe_estimate_h": est_h,
                 "threads_per_worker": threads_per_worker(workers),
                 "samples": res.n_samples,
                 "wall_s": wall,
@@ -85,7 +137,16 @@ def main(argv: list[str] | None = None) -> int:
                 "bytes": sum(p.stat().st_size for p in (out / "shards").glob("*.h5")),
             }
         )
-        shutil.rmtree(out, ignore_errors=True)
+    if args.compare_reuse:
+        for w in args.workers:
+            for rep in range(args.repeat):
+                same = _same_arrays(
+                    scratch / f"w{w}-reuse-{rep}" / "dataset.h5",
+                    scratch / f"w{w}-recompute-{rep}" / "dataset.h5",
+                )
+                print(f"workers {w} repeat {rep}: reuse and recompute arrays identical: {same}")
+    for workers, mode, rep in configs:
+        shutil.rmtree(scratch / f"w{workers}-{mode}-{rep}", ignore_errors=True)
     if args.out is None:
         shutil.rmtree(scratch, ignore_errors=True)
     machine = (
@@ -98,15 +159,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{rows[0]['samples']} samples; machine: {machine}"
     )
     print(
-        "| workers | threads/worker | samples/min | wall (s) | NUFFT (s) | I/O (s) | "
-        "subjects (s) | rest (s) | MB written |"
+        "| workers | spectra | threads/worker | samples/min | wall (s) | NUFFT (s) | I/O (s) | "
+        f"subjects (s) | rest (s) | MB written | full recipe ({n_full} samples) est. (h) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['workers']} | {r['threads_per_worker']} | {r['samples_per_min']:.1f} | "
+            f"| {r['workers']} | {r['mode']} | {r['threads_per_worker']} | "
+            f"{r['samples_per_min']:.1f} | "
             f"{r['wall_s']:.1f} | {r['nufft_s']:.1f} | {r['io_s']:.1f} | "
-            f"{r['subject_s']:.1f} | {r['rest_s']:.1f} | {r['bytes'] / 1e6:.1f} |"
+            f"{r['subject_s']:.1f} | {r['rest_s']:.1f} | {r['bytes'] / 1e6:.1f} | "
+            f"{r['full_recipe_estimate_h']:.2f} |"
         )
     if args.json:
         Path(args.json).write_text(

@@ -24,12 +24,33 @@ from torch.utils.data import Dataset
 
 from mrsim.io.hdf5 import read_index, resolve_dataset_file
 
-__all__ = ["H5Rows", "SliceDataset", "PatchDataset", "WindowDataset"]
+__all__ = ["H5Rows", "SliceDataset", "PatchDataset", "WindowDataset", "VolumeSlices"]
 
 SPLITS = ("train", "val", "test", "all")
 
 
-class H5Rows:
+class _LazyH5:
+    """An HDF5 file opened on first use in each process (reopened after a fork, never pickled)."""
+
+    path: Any
+    _file: h5py.File | None = None
+    _pid: int | None = None
+
+    def file(self) -> h5py.File:
+        """The open file for this process (opened on first use, reopened after fork)."""
+        if self._file is None or self._pid != os.getpid():
+            self._file = h5py.File(self.path, "r")
+            self._pid = os.getpid()
+        return self._file
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_file"] = None
+        state["_pid"] = None
+        return state
+
+
+class H5Rows(_LazyH5):
     """Lazy, fork-safe access to the rows of a merged dataset selected by split/variant.
 
     Parameters
@@ -77,24 +98,11 @@ class H5Rows:
         for k, dt in self.dtypes.items():
             if dt.kind not in "fiub":
                 raise TypeError(f"{self.path}: /data/{k} has dtype {dt}; only real arrays stream")
-        self._file: h5py.File | None = None
-        self._pid: int | None = None
-
-    def file(self) -> h5py.File:
-        """The open file for this process (opened on first use, reopened after fork)."""
-        if self._file is None or self._pid != os.getpid():
-            self._file = h5py.File(self.path, "r")
-            self._pid = os.getpid()
-        return self._file
+        self._file = None
+        self._pid = None
 
     def read(self, key: str, selection: tuple) -> np.ndarray:
         return self.file()["data"][key][selection]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_file"] = None
-        state["_pid"] = None
-        return state
 
 
 def _to_tensor(arr: np.ndarray, add_channel: bool) -> torch.Tensor:
@@ -311,3 +319,63 @@ class WindowDataset(Dataset):
         row, j = self.items[i]
         sel = (row, j) if self._stacked else (int(self._offsets[row]) + j,)
         return tuple(_to_tensor(self.rows.read(k, sel), False) for k in self.keys)
+
+
+class VolumeSlices(_LazyH5, Dataset):
+    """2D slices of stacked volumes ``(N, X, Y, Z)`` in any HDF5 file, streamed lazily.
+
+    For intermediate files that are not built datasets (no ``/index``), e.g. the
+    3D UNet outputs on which the qsmnet PReNet is trained. Each item reads one
+    slice of each key; the file is opened per process, so ``num_workers > 0`` is
+    safe.
+
+    Parameters
+    ----------
+    path : str or Path
+        HDF5 file.
+    keys : sequence of str
+        Datasets of one shape ``(N, X, Y, Z)``, returned in this order.
+    axis : int, default 2
+        Spatial axis (0, 1 or 2 of the volume) that indexes the slices.
+    volumes : sequence of int, optional
+        Volume indices to use (default all).
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        One ``(1, H, W)`` float32 slice per key.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        keys: Sequence[str],
+        axis: int = 2,
+        volumes: Sequence[int] | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.keys = tuple(keys)
+        if axis not in (0, 1, 2):
+            raise ValueError(f"axis must be 0, 1 or 2, got {axis}")
+        self.axis = axis
+        with h5py.File(self.path, "r") as f:
+            missing = [k for k in self.keys if k not in f]
+            if missing:
+                raise KeyError(f"{self.path}: no dataset(s) {missing}; available {sorted(f)}")
+            shapes = {k: f[k].shape for k in self.keys}
+        if len(set(shapes.values())) != 1 or len(next(iter(shapes.values()))) != 4:
+            raise ValueError(f"{self.path}: keys must share one (N, X, Y, Z) shape, got {shapes}")
+        n, *vol = next(iter(shapes.values()))
+        vols = range(n) if volumes is None else [int(v) for v in volumes]
+        self.items = [(v, s) for v in vols for s in range(vol[axis])]
+        self._file = None
+        self._pid = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        v, s = self.items[i]
+        sel = (v,) + (slice(None),) * self.axis + (s,)
+        f = self.file()
+        return tuple(_to_tensor(f[k][sel], True) for k in self.keys)

@@ -177,6 +177,21 @@ def _sample_attrs(params: dict[str, Any], sample: Sample) -> dict[str, Any]:
     return attrs
 
 
+#: Spectra kept per worker: the upsampled grid and the static k-space of one subject (the
+#: plan is ordered by subject, so each worker meets the subjects one after the other).
+_REUSE_ENTRIES = 2
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Pool ``initializer``: die with the parent (:func:`mrsim.dataset.workers.worker_init`)
+    and keep each subject's spectra from shard to shard."""
+    from mrsim.dataset.workers import worker_init
+    from mrsim.kspace.reuse import keep_spectra
+
+    worker_init(parent_pid)
+    keep_spectra(_REUSE_ENTRIES)
+
+
 def build_shard(
     out_dir: str,
     shard: int,
@@ -194,13 +209,18 @@ def build_shard(
         ``file``, ``samples``, ``sha256``, ``bytes`` and ``phases_s`` (the last
         one is dropped from the manifest).
     """
+    from mrsim.kspace.reuse import reuse_spectra
+
     take_phases()
     samples = []
-    for params in params_list:
-        with phase("make"):
-            sample = make_sample(params, threads)
-        sample.attrs = _sample_attrs(params, sample)
-        samples.append((params["index"], sample))
+    # The samples of a shard are consecutive plan entries, i.e. mostly one subject: its
+    # upsampled grid and static k-space are computed once (bit-identical to recomputing).
+    with reuse_spectra(_REUSE_ENTRIES):
+        for params in params_list:
+            with phase("make"):
+                sample = make_sample(params, threads)
+            sample.attrs = _sample_attrs(params, sample)
+            samples.append((params["index"], sample))
     rel = f"{SHARD_DIR}/{shard_name(shard)}"
     path = Path(out_dir) / rel
     with phase("write"):
@@ -378,11 +398,13 @@ def build_dataset(
         elif todo and workers > 1:
             _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record)
         else:
+            from mrsim.kspace.reuse import reuse_spectra
+
             nthreads = threads or threads_per_worker(1)
-            for k in todo:
-                record(
-                    k, build_shard(str(out), k, [plan[i] for i in shards[k]], nthreads, shard_attrs)
-                )
+            with reuse_spectra(_REUSE_ENTRIES):  # across shards of the same subject
+                for k in todo:
+                    params_k = [plan[i] for i in shards[k]]
+                    record(k, build_shard(str(out), k, params_k, nthreads, shard_attrs))
     finally:
         bar.close()
     t_merge = time.perf_counter()
@@ -408,10 +430,10 @@ def _run_pool(workers, out, todo, shards, plan, threads, shard_attrs, record) ->
     nthreads = threads or threads_per_worker(workers)
     # spawn: workers must not inherit the driver's threads (tqdm monitor, OpenMP pools).
     ctx = multiprocessing.get_context("spawn")
-    from mrsim.dataset.workers import terminate_workers, worker_init
+    from mrsim.dataset.workers import terminate_workers
 
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
     ) as pool:
         futures = {
             pool.submit(

@@ -16,7 +16,7 @@ Arrays: ``magnitude_clean``, ``phase_clean``, ``magnitude_corrupted``,
 ``phase_corrupted`` ``(E, X, Y, Z)`` float32; ``chi_true`` (the phantom's local
 chi, ppm) and ``mask`` ``(X, Y, Z)``; ``poses`` ``(L, 6)``; ``trajectory``
 ``(N, 7)``; with ``recon = true`` also ``chi_clean`` and ``chi_corrupted``
-(:func:`mrsim.qsm.recon.qsm_recon` of each signal). ``motion_magnitude`` is the
+and their (eroded) mask ``chi_mask`` (:func:`mrsim.qsm.recon.chi_maps`). ``motion_magnitude`` is the
 largest absolute parameter of the profile (mm or deg).
 
 Poses come from :func:`mrsim.kspace.poses.line_poses` and the mixing from
@@ -208,12 +208,12 @@ def make_qsm_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         "trajectory": np.column_stack([traj.t_s, traj.params]),
     }
     if params["recon"]:
-        from mrsim.qsm.recon import qsm_recon
+        from mrsim.qsm.recon import chi_maps
 
         with phase("recon"):
-            for name, sig in (("chi_clean", clean), ("chi_corrupted", corrupted)):
-                rec = qsm_recon(
-                    sig,
+            arrays.update(
+                chi_maps(
+                    {"chi_clean": clean, "chi_corrupted": corrupted},
                     te,
                     vox,
                     mask=ph.mask,
@@ -222,7 +222,7 @@ def make_qsm_sample(params: dict[str, Any], threads: int = 1) -> Sample:
                     background=params["recon_background"],
                     inversion=params["recon_inversion"],
                 )
-                arrays[name] = np.asarray(rec.chi_ppm, dtype=np.float32)
+            )
     vol_chunks = tuple(min(n, c) for n, c in zip(shape, (64, 64, 16), strict=True))
     chunks = {k: (1, *vol_chunks) for k in arrays if k.startswith(("magnitude", "phase"))}
     chunks.update({k: vol_chunks for k in arrays if k.startswith("chi") or k == "mask"})

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_COIL_TERMS",
     "birdcage_sensitivities",
     "combine_coils",
+    "combine_coil_kspace",
     "coil_terms_per_axis",
     "default_coil_terms",
     "sensitivity_fourier_coefficients",
@@ -106,8 +107,41 @@ def combine_coils(coil_images: np.ndarray, sensitivities: np.ndarray) -> np.ndar
         raise MrsimInputError(
             f"coil images {coil_images.shape} do not end with the sensitivities' shape {s.shape}"
         )
-    den = np.sum(np.abs(s) ** 2, axis=0)
-    num = np.sum(np.conj(s) * coil_images, axis=-s.ndim)
+    # Coil by coil (the same sums in the same order, without (..., C, *grid) temporaries).
+    den = np.abs(s[0]) ** 2
+    num = np.conj(s[0]) * coil_images[(Ellipsis, 0) + (slice(None),) * (s.ndim - 1)]
+    for c in range(1, s.shape[0]):
+        den += np.abs(s[c]) ** 2
+        num += np.conj(s[c]) * coil_images[(Ellipsis, c) + (slice(None),) * (s.ndim - 1)]
+    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
+
+
+def combine_coil_kspace(
+    kspace: np.ndarray, sensitivities: np.ndarray, workers: int | None = None
+) -> np.ndarray:
+    """:func:`combine_coils` of the coil images of ``kspace`` (..., C, *grid), each coil's
+    inverse centred FFT taken and added in turn, so no (..., C, *grid) image array is held
+    (the same sums in the same order as ``combine_coils(ifft_centered(kspace), S)``)."""
+    from mrsim.kspace.fft import ifft_centered
+
+    s = np.asarray(sensitivities)
+    nd = s.ndim - 1
+    axes = tuple(range(-nd, 0))
+    if kspace.shape[-s.ndim :] != s.shape:
+        raise MrsimInputError(
+            f"coil k-space {kspace.shape} does not end with the sensitivities' shape {s.shape}"
+        )
+
+    def coil(c: int) -> np.ndarray:
+        return ifft_centered(
+            kspace[(Ellipsis, c) + (slice(None),) * nd], axes=axes, workers=workers
+        )
+
+    den = np.abs(s[0]) ** 2
+    num = np.conj(s[0]) * coil(0)
+    for c in range(1, s.shape[0]):
+        den += np.abs(s[c]) ** 2
+        num += np.conj(s[c]) * coil(c)
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
 
 
@@ -223,17 +257,23 @@ def sensitivity_fourier_coefficients(
     s = _check_sensitivities(sensitivities)
     grid = s.shape[1:]
     K = coil_terms_per_axis(terms, grid)
-    axes = tuple(range(1, s.ndim))
-    spec = fft_centered(s.astype(np.complex128), axes=axes) / np.sqrt(np.prod(grid))
-    for a, (k, n) in enumerate(zip(K, grid, strict=True)):
-        idx = np.arange(-k, k + 1) + n // 2
-        valid = idx < n
-        spec = np.take(spec, np.minimum(idx, n - 1), axis=1 + a)
-        if not valid.all():
-            shape = [1] * spec.ndim
-            shape[1 + a] = len(idx)
-            spec = spec * valid.reshape(shape)
-    return spec
+    axes = tuple(range(0, s.ndim - 1))
+
+    def one_coil(sc: np.ndarray) -> np.ndarray:
+        # Coil by coil: a full-grid complex128 FFT of one coil at a time (8 coils of
+        # 256 x 256 x 176 at once held several GB, docs/benchmarks.md "Memory").
+        spec = fft_centered(sc.astype(np.complex128), axes=axes) / np.sqrt(np.prod(grid))
+        for a, (k, n) in enumerate(zip(K, grid, strict=True)):
+            idx = np.arange(-k, k + 1) + n // 2
+            valid = idx < n
+            spec = np.take(spec, np.minimum(idx, n - 1), axis=a)
+            if not valid.all():
+                shape = [1] * spec.ndim
+                shape[a] = len(idx)
+                spec = spec * valid.reshape(shape)
+        return spec
+
+    return np.stack([one_coil(sc) for sc in s])
 
 
 def bandlimit_sensitivities(
@@ -259,15 +299,17 @@ def bandlimit_sensitivities(
     s = _check_sensitivities(sensitivities)
     grid = s.shape[1:]
     K = coil_terms_per_axis(terms, grid)
-    axes = tuple(range(1, s.ndim))
+    axes = tuple(range(0, s.ndim - 1))
     mask = np.ones(grid, dtype=bool)
     for a, (k, n) in enumerate(zip(K, grid, strict=True)):
         shape = [1] * len(grid)
         shape[a] = n
         mask = mask & (np.abs(np.arange(n) - n // 2) <= k).reshape(shape)
-    out = ifft_centered(fft_centered(s, axes=axes) * mask, axes=axes)
     single = s.dtype in (np.dtype(np.complex64), np.dtype(np.float32), np.dtype(np.float16))
-    return out.astype(np.complex64 if single else np.complex128)
+    out = np.empty(s.shape, np.complex64 if single else np.complex128)
+    for c in range(s.shape[0]):  # coil by coil: bounded temporaries
+        out[c] = ifft_centered(fft_centered(s[c], axes=axes) * mask, axes=axes)
+    return out
 
 
 def sensitivity_truncation_error(

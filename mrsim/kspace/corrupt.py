@@ -29,7 +29,7 @@ from mrsim.geometry import (
     voxel_sizes,
 )
 from mrsim.kspace.baseline import image_domain_kspace
-from mrsim.kspace.coils import combine_coils
+from mrsim.kspace.coils import combine_coil_kspace
 from mrsim.kspace.engine import moved_kspace, rigid_move
 from mrsim.kspace.fft import ifft_centered
 from mrsim.kspace.multicoil import COIL_METHODS, Coils
@@ -368,11 +368,14 @@ def corrupt(
     axes = tuple(range(-nd, 0))
     sens_used = None if coils is None else coils.maps_used()
 
+    def coil(arr: np.ndarray, c: int) -> np.ndarray:
+        return arr[(Ellipsis, c) + (slice(None),) * nd]
+
     def recon(kk: np.ndarray) -> np.ndarray:
-        img = ifft_centered(kk, axes=axes, workers=opt.threads)
-        if sens_used is not None:
-            img = combine_coils(img, sens_used)
-        return img
+        if sens_used is None:
+            return ifft_centered(kk, axes=axes, workers=opt.threads)
+        # Coil by coil: no coil-image array (issue 17, memory).
+        return combine_coil_kspace(kk, sens_used, workers=opt.threads)
 
     clean_c = recon(k_clean)
     sigma = 0.0
@@ -389,7 +392,13 @@ def corrupt(
         img_out, clean_out = img_c.astype(np.complex64), clean_c.astype(np.complex64)
     else:
         img_out, clean_out = img_c, clean_c
-    energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+    if sens_used is None:
+        energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+    else:  # coil by coil (bounded temporaries), summed over the coils
+        n_c = k_clean.shape[-nd - 1]
+        energy = sum(
+            np.sum(np.abs(schedule.from_grid(coil(k_clean, c))) ** 2, -1) for c in range(n_c)
+        )
     while energy.ndim > 1:
         energy = energy.sum(axis=0)
     # Severity is measured in the world frame (poses as given, not in array axes).

@@ -219,7 +219,19 @@ def _ramp_line_phases(
 
 def static_kspace(image: np.ndarray, shape: Sequence[int], threads: int | None) -> np.ndarray:
     """The unmoved object's k-space on the same-FOV grid ``shape``: one FFT, centred crop /
-    pad, intensity kept. Works in the image's precision."""
+    pad, intensity kept. Works in the image's precision. Inside
+    :func:`mrsim.kspace.reuse.reuse_spectra` it is computed once per object (read-only)."""
+    from mrsim.kspace.reuse import memoized
+
+    shape = tuple(int(n) for n in shape)
+    return memoized(
+        "static_kspace", image, shape, lambda: _compute_static_kspace(image, shape, threads)
+    )
+
+
+def _compute_static_kspace(
+    image: np.ndarray, shape: tuple[int, ...], threads: int | None
+) -> np.ndarray:
     nd = len(shape)
     in_shape = image.shape[-nd:]
     k = crop_or_pad(fft_centered(image, axes=tuple(range(-nd, 0)), workers=threads), shape)

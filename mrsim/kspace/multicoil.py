@@ -46,6 +46,7 @@ from mrsim.kspace.engine import (
 )
 from mrsim.kspace.fft import fft_centered
 from mrsim.kspace.poses import motion_states
+from mrsim.kspace.reuse import reuse_spectra
 from mrsim.kspace.schedule import Schedule
 
 __all__ = ["COIL_METHODS", "Coils", "fourier_terms"]
@@ -170,10 +171,12 @@ def _coils_states(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndarr
     return to_output_grid(lines, acq)
 
 
-# Most NUFFT samples per call of the Fourier multi-coil path. Bounds the memory (float32
-# coordinates + complex64 values + their readout FFTs, ~40 B per sample in single
-# precision: ~1.3 GiB); the number of calls depends on the grid and K, never on the states.
-_COIL_BLOCK_SAMPLES = 2**25
+# Most NUFFT samples per call of the Fourier multi-coil path. Bounds the memory (complex64
+# values, their readout FFTs and the per-coil products, ~40 B per sample in single
+# precision: ~330 MiB); the number of calls depends on the grid and K, never on the states,
+# and the object's upsampled grid is shared by the calls (it was 2**25, ~1.3 GiB, before
+# the grid was reused: docs/benchmarks.md, "Memory").
+_COIL_BLOCK_SAMPLES = 2**23
 
 
 class _ShiftedLines(Schedule):
@@ -268,6 +271,7 @@ def _coils_fourier(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndar
     sens = coils.sensitivities
     nd = schedule.ndim
     K = fourier_terms(coils.terms, sens)
+    ro, pe_axes = schedule.readout_axis, schedule.pe_axes
     n_coils = sens.shape[0]
     h, shifts, n_fft = readout_filters(schedule, sens, K)
     n_pe = len(shifts)
@@ -282,36 +286,55 @@ def _coils_fourier(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndar
         # Translation only: the moved object's spectrum on the output grid is one FFT.
         k_fft = static_kspace(image, schedule.shape, threads)
     lines = None
+    direct = tuple(acq.grid) == tuple(schedule.shape) and not isinstance(schedule, _ShiftedLines)
+    pe_shape = tuple(schedule.shape[a] for a in pe_axes)
     blocks = shifted_line_blocks(schedule, shifts)
     n_blocks = blocks_count(schedule, n_pe)
-    for idx, valid, pairs_line, sub in tqdm(
-        blocks, total=n_blocks, desc="coil Fourier blocks", disable=not coils.progress
-    ):
-        nb = len(idx)
-        if k_fft is not None:
-            vals = sub.from_grid(k_fft)
-            if np.any(t):
-                apply_translation_ramp(
-                    vals, sub, pe_kappa(sub, fov), t[pairs_line], fov, threads=threads
+    # Every block interpolates the same object: its upsampled grid is made once
+    # (mrsim.kspace.reuse), so small blocks (bounded memory) cost no extra grid FFTs.
+    with reuse_spectra(1):
+        for idx, valid, pairs_line, sub in tqdm(
+            blocks, total=n_blocks, desc="coil Fourier blocks", disable=not coils.progress
+        ):
+            nb = len(idx)
+            if k_fft is not None:
+                vals = sub.from_grid(k_fft)
+                if np.any(t):
+                    apply_translation_ramp(
+                        vals, sub, pe_kappa(sub, fov), t[pairs_line], fov, threads=threads
+                    )
+            else:
+                vals = line_values(image, acq.with_lines(sub, R[pairs_line], t[pairs_line]), scale)
+            vals = vals.reshape(n_batch, -1, n_ro)
+            cdt = vals.dtype
+            v = np.zeros((n_batch, n_pe * nb, n_ro), dtype=cdt)
+            v[:, valid] = vals
+            del vals
+            v_f = scipy.fft.fft(v, n=n_fft, axis=-1, workers=threads)
+            del v
+            # (B, P_pe, nb, F) -> (F, P_pe, B * nb): one (C x P_pe) @ (P_pe x B nb) per frequency.
+            v_f = v_f.reshape(n_batch, n_pe, nb, n_fft).transpose(3, 1, 0, 2)
+            v_f = np.ascontiguousarray(v_f).reshape(n_fft, n_pe, n_batch * nb)
+            z = np.matmul(h_f.astype(cdt, copy=False), v_f)  # (F, C, B nb)
+            del v_f
+            z = z.reshape(n_fft, n_coils, n_batch, nb).transpose(2, 1, 3, 0)
+            z = scipy.fft.ifft(z, axis=-1, workers=threads)[..., :n_ro]
+            if direct:
+                # Straight onto the output grid (readout last), as Schedule.to_grid lays it
+                # out: no (C, L, n_ro) line array next to the grid (docs/benchmarks.md).
+                if lines is None:
+                    lines = np.zeros((n_batch, n_coils, *pe_shape, n_ro), dtype=cdt)
+                gi = tuple(
+                    schedule.pe_index[idx, c] + schedule.shape[a] // 2
+                    for c, a in enumerate(pe_axes)
                 )
-        else:
-            vals = line_values(image, acq.with_lines(sub, R[pairs_line], t[pairs_line]), scale)
-        vals = vals.reshape(n_batch, -1, n_ro)
-        cdt = vals.dtype
-        v = np.zeros((n_batch, n_pe * nb, n_ro), dtype=cdt)
-        v[:, valid] = vals
-        del vals
-        v_f = scipy.fft.fft(v, n=n_fft, axis=-1, workers=threads)
-        del v
-        # (B, P_pe, nb, F) -> (F, P_pe, B * nb): one (C x P_pe) @ (P_pe x B nb) per frequency.
-        v_f = v_f.reshape(n_batch, n_pe, nb, n_fft).transpose(3, 1, 0, 2)
-        v_f = np.ascontiguousarray(v_f).reshape(n_fft, n_pe, n_batch * nb)
-        z = np.matmul(h_f.astype(cdt, copy=False), v_f)  # (F, C, B nb)
-        del v_f
-        z = z.reshape(n_fft, n_coils, n_batch, nb).transpose(2, 1, 3, 0)
-        z = scipy.fft.ifft(z, axis=-1, workers=threads)[..., :n_ro]
-        if lines is None:
-            lines = np.zeros((n_batch, n_coils, L, n_ro), dtype=cdt)
-        lines[:, :, idx] = z
+                lines[(slice(None), slice(None), *gi, slice(None))] = z
+                continue
+            if lines is None:
+                lines = np.zeros((n_batch, n_coils, L, n_ro), dtype=cdt)
+            lines[:, :, idx] = z
+    if direct:
+        k = np.moveaxis(lines, -1, 2 + ro)
+        return k.reshape(batch + (n_coils, *schedule.shape))
     lines = lines.reshape(batch + (n_coils, L, n_ro))
     return to_output_grid(lines, acq)

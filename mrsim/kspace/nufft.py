@@ -200,7 +200,10 @@ def nufft_type2_lines(
     loop that makes each line's coordinates on the fly (equal to finufft's interpolation to
     float rounding; the 256 x 256 x 176 per-line corruption is ~18 % faster in wall time on
     2 threads, docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
-    called. Either way each value depends only on its own point, not on the thread count.
+    called. Lines with ``step[:, 0] == 0`` (rotations about the first array axis only) take
+    :func:`mrsim.kspace.line_interp.interp_lines_planar` at any kernel width (``ns^2``
+    taps per sample after one contraction per plane). Either way each value depends only
+    on its own point, not on the thread count.
 
     Parameters
     ----------
@@ -247,9 +250,13 @@ def nufft_type2_lines(
     single = single_precision(eps)
     nth = default_nthreads() if nthreads is None else int(nthreads)
     up = float(upsampfac) if upsampfac is not None else (_UPSAMPFAC_SINGLE if single else None)
-    kernel = _line_kernel(backend, eps, up, nd) if single else None
+    # Lines in planes of the first axis (rotations about it only): separable path.
+    planar = single and nd == 3 and backend == "finufft" and bool(np.all(step[:, 0] == 0))
+    kernel = _line_kernel(backend, eps, up, nd, any_width=planar) if single else None
     if kernel is not None:
-        from mrsim.kspace.line_interp import interp_lines
+        from mrsim.kspace.line_interp import interp_lines, interp_lines_planar
+
+        interp = interp_lines_planar if planar else interp_lines
 
         n_modes = image.shape[-nd:]
         if image.dtype not in (np.float32, np.complex64):
@@ -260,7 +267,7 @@ def nufft_type2_lines(
         batch = image.shape[:-nd]
         out = np.empty(batch + (L, S), np.complex64)
         for b in np.ndindex(*batch):
-            interp_lines(
+            interp(
                 g[b], o, d, S, kernel, band=band, phase=phase, scale=scale, nthreads=nth, out=out[b]
             )
         return out
@@ -347,8 +354,9 @@ def modulate_lines(
     _map_threads(apply, range(0, L, _MODULATE_BLOCK_LINES), nthreads)
 
 
-def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int):
-    """finufft's kernel when :func:`nufft_type2_lines` should use its own interpolation."""
+def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int, any_width: bool = False):
+    """finufft's kernel when :func:`nufft_type2_lines` should use its own interpolation
+    (up to MAX_NS taps; any width for the planar path, which is faster at every width)."""
     if backend != "finufft":
         return None
     from mrsim.kspace.line_interp import MAX_NS, finufft_kernel
@@ -357,7 +365,7 @@ def _line_kernel(backend: str, eps: float, upsampfac: float, nd: int):
         kernel = finufft_kernel(eps, upsampfac, nd)
     except RuntimeError:
         return None
-    return kernel if kernel.ns <= MAX_NS else None
+    return kernel if any_width or kernel.ns <= MAX_NS else None
 
 
 def _next_smooth_even(n: int) -> int:
@@ -485,8 +493,30 @@ def _upsampled_grid(
     correction array is made. For a real ``f`` the grid is real: a real-input FFT computes
     half of its spectrum and the other half is filled by Hermitian symmetry
     (:func:`_hermitian_full`), ~30 % less CPU than the complex FFT (docs/benchmarks.md).
-    Returns a C-contiguous ``cdt`` array of shape ``f.shape[:-nd] + fine``.
+    Returns a C-contiguous ``cdt`` array of shape ``f.shape[:-nd] + fine``; inside
+    :func:`mrsim.kspace.reuse.reuse_spectra` the grid of an object seen before is returned
+    again (read-only, bit-identical) instead of being recomputed.
     """
+    from mrsim.kspace.reuse import memoized
+
+    settings = (tuple(n_modes), float(eps), float(upsampfac), np.dtype(cdt).str)
+    return memoized(
+        "upsampled_grid",
+        f,
+        settings,
+        lambda: _compute_upsampled_grid(f, n_modes, eps, upsampfac, cdt, workers),
+    )
+
+
+def _compute_upsampled_grid(
+    f: np.ndarray,
+    n_modes: tuple[int, ...],
+    eps: float,
+    upsampfac: float,
+    cdt: type,
+    workers: int,
+) -> np.ndarray:
+    """:func:`_upsampled_grid` without reuse."""
     single = cdt == np.complex64
     rdt = np.float32 if single else np.float64
     nd = len(n_modes)

@@ -24,7 +24,8 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
 from mrsim.kspace.fft import fft_centered, ifft_centered
-from mrsim.qsm.dipole import _pad_centered, _voxel, dipole_convolve, dipole_kernel, padded_shape
+from mrsim.qsm.convolution import RealKernel
+from mrsim.qsm.dipole import _pad_centered, _voxel, dipole_kernel, padded_shape
 
 __all__ = ["pdf", "vsharp", "smv_kernel"]
 
@@ -39,6 +40,7 @@ def pdf(
     pad_factor: float = 1.0,
     maxiter: int = 100,
     rtol: float = 1e-4,
+    dtype: type = np.float64,
 ) -> np.ndarray:
     """Projection onto dipole fields.
 
@@ -62,6 +64,9 @@ def pdf(
         default; larger lets sources sit beyond the FOV).
     maxiter, rtol : int, float
         CG controls.
+    dtype : float dtype
+        Working precision of the FFTs (the kernel is applied by real FFT,
+        :class:`mrsim.qsm.convolution.RealKernel`).
 
     Returns
     -------
@@ -74,27 +79,29 @@ def pdf(
         raise ValueError(f"field {f.shape} and mask {m.shape} must be the same 3D shape")
     w = np.ones(f.shape) if weight is None else np.asarray(weight, dtype=float)
     w = np.where(m, w, 0.0)
+    if m.any() and w[m].mean() > 0:
+        w = w / w[m].mean()  # the fit is invariant to the scale of W; keep float32 in range
     big = padded_shape(f.shape, pad_factor)
     fp, sl = _pad_centered(f * m, big)
     wp, _ = _pad_centered(w, big)
     mp, _ = _pad_centered(m, big)
     outside = ~mp
-    d = dipole_kernel(big, voxel_size_mm, b0_dir)
+    d = RealKernel(dipole_kernel(big, voxel_size_mm, b0_dir), dtype=dtype)
     w2 = wp**2
     n_out = int(outside.sum())
 
     def normal(v: np.ndarray) -> np.ndarray:
-        x = np.zeros(big)
+        x = np.zeros(big, dtype=dtype)
         x[outside] = v
-        y = dipole_convolve(w2 * dipole_convolve(x, d), d)
+        y = d(w2 * d(x))
         return y[outside]
 
-    rhs = dipole_convolve(w2 * fp, d)[outside]
-    A = LinearOperator((n_out, n_out), matvec=normal, dtype=float)
+    rhs = d(w2 * fp)[outside]
+    A = LinearOperator((n_out, n_out), matvec=normal, dtype=dtype)
     sol, _ = cg(A, rhs, maxiter=maxiter, rtol=rtol)
     x = np.zeros(big)
     x[outside] = sol
-    bg = dipole_convolve(x, d)[sl]
+    bg = d(x)[sl]
     return np.where(m, f - bg, 0.0)
 
 

@@ -2,9 +2,12 @@
 
 - :func:`tkd`: truncated k-space division (Shmueli et al. 2009).
 - :func:`tv_inversion`: MEDI-style morphology-weighted total variation (seed 002
-  Eq. 3), ``min 1/2 ||W (d * chi - b)||^2 + lambda ||M_G grad chi||_1``, solved by
-  lagged-diffusivity (IRLS) outer iterations with conjugate-gradient inner solves,
-  the Gauss-Newton/CG scheme of MEDI (Liu J et al. 2012).
+  Eq. 3), ``min 1/2 ||W (d * chi - b)||^2 + lambda ||M_G grad chi||_1``, solved
+  by ADMM with closed-form sub-problems (default, ``solver="admm"``: the weighted
+  linear FANSI splitting of Milovic et al. 2018, every linear step diagonal in
+  k-space, float32 real FFTs) or by the original lagged-diffusivity (IRLS) outer
+  iterations with conjugate-gradient inner solves (``solver="irls"``, the
+  Gauss-Newton/CG scheme of MEDI, Liu J et al. 2012).
 - :func:`gradient_mask`: the binary edge mask ``M_G`` from magnitude.
 
 References
@@ -15,6 +18,8 @@ Liu T, Liu J, de Rochefort L, et al. Morphology enabled dipole inversion (MEDI)
 from a single-angle acquisition. MRM 2011;66:777-783.
 Liu J, Liu T, de Rochefort L, et al. MEDI for quantitative susceptibility mapping
 by use of a nonlinear formulation. NeuroImage 2012;59:2560-2568.
+Milovic C, Bilgic B, Zhao B, et al. Fast nonlinear susceptibility inversion with
+variational regularization. MRM 2018;80:814-821 (FANSI; weighted linear ADMM).
 Seed 002 Eq. 3.
 """
 
@@ -26,6 +31,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
 from mrsim.kspace.fft import fft_centered, ifft_centered
+from mrsim.qsm.convolution import RealKernel, difference_symbols
 from mrsim.qsm.dipole import _pad_centered, dipole_convolve, dipole_kernel, padded_shape
 
 __all__ = ["tkd", "tv_inversion", "gradient_mask"]
@@ -99,14 +105,22 @@ def tv_inversion(
     *,
     magnitude: np.ndarray | None = None,
     weight: np.ndarray | None = None,
-    lam: float = 1e-5,
+    lam: float | None = None,
     edge_percentage: float = 0.9,
+    solver: str = "admm",
+    n_iter: int = 100,
+    tol: float = 1e-3,
+    mu_grad: float | None = None,
+    mu_data: float = 1.0,
     n_outer: int = 10,
     n_cg: int = 30,
     eps: float = 1e-3,
     progress: bool = False,
 ) -> np.ndarray:
     """Morphology-weighted TV dipole inversion (MEDI-style, seed 002 Eq. 3).
+
+    Minimises ``1/2 ||W (d * chi - b)||^2 + lambda ||M_G grad chi||_{2,1}``
+    (isotropic TV, periodic forward differences, periodic dipole kernel).
 
     Parameters
     ----------
@@ -120,42 +134,141 @@ def tv_inversion(
         it M_G = 1 (plain TV).
     weight : array, optional
         Data weight W (e.g. 1 / field std); normalised to mean 1 in the mask.
-    lam : float
+    lam : float, optional
         Regularisation weight lambda (field and chi in ppm, gradients per voxel).
-    n_outer, n_cg : int
-        IRLS re-weightings and CG iterations per re-weighting.
-    eps : float
-        Smoothing of |grad chi| (ppm) in the IRLS weights.
+        Default 1.5e-5 for ADMM, 1e-5 for IRLS. With their iteration counts,
+        ADMM's chi NRMSE on the benchmark phantom is 0.6-1.3 percentage points
+        lower than IRLS's, motion-free and corrupted (docs/qsm.md). Both counts
+        are early stops, which regularise on top of lambda.
+    solver : {"admm", "irls"}
+        ``"admm"`` (default): split ``z = d * chi`` and ``y = grad chi``
+        (weighted linear FANSI); the chi step is a division in k-space, the z
+        step a pointwise weighted average, the y step a vector soft threshold.
+        Float32 real FFTs. ``"irls"``: lagged diffusivity with CG (the former
+        solver, float64, ~40x slower at 64^3).
+    n_iter, tol : int, float
+        ADMM: at most ``n_iter`` iterations, stopped when the relative change
+        of chi per iteration falls below ``tol``. The default 100 iterations
+        is an early stop, as the IRLS's 10 x 30 CG iterations were. On the
+        benchmark phantom (docs/qsm.md) it gives the IRLS's chi NRMSE to about
+        1 percentage point. 500 iterations at lambda 1e-5 fit more noise and are
+        3.7 points worse.
+    mu_grad, mu_data : float
+        ADMM penalties of the gradient and data splits (FANSI defaults:
+        ``mu_grad = 100 lambda``, ``mu_data = 1``, for W of mean 1).
+    n_outer, n_cg, eps :
+        IRLS: re-weightings, CG iterations per re-weighting and the smoothing
+        of |grad chi| (ppm) in the weights.
     progress : bool
-        Show a tqdm bar over outer iterations.
+        Show a tqdm bar over iterations.
 
     Returns
     -------
-    ndarray
+    ndarray, float64
         Susceptibility (ppm), zero outside ``mask``.
+
+    References
+    ----------
+    Seed 002 Eq. 3; Liu J et al., NeuroImage 2012 (MEDI, IRLS); Milovic C et al.,
+    MRM 2018;80:814 (FANSI, ADMM).
     """
     b = np.asarray(local_field, dtype=float)
     m = np.asarray(mask, bool)
     if b.shape != m.shape or b.ndim != 3:
         raise ValueError(f"local_field {b.shape} and mask {m.shape} must be the same 3D shape")
+    if solver not in ("admm", "irls"):
+        raise ValueError(f"solver must be 'admm' or 'irls', got {solver!r}")
     w = m.astype(float) if weight is None else np.where(m, np.asarray(weight, float), 0.0)
     if m.any():
         w = w / w[m].mean()
-    w2 = w**2
     mg = (
         np.ones(b.shape)
         if magnitude is None
         else gradient_mask(magnitude, m, percentage=edge_percentage).astype(float)
     )
     d = dipole_kernel(b.shape, voxel_size_mm, b0_dir)
-    rhs = dipole_convolve(w2 * np.where(m, b, 0.0), d)
-    chi = np.zeros(b.shape)
-    it = range(n_outer)
-    if progress:
-        from tqdm import tqdm
+    if lam is None:
+        lam = 1.5e-5 if solver == "admm" else 1e-5
+    if solver == "admm":
+        mu1 = 100.0 * lam if mu_grad is None else float(mu_grad)
+        chi = _tv_admm(b * m, w, mg, d, lam, mu1, float(mu_data), n_iter, tol, progress)
+    else:
+        chi = _tv_irls(b * m, w, mg, d, lam, n_outer, n_cg, eps, progress)
+    return np.where(m, chi, 0.0)
 
-        it = tqdm(it, desc="TV inversion", unit="it")
-    for _ in it:
+
+def _iterations(n: int, desc: str, progress: bool):
+    if not progress:
+        return range(n)
+    from tqdm import tqdm
+
+    return tqdm(range(n), desc=desc, unit="it")
+
+
+def _tv_admm(
+    b: np.ndarray,
+    w: np.ndarray,
+    mg: np.ndarray,
+    d: np.ndarray,
+    lam: float,
+    mu1: float,
+    mu2: float,
+    n_iter: int,
+    tol: float,
+    progress: bool,
+) -> np.ndarray:
+    """Weighted linear ADMM (FANSI) for :func:`tv_inversion`; float32 throughout."""
+    f32 = np.float32
+    op = RealKernel(d, dtype=f32)
+    dk = op.half
+    e = difference_symbols(b.shape, np.complex64)
+    denom = mu2 * dk**2 + mu1 * sum((np.abs(s) ** 2).astype(f32) for s in e)
+    denom.flat[0] = 1.0  # DC: D(0) = 0 and grad of a constant = 0, chi mean left at 0
+    inv = (1.0 / denom).astype(f32)
+    inv.flat[0] = 0.0
+    w2 = (w**2).astype(f32)
+    w2b = (w2 * b).astype(f32)
+    thr = (lam * mg / mu1).astype(f32)
+    chi = np.zeros(b.shape, f32)
+    z = b.astype(f32)  # the field itself where W > 0
+    y = np.zeros((3, *b.shape), f32)
+    s1 = np.zeros_like(y)
+    s2 = np.zeros_like(z)
+    for _ in _iterations(n_iter, "TV inversion (ADMM)", progress):
+        rhs = mu2 * dk * op.rfft(z + s2) + mu1 * op.rfft(_grad_adj(y + s1))
+        chi_k = rhs * inv
+        new = op.irfft(chi_k)
+        dchi = op.irfft(dk * chi_k)
+        g = _grad(new)
+        v = g - s1
+        norm = np.sqrt((v**2).sum(0))
+        y = v * np.maximum(1.0 - thr / np.maximum(norm, 1e-30), 0.0)
+        z = (w2b + mu2 * (dchi - s2)) / (w2 + mu2)
+        s1 += y - g
+        s2 += z - dchi
+        change = np.linalg.norm(new - chi) / max(float(np.linalg.norm(new)), 1e-30)
+        chi = new
+        if change < tol:
+            break
+    return chi.astype(float)
+
+
+def _tv_irls(
+    b: np.ndarray,
+    w: np.ndarray,
+    mg: np.ndarray,
+    d: np.ndarray,
+    lam: float,
+    n_outer: int,
+    n_cg: int,
+    eps: float,
+    progress: bool,
+) -> np.ndarray:
+    """Lagged-diffusivity IRLS with CG inner solves for :func:`tv_inversion`."""
+    w2 = w**2
+    rhs = dipole_convolve(w2 * b, d)
+    chi = np.zeros(b.shape)
+    for _ in _iterations(n_outer, "TV inversion (IRLS)", progress):
         g = mg * _grad(chi)
         p = 1.0 / np.sqrt((g**2).sum(0) + eps**2)
 
@@ -168,4 +281,4 @@ def tv_inversion(
         A = LinearOperator((b.size, b.size), matvec=matvec, dtype=float)
         sol, _ = cg(A, rhs.ravel(), x0=chi.ravel(), maxiter=n_cg)
         chi = sol.reshape(b.shape)
-    return np.where(m, chi, 0.0)
+    return chi

@@ -1,0 +1,188 @@
+"""``python -m correctors.qsmnet train|eval|correct``: QSM motion correction (seed 002)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mrsim.command import run_command
+
+EXAMPLES_TRAIN = """examples:
+  # build the CPU-size seed-002 dataset (corrupted + motion-free chi per sample), then train
+  mrsim dataset build datasets/qsm_motion_cpu.toml --out data/qsm_cpu
+  python -m correctors.qsmnet train --data data/qsm_cpu --out runs/qsmnet --threads 1
+  # in pieces of at most 30 minutes (re-run the same command to resume)
+  python -m correctors.qsmnet train --data data/qsm_cpu --out runs/qsmnet --time-limit-min 30
+"""
+
+EXAMPLES_EVAL = """examples:
+  python -m correctors.qsmnet eval --model runs/qsmnet --data data/qsm_cpu --split test \\
+      --out runs/qsmnet/eval
+  # shipped weights on exact-mixing (Eq. 4) test data
+  python -m correctors.qsmnet eval --data data/qsm_cpu_exact --split test --out runs/eval_exact
+"""
+
+EXAMPLES_CORRECT = """examples:
+  python -m correctors.qsmnet correct -i chi_ppm.nii.gz -o chi_corrected.nii.gz
+  python -m correctors.qsmnet correct --model runs/qsmnet -i chi.nii.gz -o out.nii.gz --no-prenet
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m correctors.qsmnet",
+        description="QSM motion correction (seed 002): a 3D UNet on chi patches followed by a "
+        "2D PReNet denoiser, trained on corrupted / motion-free chi pairs (qsm_motion, recon).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    t = sub.add_parser(
+        "train",
+        help="train UNet, then PReNet",
+        epilog=EXAMPLES_TRAIN,
+        formatter_class=fmt,
+        description="Train on the train split of a qsm_motion dataset built with recon = true. "
+        "Resumes from OUT/checkpoint_last.pt.",
+    )
+    t.add_argument("--data", required=True, help="dataset directory (or its dataset.h5)")
+    t.add_argument("--out", required=True, help="output directory")
+    t.add_argument("--config", default="cpu", choices=("tiny", "cpu", "paper"))
+    t.add_argument("--unet-steps", type=int, default=2000)
+    t.add_argument("--prenet-steps", type=int, default=800)
+    t.add_argument("--unet-batch", type=int, default=None, help="default per config")
+    t.add_argument("--prenet-batch", type=int, default=None, help="default per config")
+    t.add_argument("--lr", type=float, default=None, help="Adam lr (default per config)")
+    t.add_argument("--patch", type=int, nargs=3, default=None, help="3D patch (default per config)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--checkpoint-every", type=int, default=100)
+    t.add_argument("--time-limit-min", type=float, default=None)
+    t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+    e = sub.add_parser(
+        "eval",
+        help="metrics table and box plot on a split",
+        epilog=EXAMPLES_EVAL,
+        formatter_class=fmt,
+        description="SSIM / PSNR / RMSE against the motion-free recon and NRMSE / HFEN / XSIM "
+        "against the true chi, for the corrupted input, UNet and UNet + PReNet; also on the "
+        "motion-free input. Writes rows.csv, summary.json, table.md and boxplot.png.",
+    )
+    e.add_argument("--model", default=None, help="model.pt or training dir (default: shipped)")
+    e.add_argument("--data", required=True)
+    e.add_argument("--split", default="test")
+    e.add_argument("--out", required=True)
+    e.add_argument("--baseline", action="store_true", help="no model: corrupted input only")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--threads", type=int, default=None)
+
+    c = sub.add_parser(
+        "correct",
+        help="correct a chi NIfTI",
+        epilog=EXAMPLES_CORRECT,
+        formatter_class=fmt,
+        description="Correct a 3D chi map (ppm) and save it with the input's affine.",
+    )
+    c.add_argument("--model", default=None, help="model.pt or training dir (default: shipped)")
+    c.add_argument("-i", "--input", required=True, help="chi NIfTI (ppm, 3D, real)")
+    c.add_argument("-o", "--output", required=True, help="output NIfTI")
+    c.add_argument("--no-prenet", action="store_true", help="UNet only")
+    c.add_argument(
+        "--any-voxel-size",
+        action="store_true",
+        help="skip the check against the training voxel size",
+    )
+    c.add_argument("--device", default="auto")
+    c.add_argument("--threads", type=int, default=None)
+    t.set_defaults(func=_train)
+    e.set_defaults(func=_eval)
+    c.set_defaults(func=_correct)
+    return p
+
+
+def _threads(a: argparse.Namespace) -> None:
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
+
+
+def _train(a: argparse.Namespace) -> int:
+    from correctors.qsmnet.train import TrainConfig, train
+
+    _threads(a)
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    cmd = "python -m correctors.qsmnet " + " ".join(sys.argv[1:])
+    (Path(a.out) / "command.txt").write_text(cmd + "\n")
+    cfg = TrainConfig.for_model(
+        a.config,
+        unet_steps=a.unet_steps,
+        prenet_steps=a.prenet_steps,
+        unet_batch=a.unet_batch,
+        prenet_batch=a.prenet_batch,
+        lr=a.lr,
+        patch=a.patch,
+        seed=a.seed,
+        checkpoint_every=a.checkpoint_every,
+    )
+    done = train(
+        a.data,
+        a.out,
+        cfg,
+        resume=not a.no_resume,
+        device=a.device,
+        num_workers=a.workers,
+        time_limit_s=None if a.time_limit_min is None else 60.0 * a.time_limit_min,
+    )
+    state = "finished" if done else "stopped early (run the same command again to resume)"
+    print(f"training {state}; outputs in {a.out}")
+    return 0
+
+
+def _eval(a: argparse.Namespace) -> int:
+    from correctors.qsmnet.evaluate import box_plot, summarize, table_markdown, write_rows
+    from correctors.qsmnet.infer import load_model
+
+    _threads(a)
+    model = None if a.baseline else load_model(a.model, a.device)
+    from correctors.qsmnet.evaluate import evaluate
+
+    rows = evaluate(model, a.data, a.split)
+    if not rows:
+        raise ValueError(f"{a.data}: split {a.split!r} has no samples")
+    out = Path(a.out)
+    write_rows(rows, out)
+    box_plot(rows, out / "boxplot.png", title=f"{a.data} ({a.split})")
+    md = table_markdown(summarize(rows))
+    print(md)
+    (out / "command.json").write_text(json.dumps({"argv": sys.argv}, indent=1))
+    return 0
+
+
+def _correct(a: argparse.Namespace) -> int:
+    from correctors.qsmnet.infer import correct_nifti
+
+    _threads(a)
+    correct_nifti(
+        a.model,
+        a.input,
+        a.output,
+        use_prenet=not a.no_prenet,
+        any_voxel_size=a.any_voxel_size,
+        device=a.device,
+    )
+    print(f"wrote {a.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(_parser(), argv, "qsmnet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

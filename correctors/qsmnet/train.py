@@ -1,0 +1,273 @@
+"""qsmnet training (seed 002 Sec. 3.3): the 3D UNet on 3D patches, then the PReNet on its output.
+
+Stage ``unet``: L1 between ``UNet(chi_corrupted)`` and ``chi_clean`` (the motion-free
+reconstruction) on 3D patches (:class:`correctors.common.readers.PatchDataset`).
+Between the stages the trained UNet corrects every train / val volume once; the
+outputs go to ``OUT/unet_outputs.h5`` (written atomically). Stage ``prenet``: L1 of
+the last PReNet stage against ``chi_clean`` on 2D axial slices of those outputs
+(:class:`correctors.common.readers.VolumeSlices`). Both: Adam; chi divided by
+``CHI_SCALE_PPM`` so losses are in units of 0.1 ppm.
+
+Seeded and resumable as :mod:`correctors.mcnet.train`: the batch order is a pure function
+of (seed, stage, step) (the same sampler), and model + Adam states, step and history go
+to ``OUT/checkpoint_last.pt`` (tensors and plain containers only, loaded with
+``weights_only=True``) every ``checkpoint_every`` steps and when a time limit stops the
+call; re-running continues to the weights an uninterrupted run reaches (tested).
+Outputs: ``checkpoint_last.pt``, ``unet.pt``, ``model.pt`` (UNet + PReNet, see
+:func:`correctors.qsmnet.infer.load_model`), ``history.csv``, ``config.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.readers import H5Rows, PatchDataset, VolumeSlices
+from correctors.mcnet.train import _StageBatches, select_device
+from correctors.qsmnet.model import CHI_SCALE_PPM, build_prenet, build_unet
+from mrsim.io.atomic import atomic_path
+
+__all__ = ["TrainConfig", "TRAIN_DEFAULTS", "train", "KEYS"]
+
+#: Dataset arrays: network input, target.
+KEYS = ("chi_corrupted", "chi_clean")
+
+#: Per-config training defaults (paper = seed 002: patches 128x128x32, batch 28 / 60, lr 5e-5).
+TRAIN_DEFAULTS = {
+    "tiny": {"patch": (16, 16, 8), "unet_batch": 2, "prenet_batch": 4, "lr": 1e-3},
+    "cpu": {"patch": (32, 32, 16), "unet_batch": 4, "prenet_batch": 8, "lr": 1e-3},
+    "paper": {"patch": (128, 128, 32), "unet_batch": 28, "prenet_batch": 60, "lr": 5e-5},
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run (stored in the checkpoint; must match on resume)."""
+
+    model: str = "cpu"
+    unet_steps: int = 2000
+    prenet_steps: int = 800
+    unet_batch: int = 4
+    prenet_batch: int = 8
+    lr: float = 1e-3
+    patch: tuple[int, int, int] = (32, 32, 16)
+    slice_axis: int = 2
+    seed: int = 0
+    checkpoint_every: int = 100
+
+    @classmethod
+    def for_model(cls, model: str, **overrides) -> TrainConfig:
+        d = {"model": model, **TRAIN_DEFAULTS[model]}
+        d.update({k: v for k, v in overrides.items() if v is not None})
+        d["patch"] = tuple(int(p) for p in d["patch"])
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["patch"] = list(self.patch)
+        return d
+
+
+def _scaled(x: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    return x.to(dev) / CHI_SCALE_PPM
+
+
+def _collate(items):
+    return tuple(torch.stack(t) for t in zip(*items, strict=True))
+
+
+def _unet_outputs(unet, data: str | Path, out: Path, dev: torch.device) -> Path:
+    """UNet-correct every train / val volume once; stack them in ``out/unet_outputs.h5``."""
+    path = out / "unet_outputs.h5"
+    if path.exists():
+        return path
+    rows = H5Rows(data, "all", KEYS)
+    idx = rows.index
+    keep = [int(r) for r in rows.rows if idx["split"][r] in ("train", "val")]
+    unet.eval()
+    outs, clean = [], []
+    with torch.no_grad():
+        for r in keep:
+            x = torch.from_numpy(np.asarray(rows.read(KEYS[0], (r,)), np.float32))[None, None]
+            outs.append((unet(_scaled(x, dev)) * CHI_SCALE_PPM)[0, 0].cpu().numpy())
+            clean.append(np.asarray(rows.read(KEYS[1], (r,)), np.float32))
+    unet.train()
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f["unet"] = np.stack(outs)
+            f["chi_clean"] = np.stack(clean)
+            f["row"] = np.asarray(keep)
+            f["split"] = np.asarray([str(idx["split"][r]) for r in keep], dtype="S5")
+    return path
+
+
+def train(
+    data: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig,
+    *,
+    resume: bool = True,
+    device: str | None = None,
+    num_workers: int = 0,
+    time_limit_s: float | None = None,
+    stop_after_steps: int | None = None,
+    progress: bool = True,
+) -> bool:
+    """Train UNet then PReNet on a ``qsm_motion`` dataset built with ``recon = true``.
+
+    Returns True when both stages are finished (``model.pt`` written), False when the
+    call stopped early (time limit / ``stop_after_steps``) with a checkpoint to resume.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = config
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = select_device(device)
+    torch.manual_seed(cfg.seed)
+    unet = build_unet(cfg.model).to(dev)
+    prenet = build_prenet(cfg.model).to(dev)
+    stage0, step0, opt_state, history = 0, 0, None, []
+    ckpt_path = out / "checkpoint_last.pt"
+    if resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path, map_location=dev)
+        if ck["train_config"] != cfg.to_dict():
+            raise ValueError(
+                f"{ckpt_path}: written with a different train config {ck['train_config']}; "
+                "pass the same options or --no-resume"
+            )
+        unet.load_state_dict(ck["unet"])
+        prenet.load_state_dict(ck["prenet"])
+        stage0, step0, opt_state, history = ck["stage"], ck["step"], ck["optimizer"], ck["history"]
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+    def checkpoint(stage: int, step: int, opt) -> None:
+        save_checkpoint(
+            {
+                "train_config": cfg.to_dict(),
+                "unet_config": unet.config.to_dict(),
+                "prenet_config": prenet.config.to_dict(),
+                "unet": unet.state_dict(),
+                "prenet": prenet.state_dict(),
+                "optimizer": None if opt is None else opt.state_dict(),
+                "stage": stage,
+                "step": step,
+                "history": history,
+            },
+            ckpt_path,
+        )
+
+    stages = [
+        ("unet", cfg.unet_steps, cfg.unet_batch),
+        ("prenet", cfg.prenet_steps, cfg.prenet_batch),
+    ]
+    t0 = time.monotonic()
+    wall0 = history[-1]["wall_s"] if history else 0.0
+    done_this_call = 0
+    for si in range(stage0, len(stages)):
+        name, n_steps, batch = stages[si]
+        net = unet if name == "unet" else prenet
+        if name == "unet":
+            ds = PatchDataset(
+                data,
+                "train",
+                KEYS,
+                patch_size=cfg.patch,
+                stride=tuple(max(1, p // 2) for p in cfg.patch),
+            )
+        else:
+            h5 = _unet_outputs(unet, data, out, dev)
+            with h5py.File(h5, "r") as f:
+                split = f["split"][()].astype(str)
+            ds = VolumeSlices(
+                h5,
+                ("unet", "chi_clean"),
+                axis=cfg.slice_axis,
+                volumes=np.flatnonzero(split == "train"),
+            )
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        start = step0 if si == stage0 else 0
+        if si == stage0 and opt_state is not None:
+            opt.load_state_dict(opt_state)
+        sampler = _StageBatches(len(ds), batch, cfg.seed, si, start, n_steps)
+        loader = DataLoader(ds, batch_sampler=sampler, collate_fn=_collate, num_workers=num_workers)
+        bar = tqdm(total=n_steps, initial=start, disable=not progress, desc=f"qsmnet {name}")
+        step = start
+        stopped = False
+        for x, y in loader:
+            x, y = _scaled(x, dev), _scaled(y, dev)
+            loss = (net(x) - y).abs().mean()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise FloatingPointError(f"{name} step {step}: loss is {value}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            done_this_call += 1
+            history.append(
+                {"stage": name, "step": step, "l1": value, "wall_s": wall0 + time.monotonic() - t0}
+            )
+            bar.update(1)
+            bar.set_postfix(l1=f"{value:.4g}")
+            stopped = (stop_after_steps is not None and done_this_call >= stop_after_steps) or (
+                time_limit_s is not None and time.monotonic() - t0 >= time_limit_s
+            )
+            if step < n_steps and (stopped or step % cfg.checkpoint_every == 0):
+                checkpoint(si, step, opt)
+            if stopped and step < n_steps:
+                break
+        bar.close()
+        if step < n_steps:
+            _write_history(out, history)
+            return False
+        if name == "unet":
+            save_checkpoint(
+                {"unet_config": unet.config.to_dict(), "unet": unet.state_dict()}, out / "unet.pt"
+            )
+        checkpoint(si + 1, 0, None)
+        if stopped and si + 1 < len(stages):
+            _write_history(out, history)
+            return False
+    save_checkpoint(
+        {
+            "unet_config": unet.config.to_dict(),
+            "prenet_config": prenet.config.to_dict(),
+            "unet": unet.state_dict(),
+            "prenet": prenet.state_dict(),
+            "train_config": cfg.to_dict(),
+            "slice_axis": cfg.slice_axis,
+            "voxel_size_mm": _voxel_size(data),
+        },
+        out / "model.pt",
+    )
+    _write_history(out, history)
+    return True
+
+
+def _voxel_size(data: str | Path) -> list[float] | None:
+    """The dataset's voxel size (mm) from its plan.json (recorded with the weights)."""
+    from mrsim.io.hdf5 import read_json, resolve_dataset_file
+
+    plan = resolve_dataset_file(data).parent / "plan.json"
+    if not plan.exists():
+        return None
+    vox = read_json(plan).get("recipe", {}).get("params", {}).get("voxel_size_mm")
+    return None if vox is None else [float(v) for v in vox]
+
+
+def _write_history(out: Path, history: list[dict]) -> None:
+    with open(out / "history.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["stage", "step", "l1", "wall_s"])
+        w.writeheader()
+        w.writerows(history)

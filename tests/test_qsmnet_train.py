@@ -1,0 +1,221 @@
+"""qsmnet training, readers, eval and CLI on a tiny qsm_motion dataset built with recon = true."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from correctors.common import readers
+from correctors.common.readers import PatchDataset, VolumeSlices
+from correctors.qsmnet.__main__ import main
+from correctors.qsmnet.infer import correct_nifti, correct_volume, load_model
+from correctors.qsmnet.train import KEYS, TrainConfig, train
+from mrsim.dataset.build import build_dataset
+from mrsim.dataset.recipe import load_recipe, recipe_from_dict
+from mrsim.errors import MrsimInputError
+
+TINY = TrainConfig.for_model("tiny", unet_steps=4, prenet_steps=3, checkpoint_every=2)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """3 subjects (1 / 1 / 1) x 2 profiles, 16 x 16 x 12 voxels of 12 mm, 3 echoes."""
+    raw = {
+        "name": "qsm_tiny",
+        "kind": "qsm_motion",
+        "seed": 3,
+        "samples_per_shard": 2,
+        "subjects": {"source": "synthetic", "n": 3},
+        "split": {"train": 1, "val": 1, "test": 1},
+        "params": {
+            "shape": [16, 16, 12],
+            "voxel_size_mm": [12.0, 12.0, 12.0],
+            "n_echoes": 3,
+            "profiles_per_subject": 2,
+            "profile_points": 32,
+            "snr": 100.0,
+            "recon": True,
+        },
+    }
+    out = tmp_path_factory.mktemp("qsmnet") / "ds"
+    build_dataset(recipe_from_dict(raw), out, progress=False)
+    return out
+
+
+def test_dataset_has_chi_pairs(dataset):
+    with h5py.File(dataset / "dataset.h5", "r") as f:
+        for k in ("chi_corrupted", "chi_clean", "chi_true", "chi_mask"):
+            assert f["data"][k].shape == (6, 16, 16, 12), k
+        m = f["data/chi_mask"][0].astype(bool)
+        assert m.any() and not np.any(f["data/chi_clean"][0][~m])
+        # motion changes the reconstruction
+        assert not np.allclose(f["data/chi_clean"][()], f["data/chi_corrupted"][()])
+
+
+def test_patch_reader_is_lazy_and_worker_safe(dataset, monkeypatch):
+    ds = PatchDataset(dataset, "train", KEYS, patch_size=(8, 8, 4))
+    assert len(ds) == 2 * 2 * 2 * 3  # 2 samples x 12 tiles
+    seen = []
+    orig = readers.H5Rows.read
+
+    def spy(self, key, sel):
+        out = orig(self, key, sel)
+        seen.append(out.shape)
+        return out
+
+    monkeypatch.setattr(readers.H5Rows, "read", spy)
+    x, y = ds[5]
+    assert x.shape == (1, 8, 8, 4) and y.shape == (1, 8, 8, 4)
+    assert seen == [(8, 8, 4), (8, 8, 4)]  # only the patch was read, not the volume
+    monkeypatch.undo()
+    serial = torch.stack([ds[i][0] for i in range(len(ds))])
+    ds[0]  # parent opened the file; workers must open their own
+    par = torch.cat([b[0] for b in DataLoader(ds, batch_size=3, num_workers=2)])
+    assert torch.equal(serial, par)
+
+
+def test_volume_slices(tmp_path):
+    p = tmp_path / "v.h5"
+    a = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    with h5py.File(p, "w") as f:
+        f["a"], f["b"] = a, -a
+    ds = VolumeSlices(p, ("a", "b"), axis=2, volumes=[1])
+    assert len(ds) == 5  # axis 2 of a (3, 4, 5) volume
+    x, y = ds[2]
+    np.testing.assert_array_equal(x[0].numpy(), a[1, :, :, 2])
+    np.testing.assert_array_equal(y[0].numpy(), -a[1, :, :, 2])
+    par = torch.cat([b[0] for b in DataLoader(ds, batch_size=3, num_workers=2)])
+    assert torch.equal(par, torch.stack([ds[i][0] for i in range(5)]))
+
+
+def _weights(path):
+    ck = torch.load(path, weights_only=True)
+    return {
+        **{f"u.{k}": v for k, v in ck["unet"].items()},
+        **{f"p.{k}": v for k, v in ck["prenet"].items()},
+    }
+
+
+def test_resume_gives_same_weights(dataset, tmp_path):
+    assert train(dataset, tmp_path / "full", TINY, progress=False)
+    # interrupted twice: in the UNet stage and in the PReNet stage
+    assert not train(dataset, tmp_path / "pieces", TINY, stop_after_steps=3, progress=False)
+    assert not train(dataset, tmp_path / "pieces", TINY, stop_after_steps=2, progress=False)
+    assert train(dataset, tmp_path / "pieces", TINY, progress=False)
+    a, b = _weights(tmp_path / "full" / "model.pt"), _weights(tmp_path / "pieces" / "model.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    with pytest.raises(ValueError, match="different train config"):
+        other = TrainConfig.for_model("tiny", unet_steps=5, prenet_steps=3)
+        train(dataset, tmp_path / "pieces", other, progress=False)
+
+
+def test_cli_train_eval_correct(dataset, tmp_path):
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(dataset),
+                "--out",
+                str(run),
+                "--config",
+                "tiny",
+                "--unet-steps",
+                "3",
+                "--prenet-steps",
+                "2",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["eval", "--model", str(run), "--data", str(dataset), "--out", str(tmp_path / "ev")])
+        == 0
+    )
+    table = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert {(t["input"], t["method"]) for t in table} == {
+        (i, m) for i in ("corrupted", "motion-free") for m in ("input", "unet", "unet+prenet")
+    }
+    assert (tmp_path / "ev" / "boxplot.png").stat().st_size > 1000
+    aff = np.diag([12.0, 12.0, 12.0, 1.0])
+    aff[:3, 3] = [-90, -100, -60]
+    chi = np.random.default_rng(0).normal(0, 0.05, (16, 16, 12)).astype(np.float32)
+    nib.save(nib.Nifti1Image(chi, aff), tmp_path / "chi.nii.gz")
+    assert (
+        main(
+            [
+                "correct",
+                "--model",
+                str(run),
+                "-i",
+                str(tmp_path / "chi.nii.gz"),
+                "-o",
+                str(tmp_path / "out.nii.gz"),
+            ]
+        )
+        == 0
+    )
+    out = nib.load(tmp_path / "out.nii.gz")
+    np.testing.assert_allclose(out.affine, aff)
+    assert out.shape == chi.shape
+    model = load_model(run)
+    np.testing.assert_allclose(np.asarray(out.dataobj), correct_volume(model, chi), atol=1e-6)
+
+
+def test_correct_rejects_bad_input(dataset, tmp_path):
+    run = tmp_path / "run"
+    train(dataset, run, TINY, progress=False)
+    model = load_model(run)
+    aff = np.diag([12.0, 12.0, 12.0, 1.0])
+    singular = aff.copy()
+    singular[:3, :3] = [[12, 12, 0], [12, 12, 0], [0, 0, 12]]  # two axes along one direction
+    cases = {
+        "4d": (np.zeros((16, 16, 12, 3), np.float32), aff, "expected a 3D chi map"),
+        "complex": (np.zeros((16, 16, 12), np.complex64), aff, "complex"),
+        "singular": (np.zeros((16, 16, 12), np.float32), singular, "singular"),
+        "voxel": (
+            np.zeros((16, 16, 12), np.float32),
+            np.diag([1.0, 1.0, 1.0, 1.0]),
+            "training voxel size",
+        ),
+    }
+    for name, (arr, a, msg) in cases.items():
+        p = tmp_path / f"{name}.nii.gz"
+        nib.save(nib.Nifti1Image(arr, a), p)
+        with pytest.raises(MrsimInputError, match=msg) as exc:
+            correct_nifti(model, p, tmp_path / "o.nii.gz")
+        assert str(p) in str(exc.value)
+    assert not (tmp_path / "o.nii.gz").exists()
+    # the CLI turns it into one error line with exit status 2
+    assert (
+        main(
+            [
+                "correct",
+                "--model",
+                str(run),
+                "-i",
+                str(tmp_path / "4d.nii.gz"),
+                "-o",
+                str(tmp_path / "o.nii.gz"),
+            ]
+        )
+        == 2
+    )
+
+
+def test_cpu_recipes_load():
+    for name in ("qsm_motion_cpu", "qsm_motion_cpu_exact"):
+        r = load_recipe(f"datasets/{name}.toml")
+        assert r.params["recon"] is True and r.subjects["n"] == 10
+    assert load_recipe("datasets/qsm_motion_cpu_exact.toml").params["mixing"] == "exact"
