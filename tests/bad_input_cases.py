@@ -395,6 +395,14 @@ CASES: list[Case] = [
     ),
     Case(
         4,
+        f"{C} --input cube.nii.gz --save-ismrmrd /proc/none/raw.h5 -o sk",
+        "error",
+        "--save-ismrmrd /proc/none/raw.h5: cannot write in /proc",
+        absent=("sk",),
+        note="unwritable --save-ismrmrd",
+    ),
+    Case(
+        4,
         f"{C} --input cube.nii.gz --save-kspace hr -o sk",
         "error",
         "--save-kspace hr: is a folder; expected a file name",
@@ -581,6 +589,35 @@ CASES: list[Case] = [
         "tiny.nii.gz: shape (6, 6, 6) != data shape (16, 16, 16)",
         absent=("r4",),
         note="--reference checked before the reconstruction",
+    ),
+    Case(
+        5,
+        "recon nofile.h5 -o r.nii.gz",
+        "error",
+        "nofile.h5: no such file (expected an mrsim k-space or MRD .h5)",
+    ),
+    Case(
+        5,
+        "recon cube.nii.gz -o r.nii.gz",
+        "error",
+        "cube.nii.gz: not a readable HDF5 file, so not MRD raw data",
+        absent=("r.nii.gz",),
+        note="a NIfTI given as raw data",
+    ),
+    Case(
+        5,
+        "recon plain.h5 --known-motion -o r.nii.gz",
+        "error",
+        "plain.h5: not an ISMRMRD/MRD file (no group holding 'xml' and 'data' datasets",
+        absent=("r.nii.gz", "r_residuals.json"),
+        note="an HDF5 file that is neither MRD nor an mrsim k-space file",
+    ),
+    Case(
+        4,
+        "recon plain.h5 -o /proc/none/r.nii.gz",
+        "error",
+        "-o/--output /proc/none/r.nii.gz: cannot write in /proc",
+        note="unwritable output: refused before the file is read",
     ),
     # 7 -- packaging and set-up
     Case(

@@ -31,6 +31,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("fd", "fd", "framewise displacement of a motion file"),
     ("phantom", "phantom", "write the embedded phantoms as NIfTI"),
     ("corrupt", "corrupt", "motion-corrupt a volume in k-space"),
+    ("recon", "recon", "reconstruct k-space / MRD raw data (FFT, SENSE, known motion)"),
     ("qsm", "qsm", "QSM simulation with motion, and QSM reconstruction"),
     ("dataset", "dataset", "build, inspect and regenerate HDF5 datasets"),
 ]

@@ -227,6 +227,14 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
         help="also write the corrupted k-space (per coil with --coils, with the "
         "sensitivities), per-line poses and schedule",
     )
+    p.add_argument(
+        "--save-ismrmrd",
+        default=None,
+        metavar="RAW.h5",
+        help="also write ISMRMRD/MRD raw data: one acquisition per line with its true pose "
+        "in user_float[0:6], the motion-free k-space in group dataset_motion_free (not with "
+        "--phantom head)",
+    )
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument(
         "-o",
@@ -309,6 +317,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_writable(args.output, "-o/--output", folder=True)
     if args.save_kspace:
         check_writable(args.save_kspace, "--save-kspace")
+    if args.save_ismrmrd:
+        check_writable(args.save_ismrmrd, "--save-ismrmrd")
     with user_input(args.trajectory):
         traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
     head = None
@@ -417,6 +427,10 @@ def run(args: argparse.Namespace) -> int:
         save_volume(stage.path(out / "corrupted.nii.gz"), res.image, vol.affine)
         if args.save_kspace:
             write_kspace_file(stage.path(args.save_kspace), res, vol.affine)
+        if args.save_ismrmrd:
+            _write_ismrmrd(
+                stage.path(args.save_ismrmrd), vol, protocol, None if head else (image, affine)
+            )
         corruption_figure(
             res.clean,
             res.image,
@@ -433,9 +447,35 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}/: {' '.join(written)}"
         + (f" and {args.save_kspace}" if args.save_kspace else "")
+        + (f" and {args.save_ismrmrd}" if args.save_ismrmrd else "")
         + f"  ({time.perf_counter() - t_start:.1f} s)"
     )
     return 0
+
+
+def _write_ismrmrd(path: Path, vol, protocol, clean=None) -> None:
+    """``--save-ismrmrd``: the MRD file of the run. With ``clean = (image, affine)`` (an image
+    input; the full-head phantom has no single clean input image) the motion-free k-space
+    of that image is added."""
+    from mrsim.geometry import orientation_from_affine, voxel_size_from_affine
+    from mrsim.io.ismrmrd import write_corruption_ismrmrd
+
+    seq = {
+        "ti_s": protocol.ti_s,
+        "echo_spacing_s": protocol.echo_spacing_s,
+        "shot_tr_s": protocol.shot_tr_s,
+        "sequence_type": "MP-RAGE",
+    }
+    image, affine = (None, None) if clean is None else clean
+    write_corruption_ismrmrd(
+        path,
+        vol.result,
+        vol.affine,
+        clean_image=image,
+        voxel_size_mm=None if affine is None else voxel_size_from_affine(affine),
+        orientation=None if affine is None else orientation_from_affine(affine),
+        sequence=seq,
+    )
 
 
 def write_json(path: Path, obj: dict) -> None:

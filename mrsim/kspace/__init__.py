@@ -17,6 +17,8 @@ Public API (see docs/physics.md for the model and conventions):
 * :mod:`~mrsim.kspace.nufft`: type-2 NUFFT backends (finufft, sigpy), also along lines;
   :class:`NufftOptions` (:mod:`~mrsim.kspace.nufft_options`).
 * :mod:`~mrsim.kspace.line_interp`: finufft's kernel applied along straight k-space lines.
+* :mod:`~mrsim.kspace.operator`: :class:`MotionOperator`, the forward model with its
+  adjoint (type-1 NUFFT, :mod:`~mrsim.kspace.nufft_adjoint`) for recon code.
 * :mod:`~mrsim.kspace.coils`: synthetic coil sensitivities, their Fourier series, coil
   combination.
 """
@@ -35,6 +37,7 @@ from mrsim.kspace.engine import moved_kspace, rigid_move
 from mrsim.kspace.fft import fft_centered, ifft_centered, kspace_frequencies
 from mrsim.kspace.multicoil import Coils
 from mrsim.kspace.nufft_options import NufftOptions
+from mrsim.kspace.operator import MotionOperator
 from mrsim.kspace.poses import LinePoses, line_poses, motion_states
 from mrsim.kspace.schedule import (
     ORDERINGS,
@@ -52,6 +55,7 @@ __all__ = [
     "CorruptionResult",
     "CorruptionSettings",
     "LinePoses",
+    "MotionOperator",
     "NufftOptions",
     "Schedule",
     "bandlimit_sensitivities",

@@ -82,21 +82,60 @@ def line_values(
     schedule, R, t, fov, opt = acq.schedule, acq.R, acq.t, acq.fov, acq.options
     nd = schedule.ndim
     ro = schedule.readout_axis
-    # kappa(l, s) = kpe_l + s e_ro / FOV_ro (cycles/mm); rotated: R_l^T kappa.
-    kpe = pe_kappa(schedule, fov)
     s = schedule.readout_coords()
-    base = np.einsum("lji,lj->li", R, kpe)  # R^T kpe
-    direc = R[:, ro, :] / fov[ro]  # R^T e_ro is row `ro` of R
     if callable(source):
+        # kappa(l, s) = kpe_l + s e_ro / FOV_ro (cycles/mm); rotated: R_l^T kappa.
+        kpe = pe_kappa(schedule, fov)
+        base = np.einsum("lji,lj->li", R, kpe)  # R^T kpe
+        direc = R[:, ro, :] / fov[ro]  # R^T e_ro is row `ro` of R
         kq = base[:, None, :] + direc[:, None, :] * s[None, :, None]
         vals = np.asarray(source(kq.reshape(-1, nd)), dtype=complex).reshape(kq.shape[:2])
         apply_translation_ramp(vals, schedule, kpe, t, fov, scale)
         return vals
-    # NUFFT coordinates in radians per input voxel, x_a = 2 pi kappa'_a d_a: per line an
-    # origin (sample 0) and a step per sample.
-    b = base * (2 * np.pi * acq.vox)
-    d = direc * (2 * np.pi * acq.vox)
+    geo = line_geometry(acq)
     nth = default_nthreads() if opt.threads is None else int(opt.threads)
+    batch = source.shape[:-nd]
+    # The readout axis last (line_geometry's order): fastest in memory.
+    src = np.moveaxis(source, len(batch) + ro, -1)
+    return nufft_type2_lines(
+        src,
+        geo.origin,
+        geo.step,
+        len(s),
+        opt.updated(threads=nth),
+        band=geo.band,
+        phase=geo.phase,
+        scale=scale,
+    )
+
+
+@dataclass(frozen=True)
+class LineGeometry:
+    """The NUFFT description of a set of lines (:func:`line_geometry`): what
+    :func:`~mrsim.kspace.nufft.nufft_type2_lines` and its adjoint
+    (:func:`~mrsim.kspace.nufft_adjoint.nufft_type1_lines`) are given.
+
+    ``origin`` and ``step`` (L, ndim) are in radians per input voxel with the axes in the
+    order ``(*pe_axes, readout_axis)``; ``band`` the in-band sample range per line (None:
+    all in band); ``phase`` the translation ramp ``(phase0, dphase)`` (None: no ramp).
+    """
+
+    origin: np.ndarray
+    step: np.ndarray
+    band: tuple[np.ndarray, np.ndarray] | None
+    phase: tuple[np.ndarray, np.ndarray] | None
+
+
+def line_geometry(acq: Acquisition) -> LineGeometry:
+    """Rotated NUFFT points, band limits and translation ramps of ``acq``'s lines."""
+    schedule, R, t, fov = acq.schedule, acq.R, acq.t, acq.fov
+    ro = schedule.readout_axis
+    kpe = pe_kappa(schedule, fov)
+    s = schedule.readout_coords()
+    # NUFFT coordinates in radians per input voxel, x_a = 2 pi kappa'_a d_a with
+    # kappa' = R_l^T kappa: per line an origin (sample 0) and a step per sample.
+    b = np.einsum("lji,lj->li", R, kpe) * (2 * np.pi * acq.vox)
+    d = (R[:, ro, :] / fov[ro]) * (2 * np.pi * acq.vox)  # R^T e_ro is row `ro` of R
     # Band limit: the image holds |kappa'_a| <= n_a / (2 FOV_a), i.e. |x_a| <= pi. Outside it
     # the band-limited (sinc-interpolated) object has no energy, while the DTFT of the samples
     # would alias; those samples are set to zero. Along a line x is linear in s, so the in-band
@@ -107,24 +146,12 @@ def line_values(
         j_lo = np.clip(np.ceil(lo - s[0]), 0, len(s)).astype(np.int64)
         j_hi = np.clip(np.floor(np.nan_to_num(hi - s[0], neginf=-1.0)), -1, len(s) - 1)
         band = (j_lo, j_hi.astype(np.int64))
-    batch = source.shape[:-nd]
-    # Put the readout axis last (fastest in memory): consecutive samples of a line then
-    # touch neighbouring grid cells, and the interpolation runs ~20 % faster.
+    # Readout axis last (fastest in memory): consecutive samples of a line then touch
+    # neighbouring grid cells, and the interpolation runs ~20 % faster.
     perm = (*schedule.pe_axes, ro)
-    src = np.moveaxis(source, len(batch) + ro, -1)
-    origin = (b + d * s[0])[:, perm]
     ph0, dph = _ramp_line_phases(schedule, kpe, t, fov)
     phase = (ph0, dph) if np.any(ph0) or np.any(dph) else None
-    return nufft_type2_lines(
-        src,
-        origin,
-        d[:, perm],
-        len(s),
-        opt.updated(threads=nth),
-        band=band,
-        phase=phase,
-        scale=scale,
-    )
+    return LineGeometry((b + d * s[0])[:, perm], d[:, perm], band, phase)
 
 
 def _band_interval(

@@ -197,6 +197,60 @@ class _ShiftedLines(Schedule):
         object.__setattr__(self, "shot", np.zeros(n, dtype=np.int64))
 
 
+def readout_filters(
+    schedule: Schedule, sens: np.ndarray, K: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The Fourier coil path's terms: readout filters ``h`` (C, P_pe, n_fft) (the maps'
+    coefficients ``a_{c,p}`` along the readout, zero-padded for a linear convolution by FFT),
+    the phase-encode shifts ``p_pe`` (P_pe, ndim - 1) in ``pe_axes`` order, and ``n_fft``."""
+    nd, ro, pe_axes = schedule.ndim, schedule.readout_axis, schedule.pe_axes
+    n_coils = sens.shape[0]
+    # a[c, p_pe..., p_ro] -> (C, P_pe, 2 K_ro + 1), phase-encode terms in pe_axes order.
+    coef = np.moveaxis(sensitivity_fourier_coefficients(sens, K), 1 + ro, -1)
+    coef = coef.reshape(n_coils, -1, 2 * K[ro] + 1)
+    shifts = np.stack(
+        np.meshgrid(*[np.arange(-K[a], K[a] + 1) for a in pe_axes], indexing="ij"), -1
+    ).reshape(-1, nd - 1)
+    # Readout convolution by FFT: z[s] = sum_r h[r] v[s - r] for s < n_ro needs a length of at
+    # least n_ro + K_ro so that v's zero padding absorbs the wrap-around.
+    n_fft = scipy.fft.next_fast_len(schedule.n_readout + K[ro])
+    h = np.zeros((n_coils, len(shifts), n_fft), dtype=np.complex128)
+    h[..., : K[ro] + 1] = coef[..., K[ro] :]
+    if K[ro]:
+        h[..., -K[ro] :] = coef[..., : K[ro]]
+    return h, shifts, n_fft
+
+
+def _block_lines(schedule: Schedule, n_pe: int) -> int:
+    return max(1, _COIL_BLOCK_SAMPLES // (n_pe * schedule.n_readout))
+
+
+def blocks_count(schedule: Schedule, n_pe: int) -> int:
+    """Number of blocks :func:`shifted_line_blocks` yields."""
+    return len(range(0, schedule.n_lines, _block_lines(schedule, n_pe)))
+
+
+def shifted_line_blocks(schedule: Schedule, shifts: np.ndarray):
+    """Blocks of at most :data:`_COIL_BLOCK_SAMPLES` samples of (line, shift) pairs.
+
+    Yields ``(idx, valid, pairs_line, sub)``: the block's lines, which (shift, line) pairs
+    stay inside the phase-encode band (flattened shift-major), the line of each kept pair,
+    and the kept shifted lines as a :class:`_ShiftedLines`.
+    """
+    nd, ro, pe_axes = schedule.ndim, schedule.readout_axis, schedule.pe_axes
+    n_pe, L = len(shifts), schedule.n_lines
+    lo = np.array([-(schedule.shape[a] // 2) for a in pe_axes])
+    hi = np.array([schedule.shape[a] - schedule.shape[a] // 2 - 1 for a in pe_axes])
+    block = _block_lines(schedule, n_pe)
+    for l0 in range(0, L, block):
+        idx = np.arange(l0, min(l0 + block, L))
+        pe = schedule.pe_index[idx][None, :, :] - shifts[:, None, :]  # (P_pe, nb, nd - 1)
+        valid = np.all((pe >= lo) & (pe <= hi), axis=-1).reshape(-1)
+        pairs_line = np.broadcast_to(idx, (n_pe, len(idx))).reshape(-1)[valid]
+        sub = _ShiftedLines(schedule.shape, ro, pe.reshape(-1, nd - 1)[valid], (), ())
+        yield idx, valid, pairs_line, sub
+
+
 def _coils_fourier(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndarray:
     """Multi-coil k-space as ``sum_p a_{c,p} M_T(k - p)`` (docs/physics.md, section 5).
 
@@ -219,29 +273,14 @@ def _coils_fourier(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndar
     K = fourier_terms(coils.terms, sens)
     ro, pe_axes = schedule.readout_axis, schedule.pe_axes
     n_coils = sens.shape[0]
-    # a[c, p_pe..., p_ro] -> (C, P_pe, 2 K_ro + 1), phase-encode terms in pe_axes order.
-    coef = np.moveaxis(sensitivity_fourier_coefficients(sens, K), 1 + ro, -1)
-    coef = coef.reshape(n_coils, -1, 2 * K[ro] + 1)
-    shifts = np.stack(
-        np.meshgrid(*[np.arange(-K[a], K[a] + 1) for a in pe_axes], indexing="ij"), -1
-    ).reshape(-1, nd - 1)
+    h, shifts, n_fft = readout_filters(schedule, sens, K)
     n_pe = len(shifts)
     n_ro, L = schedule.n_readout, schedule.n_lines
-    # Readout convolution by FFT: z[s] = sum_r h[r] v[s - r] for s < n_ro needs a length of at
-    # least n_ro + K_ro so that v's zero padding absorbs the wrap-around.
-    n_fft = scipy.fft.next_fast_len(n_ro + K[ro])
-    h = np.zeros((n_coils, n_pe, n_fft), dtype=np.complex128)
-    h[..., : K[ro] + 1] = coef[..., K[ro] :]
-    if K[ro]:
-        h[..., -K[ro] :] = coef[..., : K[ro]]
     h_f = np.ascontiguousarray(np.moveaxis(scipy.fft.fft(h, axis=-1), -1, 0))  # (F, C, P_pe)
-
     in_shape = image.shape[-nd:]
     batch = image.shape[:-nd]
     n_batch = int(np.prod(batch))
     scale = dtft_scale(in_shape, schedule.shape)
-    lo = np.array([-(schedule.shape[a] // 2) for a in pe_axes])
-    hi = np.array([schedule.shape[a] - schedule.shape[a] // 2 - 1 for a in pe_axes])
     k_fft = None
     if acq.options.fast_path and is_identity(R):
         # Translation only: the moved object's spectrum on the output grid is one FFT.
@@ -249,18 +288,15 @@ def _coils_fourier(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndar
     lines = None
     direct = tuple(acq.grid) == tuple(schedule.shape) and not isinstance(schedule, _ShiftedLines)
     pe_shape = tuple(schedule.shape[a] for a in pe_axes)
-    block = max(1, _COIL_BLOCK_SAMPLES // (n_pe * n_ro))
-    starts = range(0, L, block)
+    blocks = shifted_line_blocks(schedule, shifts)
+    n_blocks = blocks_count(schedule, n_pe)
     # Every block interpolates the same object: its upsampled grid is made once
     # (mrsim.kspace.reuse), so small blocks (bounded memory) cost no extra grid FFTs.
     with reuse_spectra(1):
-        for l0 in tqdm(starts, desc="coil Fourier blocks", disable=not coils.progress):
-            idx = np.arange(l0, min(l0 + block, L))
+        for idx, valid, pairs_line, sub in tqdm(
+            blocks, total=n_blocks, desc="coil Fourier blocks", disable=not coils.progress
+        ):
             nb = len(idx)
-            pe = schedule.pe_index[idx][None, :, :] - shifts[:, None, :]  # (P_pe, nb, nd - 1)
-            valid = np.all((pe >= lo) & (pe <= hi), axis=-1).reshape(-1)
-            pairs_line = np.broadcast_to(idx, (n_pe, nb)).reshape(-1)[valid]
-            sub = _ShiftedLines(schedule.shape, ro, pe.reshape(-1, nd - 1)[valid], (), ())
             if k_fft is not None:
                 vals = sub.from_grid(k_fft)
                 if np.any(t):

@@ -48,6 +48,7 @@ __all__ = [
     "NufftOptions",
     "nufft_type2",
     "nufft_type2_lines",
+    "line_coordinates",
     "modulate_lines",
     "default_nthreads",
     "single_precision",
@@ -270,20 +271,7 @@ def nufft_type2_lines(
                 g[b], o, d, S, kernel, band=band, phase=phase, scale=scale, nthreads=nth, out=out[b]
             )
         return out
-    rdt = np.float32 if single else np.float64
-    sj = np.arange(S, dtype=rdt)
-
-    def axis_coords(a: int) -> np.ndarray:
-        xa = step[:, a, None].astype(rdt) * sj
-        xa += origin[:, a, None].astype(rdt)
-        return xa.reshape(-1)
-
-    x = _map_threads(axis_coords, range(nd), nth)
-    # x is linear along a line: its extremes are at the ends.
-    reach = np.maximum(np.abs(origin), np.abs(origin + step * (S - 1))).max()
-    if reach > 2.9 * np.pi:
-        # finufft accepts [-3 pi, 3 pi]; wrap far points into [-pi, pi) (same DTFT).
-        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
+    x = line_coordinates(origin, step, S, single, nth)
     out = nufft_type2(image, x, backend, eps, nth, upsampfac, coherent_points=True)
     out = out.reshape(image.shape[:-nd] + (L, S))
     if phase is None and band is None:
@@ -293,6 +281,35 @@ def nufft_type2_lines(
     ph0, dph = phase if phase is not None else (np.zeros(L), np.zeros(L))
     modulate_lines(out, ph0, dph, scale, nth, band=band)
     return out
+
+
+def line_coordinates(
+    origin: np.ndarray, step: np.ndarray, n_samples: int, single: bool, nthreads: int = 1
+) -> list[np.ndarray]:
+    """The points ``origin_l + j step_l`` of :func:`nufft_type2_lines`, one flat array per
+    axis (line-major), in the working precision (float32 when ``single``).
+
+    The one construction of these points: the forward and its adjoint
+    (:func:`mrsim.kspace.nufft_adjoint.nufft_type1_lines`) see bit-identical coordinates.
+    """
+    origin = np.asarray(origin, dtype=np.float64)
+    step = np.asarray(step, dtype=np.float64)
+    rdt = np.float32 if single else np.float64
+    S = int(n_samples)
+    sj = np.arange(S, dtype=rdt)
+
+    def axis_coords(a: int) -> np.ndarray:
+        xa = step[:, a, None].astype(rdt) * sj
+        xa += origin[:, a, None].astype(rdt)
+        return xa.reshape(-1)
+
+    x = _map_threads(axis_coords, range(origin.shape[1]), nthreads)
+    # x is linear along a line: its extremes are at the ends.
+    reach = np.maximum(np.abs(origin), np.abs(origin + step * (S - 1))).max(initial=0.0)
+    if reach > 2.9 * np.pi:
+        # finufft accepts [-3 pi, 3 pi]; wrap far points into [-pi, pi) (same DTFT).
+        x = [np.remainder(xa + np.pi, 2 * np.pi) - np.pi for xa in x]
+    return x
 
 
 # Lines per block when a phase is applied in place: 512 x 256 complex64 samples (1 MiB)
