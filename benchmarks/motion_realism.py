@@ -102,14 +102,15 @@ PROTOCOLS = {"HCP": (0.72, 1200), "ABCD": (0.8, 375), "UKB": (0.735, 490)}
 #: (doi:10.3389/fneur.2016.00201), Table 3: tx, ty, tz (mm), rx, ry, rz (as mm).
 PUBLISHED_AXIS_MM = np.array([0.08, 0.11, 0.33, 0.28, 0.16, 0.21])
 PUBLISHED_AXIS_SD_MM = np.array([0.07, 0.12, 0.31, 0.26, 0.17, 0.17])
-#: ABCD baseline (Cosgrove et al. 2022): 4,356 of 11,793 children had adequate rest data with
-#: mean FD <= 0.15 mm, a lower bound on the fraction of runs with mean FD <= 0.15 mm.
+#: ABCD baseline (Brain Imaging Behav. 2022, PMC9296258): 4,356 of 11,793 children had
+#: adequate rest data with mean FD <= 0.15 mm, a lower bound on the fraction of runs with
+#: mean FD <= 0.15 mm.
 ABCD_FRAC_MEAN_FD_LE_015 = 4356 / (4356 + 7437)
 
 #: Published numbers found (see docs/motion.md section 7 for the sentences they come from).
 PUBLISHED = [
     {
-        "source": "Cosgrove et al. 2022, Brain Imaging Behav. (ABCD baseline; PMC9296258)",
+        "source": "ABCD baseline study, Brain Imaging Behav. 2022 (PMC9296258)",
         "dataset": "ABCD, 9-10 y, TR 0.8 s",
         "statistic": "runs with mean FD <= 0.15 mm (and enough frames)",
         "published": f">= {ABCD_FRAC_MEAN_FD_LE_015:.3f} (4,356 of 11,793)",

@@ -117,8 +117,9 @@ def test_realistic_defaults_axis_pattern_in_published_range(seed):
 
 
 def test_realistic_defaults_fd_in_published_ranges():
-    # ABCD baseline (Cosgrove et al. 2022): >= 36.9 % of children (4,356 of 11,793) had runs
-    # with mean FD <= 0.15 mm, at TR 0.8 s; 5 min runs (375 frames), pooled over 3 seeds.
+    # ABCD baseline (Brain Imaging Behav. 2022, PMC9296258): >= 36.9 % of children (4,356 of
+    # 11,793) had runs with mean FD <= 0.15 mm, at TR 0.8 s; 5 min runs (375 frames), pooled
+    # over 3 seeds.
     mean_fd = [_fd(t)[1].mean() for seed in range(3) for t in _runs(0.8, 375, seed)]
     assert np.mean(np.array(mean_fd) <= 0.15) >= 4356 / 11793
     # Frew et al. 2022: high-motion frames (FD > 0.3 mm) are dominated by pitch, z and y
