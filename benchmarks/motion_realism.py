@@ -2,14 +2,17 @@
 
 Statistics (Power FD, r = 50 mm): mean FD per run, fraction of frames above 0.2 / 0.5 mm,
 per-parameter step sizes (50 / 95 / 99 % quantiles of |delta|), the translation power
-spectrum (Welch) and the share of the FD of high-motion frames (FD > 0.3 mm) carried by
-pitch (rx) and the y / z translations, which Frew et al. (2022) found to dominate every
-high-motion spike. The generator is run at the HCP rest protocol (TR 0.72 s, 1200 frames)
-with the magnitudes the recentre predictor trains on (log-uniform 0.3-3 mm), with the jerk
-style before (``isotropic``) and after (``nod``) the retune. The offline real traces are
+spectrum (Welch), per-axis shares of the displacement from the run mean, and the share of the
+FD of high-motion frames (FD > 0.3 mm) carried by pitch (rx) and the y / z translations,
+which Frew et al. (2022) found to dominate every high-motion spike. The published numbers
+(``PUBLISHED``; sources in docs/motion.md section 7) are compared with generated runs at the
+protocol each was measured with (HCP TR 0.72 s / 1200 frames, ABCD TR 0.8 s / 375 frames),
+because FD depends on the TR. Generated runs use the magnitudes the recentre predictor trains
+on (log-uniform 0.3-3 mm) with three settings: the original generator, the first retune
+(nod-shaped jerks, jitter, neck pivot) and the current defaults. The offline real traces are
 nilearn's bundled SPM ``spm_confounds.txt`` (20 frames) and fMRIPrep
 ``test_desc-confounds_regressors.tsv`` (30 frames); their TR is not stated, so only
-frame-to-frame quantities are compared.
+frame-to-frame and per-axis quantities are compared.
 
 Writes docs/motion_realism.md, docs/motion_realism.json, docs/img/motion_realism.png.
 
