@@ -77,6 +77,61 @@ def test_realistic_jitter_sets_the_frame_to_frame_floor():
     assert abs(np.corrcoef(d[1:, 0], d[:-1, 0])[0, 1] + 0.5) < 0.05  # white noise differenced
 
 
+# Published motion statistics (docs/motion.md section 7), checked on the defaults over several
+# seeds at the magnitudes the recentre predictor trains on (log-uniform 0.3-3 mm).
+def _runs(tr_s, n, seed, k=20, **kw):
+    rng = np.random.default_rng([seed, 11])
+    mags = np.exp(rng.uniform(np.log(0.3), np.log(3.0), k))
+    seeds = rng.integers(0, 2**31, k)
+    return [realistic(n, tr_s=tr_s, magnitude_mm=float(m), seed=int(s), **kw)
+            for m, s in zip(mags, seeds, strict=True)]  # fmt: skip
+
+
+def _axis_shares(traj):
+    # per-axis mean |pose - run mean|, rotations as mm on a 50 mm sphere, as shares
+    p = traj.params.copy()
+    p[:, 3:] *= 50.0 * np.pi / 180.0
+    a = np.abs(p - p.mean(axis=0)).mean(axis=0)
+    return a / a.sum()
+
+
+def _fd(traj):
+    d = np.abs(np.diff(traj.params, axis=0))
+    d[:, 3:] *= 50.0 * np.pi / 180.0  # Power et al. 2012, r = 50 mm
+    return d, d.sum(axis=1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_realistic_defaults_axis_pattern_in_published_range(seed):
+    # Front. Neurol. 2016;7:201 Table 3, controls at rest: tz 0.33 +- 0.31 mm, ty 0.11 +- 0.12
+    # mm, i.e. tz / ty = 3.0 with between-subject SDs as large as the means: a factor-2 band
+    # [1.5, 6]; tz is the largest translation and rx (0.28 mm) the largest rotation.
+    shares = np.median([_axis_shares(t) for t in _runs(0.72, 600, seed)], axis=0)
+    assert 1.5 <= shares[2] / shares[1] <= 6.0
+    assert np.argmax(shares[:3]) == 2 and np.argmax(shares[3:]) == 0
+    # the neck pivot of before (0, -30, -90) put 2x more motion in ty than tz: outside
+    old = np.median(
+        [_axis_shares(t) for t in _runs(0.72, 600, seed, pivot_mm=(0, -30, -90))], axis=0
+    )
+    assert old[2] / old[1] < 1.0
+
+
+def test_realistic_defaults_fd_in_published_ranges():
+    # ABCD baseline (Brain Imaging Behav. 2022, PMC9296258): >= 36.9 % of children (4,356 of
+    # 11,793) had runs with mean FD <= 0.15 mm, at TR 0.8 s; 5 min runs (375 frames), pooled
+    # over 3 seeds.
+    mean_fd = [_fd(t)[1].mean() for seed in range(3) for t in _runs(0.8, 375, seed)]
+    assert np.mean(np.array(mean_fd) <= 0.15) >= 4356 / 11793
+    # Frew et al. 2022: high-motion frames (FD > 0.3 mm) are dominated by pitch, z and y
+    for seed in range(3):
+        num = den = 0.0
+        for t in _runs(0.72, 600, seed):
+            d, fd = _fd(t)
+            num += d[fd > 0.3][:, [1, 2, 3]].sum()
+            den += d[fd > 0.3].sum()
+        assert den > 0 and num / den > 0.5
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=seeds, n_events=st.sampled_from([None, 1, 2, 3, 4]), ramp=st.sampled_from([0, 5.0]))
 def test_event_profile_bounds_and_event_count(seed, n_events, ramp):

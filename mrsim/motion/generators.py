@@ -3,8 +3,8 @@
 Three kinds, each imitating the motion used by one of the seed papers:
 
 * :func:`realistic` -- continuous motion with slow drift, a respiration-like oscillation,
-  nodding about a pivot at the neck (rx with the coupled ty/tz it implies) and sudden jerks
-  that partly relax back; scaled to a target magnitude.
+  nodding about a pivot at the back of the head (rx with the coupled ty/tz it implies) and
+  sudden jerks that partly relax back; scaled to a target magnitude.
 * :func:`event_profile` -- seed 002: 2 or 3 motion events at random onsets, each a step of
   all six parameters to a new pose within +-5 mm / +-5 deg.
 * :func:`pace_like` -- seed 001: N = 128 points of slow, PACE-like in-vivo motion, all below
@@ -90,7 +90,7 @@ def realistic(
     jerk_style: str = "nod",
     jerk_isotropy: float = 0.3,
     jitter: float = 0.03,
-    pivot_mm: Sequence[float] = (0.0, -30.0, -90.0),
+    pivot_mm: Sequence[float] = (0.0, -90.0, -30.0),
     seed: int | np.random.Generator | None = None,
 ) -> Trajectory:
     """Continuous, realistic-looking head motion scaled to a target magnitude.
@@ -106,7 +106,7 @@ def realistic(
       FOV centre, RAS), so each nod carries the translation ``(I - R_x) p`` it implies;
     * jerks: Poisson onsets (``jerk_rate_per_min``) of a step relaxing exponentially
       (tau 1-10 s) to a random 0-50 % residual. ``jerk_style="nod"`` (default): the step is
-      mostly a pitch (rx, ``jerk * N(0, 1)`` deg) about the neck pivot, carrying its
+      mostly a pitch (rx, ``jerk * N(0, 1)`` deg) about the same pivot, carrying its
       ``(I - R_x) p`` translation like the nods, plus ``jerk_isotropy * jerk * N(0, 1)`` in the
       other five parameters; large head movements are nods (pitch with y/z translation,
       Frew et al. 2022, docs/motion.md section 7). ``"isotropic"``: ``jerk * N(0, 1)`` in all
@@ -140,7 +140,10 @@ def realistic(
         Weight of the frame-to-frame noise (0 for the smooth generator of before the
         retune).
     pivot_mm : sequence of 3 floats
-        Nodding pivot relative to the FOV centre (mm, RAS); default below and behind it.
+        Nodding pivot relative to the FOV centre (mm, RAS). Default: 90 mm behind and 30 mm
+        below it, where the supine head rests on the coil, so a nod moves the brain mostly in
+        z (about 3x more than in y, the ratio of the published per-axis motion in docs/motion.md
+        section 7; it was ``(0, -30, -90)``, a neck pivot giving 2x more y than z).
     seed : int or Generator, optional
 
     Returns
