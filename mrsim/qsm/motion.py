@@ -103,9 +103,11 @@ def _per_state_mix(
 
         it = tqdm(it, desc="motion states", unit="state")
     for i in it:
-        img = state_images(i)
-        k = fft_centered(img, axes=(1, 2, 3))
-        out = np.where(masks[i], k, 0) if out is None else out + np.where(masks[i], k, 0)
+        k = fft_centered(state_images(i), axes=(1, 2, 3))
+        if out is None:
+            out = np.zeros_like(k)
+        # each line belongs to one state: the masks are disjoint, so a masked copy is the sum
+        np.copyto(out, k, where=masks[i])
     return out
 
 
