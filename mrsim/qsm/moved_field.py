@@ -59,5 +59,7 @@ class HeadFrameField:
         # sum_k F_k exp(+2 pi i k.u / n) == nufft_type2 (exp(-i k.x)) at x = -2 pi u / n
         pts = [-2 * np.pi * q[:, a] / (self.vox[a] * self.big[a]) for a in range(3)]
         o = self.st.nufft
-        val = nufft_type2(spec, pts, backend=o.backend, eps=o.eps, nthreads=o.threads)
+        val = nufft_type2(
+            spec, pts, backend=o.backend, eps=o.eps, nthreads=o.threads, upsampfac=o.upsampling
+        )
         return (val.real / np.sqrt(float(np.prod(self.big)))).reshape(self.shape)
