@@ -203,12 +203,15 @@ def default_coil_terms(sensitivities: np.ndarray) -> tuple[int, ...]:
         ``K_a`` per grid axis.
     """
     s = _check_sensitivities(sensitivities)
-    scale = float(np.max(np.abs(s), initial=0.0))
+    # Coil by coil (the same maxima): no (C, *grid) difference array (issue 17, memory).
+    scale = max((float(np.max(np.abs(c), initial=0.0)) for c in s), default=0.0)
     terms = []
     for a, n in enumerate(s.shape[1:]):
-        first = np.take(s, [0], axis=1 + a)
-        constant = float(np.max(np.abs(s - first), initial=0.0)) <= 1e-6 * scale
-        terms.append(0 if constant else min(DEFAULT_COIL_TERMS, n // 2))
+        change = max(
+            (float(np.max(np.abs(c - np.take(c, [0], axis=a)), initial=0.0)) for c in s),
+            default=0.0,
+        )
+        terms.append(0 if change <= 1e-6 * scale else min(DEFAULT_COIL_TERMS, n // 2))
     return tuple(terms)
 
 

@@ -64,8 +64,9 @@ from mrsim.kspace.poses import LinePoses
 from mrsim.kspace.poses import line_poses as _kspace_line_poses
 from mrsim.kspace.schedule import Schedule, gre3d_schedule
 from mrsim.qsm.b0_change import B0ChangeModel, b0_change_hz, b0_change_phase
-from mrsim.qsm.dipole import _pad_centered, dipole_field, padded_shape
+from mrsim.qsm.dipole import dipole_field
 from mrsim.qsm.gre import add_noise, gre_signal
+from mrsim.qsm.moved_field import HeadFrameField
 
 __all__ = [
     "B0ChangeModel",
@@ -102,9 +103,11 @@ def _per_state_mix(
 
         it = tqdm(it, desc="motion states", unit="state")
     for i in it:
-        img = state_images(i)
-        k = fft_centered(img, axes=(1, 2, 3))
-        out = np.where(masks[i], k, 0) if out is None else out + np.where(masks[i], k, 0)
+        k = fft_centered(state_images(i), axes=(1, 2, 3))
+        if out is None:
+            out = np.zeros_like(k)
+        # each line belongs to one state: the masks are disjoint, so a masked copy is the sum
+        np.copyto(out, k, where=masks[i])
     return out
 
 
@@ -307,6 +310,10 @@ def mix_exact(
 ) -> np.ndarray:
     """Exact mixing (seed 002 Eq. 4): move chi, recompute the field per state.
 
+    The field of the moved chi is evaluated as the head-frame field of the unmoved chi
+    (B0 rotated into the head frame, ``d_{b0}(R x) = d_{R^T b0}(x)``) at the moved FOV
+    voxels: one NUFFT at the ``X * Y * Z`` FOV voxels per state, not a move of the padded chi.
+
     Parameters
     ----------
     chi_ppm, m0, r2s_hz : (X, Y, Z) arrays
@@ -351,18 +358,23 @@ def mix_exact(
     st = _settings(settings, keywords)
     chi = np.asarray(chi_ppm, float)
     mix = _StateMix(chi.shape, te_s, schedule, rotations, translations_mm, voxel_size_mm, st)
-    # chi (with its background sources, which may reach the FOV edge) moves on the
-    # zero-padded grid of the dipole convolution, so band-limited (periodic) motion
-    # cannot wrap sources around the FOV, and the identity pose gives exactly
-    # dipole_field(chi). M0 and R2* vanish outside the head and move on the FOV grid.
-    big = padded_shape(chi.shape, st.pad_factor)
-    chi_big, sl = _pad_centered(chi, big)
+    # chi (with its background sources, which may reach the FOV edge) lives on the
+    # zero-padded grid of the dipole convolution, so motion cannot wrap sources around the
+    # FOV, and the identity pose gives exactly dipole_field(chi). The field of the moved chi
+    # is the head-frame field of the unmoved chi, computed with B0 rotated into the head
+    # frame (R^T b0), read at the moved FOV voxels (rotation identity of the dipole kernel,
+    # docs/benchmarks.md, issue 17): one chi spectrum shared by all states and per state
+    # one type-2 NUFFT at the N^3 FOV voxels, instead of moving the (2N)^3 padded chi and
+    # convolving it.
+    # M0 and R2* vanish outside the head and move on the FOV grid.
+    field = HeadFrameField(chi, voxel_size_mm, st)
     rel = np.stack([np.asarray(m0, float), np.asarray(r2s_hz, float)])
-    b0 = st.b0_dir_array()
 
     def state(j: int) -> np.ndarray:
-        c, (m, r) = (chi_big, rel) if mix.still(j) else (mix.move(chi_big, j), mix.move(rel, j))
-        return mix.signal(m, r, dipole_field(c, voxel_size_mm, b0, pad_factor=1.0)[sl], j)
+        if mix.still(j):
+            return mix.signal(rel[0], rel[1], field.still(), j)
+        m, r = mix.move(rel, j)
+        return mix.signal(m, r, field.moved(mix.R[j], mix.t[j]), j)
 
     return mix.run(state, progress)
 
