@@ -17,6 +17,7 @@ from correctors.mcnet.infer import correct_slices
 from correctors.mcnet.train import select_device
 from correctors.vqprior.corrector import VQPriorCorrector
 from mrsim.errors import MrsimInputError
+from mrsim.geometry import crop_or_pad
 
 __all__ = ["load_model", "correct_volume", "correct_nifti", "fit_slices"]
 
@@ -42,17 +43,11 @@ def load_model(path: str | Path | None = None, device: str | None = None) -> VQP
 
 
 def fit_slices(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Zero-pad or centre-crop (S, H, W) slices to ``shape`` (the n//2 centre is kept)."""
-    out = np.zeros((stack.shape[0], *shape), dtype=np.float32)
-    src, dst = [], []
-    for n_in, n_out in zip(stack.shape[1:], shape, strict=True):
-        c_in, c_out = n_in // 2, n_out // 2
-        lo = min(c_in, c_out)
-        hi = min(n_in - c_in, n_out - c_out)
-        src.append(slice(c_in - lo, c_in + hi))
-        dst.append(slice(c_out - lo, c_out + hi))
-    out[:, dst[0], dst[1]] = stack[:, src[0], src[1]]
-    return out
+    """Zero-pad or centre-crop (S, H, W) slices to ``shape`` (the n//2 centre is kept), float32.
+
+    :func:`mrsim.geometry.crop_or_pad` on the last two axes.
+    """
+    return crop_or_pad(np.asarray(stack, dtype=np.float32), shape)
 
 
 def correct_volume(
