@@ -224,7 +224,9 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         output="native",  # magnitudes taken here, in the engine's precision
     )
     if head:
-        corrupted, clean, line_params, kspace = _head_sample(params, traj, sched, settings)
+        corrupted, clean, line_params, kspace = _head_sample(
+            params, src_shape, traj, sched, settings
+        )
     else:
         with phase("nufft"):
             res = corrupt(image, traj, sched, settings=settings)
@@ -261,7 +263,7 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
 register_kind(Kind("mcnet_mprage", SCHEMA, _plan, make_mcnet_sample, validate=_validate))
 
 
-def _head_sample(params: dict[str, Any], traj, sched, settings):
+def _head_sample(params: dict[str, Any], src_shape: tuple[int, ...], traj, sched, settings):
     """A full-head subject (``phantom = "head"``): per-line poses from the front door's
     :func:`~mrsim.kspace.poses.line_poses`, k-space by :func:`mrsim.dataset.head_subjects.
     head_kspace` (echo-train contrast as a low-rank sum of basis images)."""
@@ -269,9 +271,6 @@ def _head_sample(params: dict[str, Any], traj, sched, settings):
     from mrsim.kspace.fft import ifft_centered
     from mrsim.kspace.poses import line_poses
 
-    shape = tuple(int(n) for n in params["shape"])
-    over = int(params["source_oversample"])
-    src_shape = tuple(n * over for n in shape)
     threads = settings.nufft.threads
     poses = line_poses(
         traj,

@@ -466,26 +466,6 @@ def poses_for_schedule(
     The tuple form of :func:`mrsim.kspace.poses.line_poses` (which returns a
     :class:`~mrsim.kspace.poses.LinePoses`); same arguments.
 
-    Parameters
-    ----------
-    traj : mrsim.motion.Trajectory
-        Motion trajectory (world frame, mm / degrees).
-    schedule : Schedule
-    mapping : {"seconds", "stretch"}
-        ``seconds``: trajectory times are scan times; the trajectory must cover the lines'
-        times ``[min(time_s), max(time_s)]`` (error otherwise). ``stretch``: the trajectory's
-        span is mapped linearly onto the scan's span (seed 001's 128-point traces spread
-        over the whole MP-RAGE acquisition).
-    method : {"linear", "nearest"}
-        Interpolation between trajectory samples (Slerp for rotations).
-    rereference_center : bool
-        Compose every pose with the inverse of the pose at the k-space-centre line's time,
-        so the centre is acquired at the identity (seed 001). The whole image then stays
-        registered to the clean one.
-    granularity : {"line", "shot"}
-        ``line``: each line gets the pose at its own time. ``shot``: every line of a shot
-        gets the pose at the shot's mean line time (one motion state per shot).
-
     Returns
     -------
     rotations : ndarray, shape (L, 3, 3)

@@ -85,8 +85,6 @@ def corrupt_volume(
     -------
     CorruptedVolume
     """
-    from mrsim import metrics
-
     image = np.asarray(image)
     if image.ndim != 3:
         raise MrsimInputError(f"expected a 3D volume, got shape {image.shape}")
@@ -104,14 +102,7 @@ def corrupt_volume(
         coil_sensitivities=sens,
         progress=sens is not None,
     )
-    ref, img = np.abs(res.clean), np.abs(res.image)
-    return CorruptedVolume(
-        result=res,
-        affine=resampled_affine(affine, image.shape, schedule.shape),
-        voxel_size_mm=settings.voxel_size_for(3) * np.asarray(image.shape) / schedule.shape,
-        ssim=metrics.ssim(ref, img),
-        psnr_db=metrics.psnr(ref, img),
-    )
+    return _corrupted_volume(res, affine, image.shape, schedule, settings)
 
 
 def corrupt_head_volume(
@@ -143,7 +134,6 @@ def corrupt_head_volume(
     -------
     CorruptedVolume
     """
-    from mrsim import metrics
     from mrsim.kspace.echo_train import head_corruption
 
     base = CorruptionSettings() if settings is None else settings
@@ -172,11 +162,20 @@ def corrupt_head_volume(
         coil_terms=s.coil_terms,
         seed=s.seed,
     )
+    return _corrupted_volume(res, head.affine, shape, schedule, s)
+
+
+def _corrupted_volume(
+    res: CorruptionResult, affine: np.ndarray, in_shape, schedule: Schedule, settings
+) -> CorruptedVolume:
+    """The output grid's affine and voxel size, and SSIM / PSNR of the magnitudes."""
+    from mrsim import metrics
+
     ref, img = np.abs(res.clean), np.abs(res.image)
     return CorruptedVolume(
         result=res,
-        affine=resampled_affine(head.affine, shape, schedule.shape),
-        voxel_size_mm=s.voxel_size_for(3) * np.asarray(shape) / schedule.shape,
+        affine=resampled_affine(affine, in_shape, schedule.shape),
+        voxel_size_mm=settings.voxel_size_for(3) * np.asarray(in_shape) / schedule.shape,
         ssim=metrics.ssim(ref, img),
         psnr_db=metrics.psnr(ref, img),
     )
