@@ -9,7 +9,6 @@ weights' sha256, which is verified before the weights are loaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 
 from mrsim.errors import MrsimInputError
 from mrsim.io.atomic import atomic_path
+from mrsim.io.hdf5 import file_sha256  # the one file hash (also re-exported here)
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
 CARD_NAME = "model_card.json"
@@ -73,15 +73,6 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(obj, dict):
         raise MrsimInputError(f"{p}: expected a dict checkpoint, found {type(obj).__name__}")
     return obj
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_model_card(folder: str | Path, card: dict[str, Any]) -> Path:
