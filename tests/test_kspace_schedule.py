@@ -126,3 +126,12 @@ def test_poses_per_shot_granularity():
         rows = p[s.shot == sh]
         assert np.allclose(rows, rows[0])
         assert rows[0, 0] == pytest.approx(s.time_s[s.shot == sh].mean())
+
+
+def test_grid_index_is_pe_index_about_the_centre():
+    # readout along axis 1, PE axes (0, 2) of sizes 5 and 4: DC at (2, 2)
+    s = Schedule((5, 3, 4), 1, [[-2, -2], [0, 0], [2, 1]], [0.0, 0.1, 0.2], [0, 0, 0])
+    iy, iz = s.grid_index()
+    assert iy.tolist() == [0, 2, 4] and iz.tolist() == [0, 2, 3]
+    k = np.arange(5 * 3 * 4).reshape(5, 3, 4)
+    assert np.array_equal(s.from_grid(k), np.moveaxis(k, 1, -1)[iy, iz])

@@ -346,7 +346,7 @@ class MotionOperator:
         """Transpose of ``sched.from_grid``: lines added into a grid (repeats summed)."""
         pe_shape = tuple(sched.shape[a] for a in sched.pe_axes)
         tmp = np.zeros(pe_shape + (sched.n_readout,), dtype=lines.dtype)
-        np.add.at(tmp, sched._grid_index(), lines)
+        np.add.at(tmp, sched.grid_index(), lines)
         return np.moveaxis(tmp, -1, sched.readout_axis)
 
     def _grid_adjoint(self, grid: np.ndarray) -> np.ndarray:

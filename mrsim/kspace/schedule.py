@@ -169,7 +169,14 @@ class Schedule:
             k[:, :, a] = self.pe_index[:, col, None]
         return k
 
-    def _grid_index(self) -> tuple[np.ndarray, ...]:
+    def grid_index(self) -> tuple[np.ndarray, ...]:
+        """Index of every line on the phase-encode grid: one int array (L,) per PE axis.
+
+        ``k_pe[grid_index()]`` picks the lines, in schedule order, from an array whose axes
+        are the phase-encode axes (``pe_axes`` order) then the readout; DC sits at
+        ``n // 2``. Adjoint code scatters with ``np.add.at`` on the same index, so lines
+        that repeat (the multi-coil path's shifted lines) add up.
+        """
         return tuple(self.pe_index[:, c] + self.shape[a] // 2 for c, a in enumerate(self.pe_axes))
 
     def to_grid(self, lines: np.ndarray, shape: Sequence[int] | None = None) -> np.ndarray:
@@ -201,7 +208,7 @@ class Schedule:
         # Build on the schedule grid with the readout axis last, then move it into place.
         pe_shape = tuple(self.shape[a] for a in self.pe_axes)
         tmp = np.zeros(lead + pe_shape + (self.n_readout,), dtype=lines.dtype)
-        tmp[(Ellipsis,) + self._grid_index() + (slice(None),)] = lines
+        tmp[(Ellipsis,) + self.grid_index() + (slice(None),)] = lines
         tmp = np.moveaxis(tmp, -1, len(lead) + self.readout_axis)
         return crop_or_pad(tmp, out_shape)  # zero-fill about the centre (checked >= above)
 
@@ -217,7 +224,7 @@ class Schedule:
             raise MrsimInputError(f"k-space must end with shape {self.shape}, got {kspace.shape}")
         lead = kspace.ndim - self.ndim
         k = np.moveaxis(kspace, lead + self.readout_axis, -1)
-        return k[(Ellipsis,) + self._grid_index() + (slice(None),)]
+        return k[(Ellipsis,) + self.grid_index() + (slice(None),)]
 
     def line_masks(self, state_of_line: np.ndarray) -> np.ndarray:
         """Boolean sampling masks, one per motion state (seed 002 Eq. 4's ``M_i``).
