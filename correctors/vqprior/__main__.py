@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mrsim.command import BROAD_USER_ERRORS, run_command
+
 EXAMPLES_TRAIN = """examples:
   # build a seed-001 dataset (clean slices train the VQ-VAE and priors, pairs the
   # disentangled encoder), then train the documented CPU config
@@ -153,13 +155,7 @@ def _correct(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; user errors (bad files, fields, shapes) print one line, exit 2."""
-    args = _parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, KeyError, OSError) as exc:  # MrsimInputError is a ValueError
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"vqprior {args.command}: error: {msg}", file=sys.stderr)
-        return 2
+    return run_command(_parser(), argv, "vqprior", user_errors=BROAD_USER_ERRORS)
 
 
 if __name__ == "__main__":
