@@ -14,7 +14,14 @@ nilearn's bundled SPM ``spm_confounds.txt`` (20 frames) and fMRIPrep
 ``test_desc-confounds_regressors.tsv`` (30 frames); their TR is not stated, so only
 frame-to-frame and per-axis quantities are compared.
 
-Writes docs/motion_realism.md, docs/motion_realism.json, docs/img/motion_realism.png.
+Run-level mean FD against the published UK Biobank / ABCD / HCP numbers
+(``mrsim.motion.POPULATIONS``): the recentre training magnitudes and population-matched
+magnitudes (``mrsim.motion.population_trajectories``) at each cohort's protocol, with the
+frame fractions, the lenient / strict exclusion regimes (Parkes et al. 2018) and the
+Jenkinson / Power FD ratio.
+
+Writes docs/motion_realism.md, docs/motion_realism.json, docs/img/motion_realism.png,
+docs/img/motion_realism_fd.png.
 
     python benchmarks/motion_realism.py --n 40
 """
