@@ -62,3 +62,22 @@ def test_bad_prospective_input_is_a_clean_error(tmp_path, capsys):
     assert "latency_s must be" in capsys.readouterr().err
     assert _run(tmp_path, nii, csv, tmp_path / "o", "--latency-s", "1") == 2
     assert "--prospective" in capsys.readouterr().err
+
+
+def test_tracking_noise_degrades_the_perfect_correction(tmp_path, capsys):
+    nii, csv, _ = _files(tmp_path)
+    args = ("--prospective", "persistence", "--update", "line")
+    noisy = ("--tracking-noise-mm", "0.5", "--tracking-noise-deg", "0.5", "--seed", "4")
+    assert _run(tmp_path, nii, csv, tmp_path / "n", *args, *noisy) == 0
+    assert _run(tmp_path, nii, csv, tmp_path / "n2", *args, *noisy) == 0
+    n = json.loads((tmp_path / "n" / "corruption.json").read_text())
+    n2 = json.loads((tmp_path / "n2" / "corruption.json").read_text())
+    assert n["prospective"]["tracking_noise_mm"] == 0.5
+    assert n["prospective"]["tracking_noise_deg"] == 0.5
+    # a perfect estimator gives SSIM > 0.999 (test above); its noisy measurements do not
+    assert n["ssim"] < 0.99
+    assert n["severity"]["max_displacement_mm"] > 0.3
+    assert n["ssim"] == n2["ssim"]  # seeded
+    bad = ("--tracking-noise-mm", "-0.1")
+    assert _run(tmp_path, nii, csv, tmp_path / "o", *args, *bad) == 2
+    assert "tracking_noise_mm" in capsys.readouterr().err

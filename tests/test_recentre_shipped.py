@@ -45,6 +45,10 @@ def test_predict_defaults_to_shipped_weights(tmp_path, capsys):
     assert (
         "shipped weights" in out.read_text().splitlines()[0] or "shipped" in capsys.readouterr().out
     )
+    # the default is the shipped checkpoint itself: same predictions as naming it
+    named = tmp_path / "named.csv"
+    assert main(["predict", str(src), "-o", str(named), "--model", str(FOLDER / "model.pt")]) == 0
+    np.testing.assert_array_equal(read_trajectory(named).params, pred.params)
 
 
 def test_tampered_weights_are_refused(tmp_path, monkeypatch):

@@ -22,6 +22,11 @@ from mrsim.motion.magnitude import (
     motion_std,
     rms_displacement_sphere,
 )
+from mrsim.motion.populations import (
+    POPULATIONS,
+    population_magnitudes,
+    population_trajectories,
+)
 from mrsim.motion.rigid import (
     affine_to_params,
     euler_from_matrix,
@@ -36,6 +41,7 @@ __all__ = [
     "FORMATS",
     "GENERATORS",
     "PARAM_NAMES",
+    "POPULATIONS",
     "Trajectory",
     "affine_to_params",
     "detect_format",
@@ -53,6 +59,8 @@ __all__ = [
     "motion_std",
     "pace_like",
     "params_to_affine",
+    "population_magnitudes",
+    "population_trajectories",
     "power_fd",
     "read_trajectory",
     "realistic",
