@@ -182,7 +182,8 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     src_vox = tuple(fov / n for n in src_shape)
     head = params.get("phantom", "template") == "head"
     with phase("subject"):
-        image = None if head else load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
+        spec = params["subject_spec"]
+        image = None if head else load_subject(spec, src_shape, src_vox, threads)["t1"]
     with phase("motion"):
         # TI / echo spacing derived to fit long phase-encode axes (the seed values up to 257
         # lines, so existing recipes are unchanged); shot_tr_s is the recipe's

@@ -165,8 +165,28 @@ def subject_specs(
     return specs
 
 
+def _map_coordinates(
+    volume: np.ndarray, coords: Sequence[np.ndarray], threads: int = 1, **options: Any
+) -> np.ndarray:
+    """``ndimage.map_coordinates(volume, coords, **options)``, the output points split into
+    ``threads`` blocks along the first axis (scipy releases the GIL): every point is
+    computed by the same code as in one call, so the result is bit-identical."""
+    from mrsim.kspace.nufft import _map_threads
+
+    shape = coords[0].shape
+    out = np.empty(shape, dtype=volume.dtype)
+    edges = np.linspace(0, shape[0], max(1, min(int(threads), shape[0])) + 1).astype(int)
+
+    def block(ab: tuple[int, int]) -> None:
+        sl = slice(*ab)
+        ndimage.map_coordinates(volume, [c[sl] for c in coords], output=out[sl], **options)
+
+    _map_threads(block, zip(edges[:-1], edges[1:], strict=True), threads)
+    return out
+
+
 def _smooth_field(
-    rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: np.ndarray
+    rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: np.ndarray, threads: int = 1
 ) -> np.ndarray:
     # Smooth noise computed on a coarse grid then upsampled: the same field
     # (to interpolation accuracy) at a fraction of the cost of a full-grid blur.
@@ -178,7 +198,7 @@ def _smooth_field(
     coords = np.meshgrid(
         *[np.arange(n) / f + 0.5 for n, f in zip(shape, factor, strict=True)], indexing="ij"
     )
-    return ndimage.map_coordinates(smooth, coords, order=1, mode="nearest")
+    return _map_coordinates(smooth, coords, threads, order=1, mode="nearest")
 
 
 def random_warp_coords(
@@ -186,28 +206,33 @@ def random_warp_coords(
     shape: Sequence[int],
     voxel_size_mm: Sequence[float],
     rng: np.random.Generator,
+    threads: int = 1,
 ) -> list[np.ndarray]:
     """Pull-back sampling coordinates of a random smooth warp (see :func:`synthetic_subject`).
 
     Output voxel ``x`` reads the template at ``c + (x - c) / s + u(x)`` (voxel units),
     with ``s ~ 1 + N(0, scale_jitter)`` and ``u`` smoothed noise of peak
-    ``deform_mm`` and width ``smooth_mm``. Draws from ``rng`` in a fixed order.
+    ``deform_mm`` and width ``smooth_mm``. Draws from ``rng`` in a fixed order. ``threads``
+    only splits the work (the result does not depend on it).
     """
     shape = tuple(int(n) for n in shape)
     vox = np.asarray(voxel_size_mm, dtype=float)
     scale = 1.0 + spec["scale_jitter"] * rng.standard_normal()
     sigma_vox = spec["smooth_mm"] / vox
-    disp_vox = [spec["deform_mm"] / vox[a] * _smooth_field(rng, shape, sigma_vox) for a in range(3)]
+    disp_vox = [
+        spec["deform_mm"] / vox[a] * _smooth_field(rng, shape, sigma_vox, threads) for a in range(3)
+    ]
     centre = np.array([n // 2 for n in shape], dtype=float)
     grid = np.meshgrid(*[np.arange(n, dtype=float) for n in shape], indexing="ij")
     return [centre[a] + (grid[a] - centre[a]) / scale + disp_vox[a] for a in range(3)]
 
 
-def warp(volume: np.ndarray, coords: Sequence[np.ndarray], order: int = 1) -> np.ndarray:
-    """Sample ``volume`` at warp coordinates (zero outside), keeping its dtype."""
-    return ndimage.map_coordinates(volume, coords, order=order, mode="constant", cval=0.0).astype(
-        volume.dtype, copy=False
-    )
+def warp(
+    volume: np.ndarray, coords: Sequence[np.ndarray], order: int = 1, threads: int = 1
+) -> np.ndarray:
+    """Sample ``volume`` at warp coordinates (zero outside), keeping its dtype; ``threads``
+    only splits the work (bit-identical results)."""
+    return _map_coordinates(volume, coords, threads, order=order, mode="constant", cval=0.0)
 
 
 @lru_cache(maxsize=2)
@@ -224,6 +249,7 @@ def synthetic_subject(
     spec: Mapping[str, Any],
     shape: Sequence[int],
     voxel_size_mm: Sequence[float],
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """A synthetic T1-weighted subject on the grid ``shape`` x ``voxel_size_mm``.
 
@@ -235,6 +261,8 @@ def synthetic_subject(
     intensities (least squares on the brain mask) times ``exp(N(0,
     contrast_jitter))``, and the residual keeps the template's texture.
 
+    ``threads`` splits the warps' work (the result does not depend on it).
+
     Returns
     -------
     dict of str -> ndarray float32
@@ -245,8 +273,8 @@ def synthetic_subject(
     vox = np.asarray(voxel_size_mm, dtype=float)
     maps = _template_maps(shape, tuple(float(v) for v in vox))
     rng = seeded_rng(spec["seed"])
-    coords = random_warp_coords(spec, shape, vox, rng)
-    warped = {k: warp(v, coords) for k, v in maps.items()}
+    coords = random_warp_coords(spec, shape, vox, rng, threads)
+    warped = {k: warp(v, coords, threads=threads) for k, v in maps.items()}
     tissues = np.stack([warped["gm"], warped["wm"], warped["csf"]], axis=-1)
     inside = warped["mask"] > 0.5
     base, *_ = np.linalg.lstsq(tissues[inside], warped["t1"][inside], rcond=None)
@@ -296,26 +324,50 @@ def _nifti_subject(
     return {"t1": np.clip(t1, 0.0, None).astype(np.float32)}
 
 
+_LOAD_THREADS = {"n": 1}  # threads of the current load_subject call (not part of the key)
+
+
 @lru_cache(maxsize=2)
 def _load_cached(spec_json: str, shape: tuple[int, ...], vox: tuple[float, ...]):
     spec = json.loads(spec_json)
     if spec["source"] == "synthetic":
-        return synthetic_subject(spec, shape, vox)
-    if spec["source"] == "nifti":
-        return _nifti_subject(spec, shape, vox)
-    raise MrsimInputError(f"unknown subject source {spec['source']!r}; expected synthetic or nifti")
+        out = synthetic_subject(spec, shape, vox, threads=_LOAD_THREADS["n"])
+    elif spec["source"] == "nifti":
+        out = _nifti_subject(spec, shape, vox)
+    else:
+        raise MrsimInputError(
+            f"unknown subject source {spec['source']!r}; expected synthetic or nifti"
+        )
+    # Shared by every sample of the subject: read-only, so that an in-place change raises
+    # instead of leaking into later samples, and so that mrsim.kspace.reuse hashes each
+    # volume once (its bytes cannot change).
+    for arr in out.values():
+        arr.flags.writeable = False
+    return out
 
 
 def load_subject(
-    spec: Mapping[str, Any], shape: Sequence[int], voxel_size_mm: Sequence[float]
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Volumes of one subject on the recipe grid (cached per process).
+
+    ``threads`` splits the generation of a synthetic subject (the volumes do not depend on
+    it).
 
     Returns
     -------
     dict of str -> ndarray
         Always ``t1`` (float32, ~[0, 1]); synthetic subjects also carry the
-        tissue maps ``gm``, ``wm``, ``csf``, ``mask``. Treat as read-only.
+        tissue maps ``gm``, ``wm``, ``csf``, ``mask``. Read-only arrays (copy to modify).
     """
     key = json.dumps({k: v for k, v in spec.items() if k != "split"}, sort_keys=True)
-    return _load_cached(key, tuple(int(n) for n in shape), tuple(float(v) for v in voxel_size_mm))
+    _LOAD_THREADS["n"] = max(1, int(threads))
+    try:
+        return _load_cached(
+            key, tuple(int(n) for n in shape), tuple(float(v) for v in voxel_size_mm)
+        )
+    finally:
+        _LOAD_THREADS["n"] = 1

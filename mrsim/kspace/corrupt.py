@@ -15,6 +15,7 @@ hold, and are re-exported here so that ``mrsim.kspace.corrupt`` keeps its public
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -42,6 +43,7 @@ from mrsim.kspace.poses import (
     line_poses,
     motion_states,
 )
+from mrsim.kspace.reuse import memoized
 from mrsim.kspace.schedule import Schedule, mprage_schedule
 from mrsim.kspace.severity import motion_severity, noise_sigma_for_snr
 
@@ -281,6 +283,21 @@ def _check_inputs(image: np.ndarray, schedule: Schedule | None) -> Schedule:
     return schedule
 
 
+def _clean_key(
+    schedule: Schedule, vox: np.ndarray, orientation: np.ndarray | None, opt: NufftOptions
+) -> tuple:
+    """What the clean reference depends on besides the image (:func:`corrupt`)."""
+    return (
+        schedule.shape,
+        schedule.readout_axis,
+        hashlib.blake2b(np.ascontiguousarray(schedule.pe_index).tobytes()).hexdigest(),
+        tuple(float(v) for v in vox),
+        None if orientation is None else np.asarray(orientation, float).tobytes(),
+        opt.backend,
+        float(opt.eps),
+    )
+
+
 def corrupt(
     image: np.ndarray,
     trajectory,
@@ -362,7 +379,14 @@ def corrupt(
     opt = settings.nufft
     kw = dict(voxel_size_mm=vox, orientation=orientation, coils=coils)
     eye, zero = np.eye(nd), np.zeros(nd)
-    k_clean = moved_kspace(image, schedule, eye, zero, options=opt.updated(fast_path=True), **kw)
+    k_clean_held: list[np.ndarray] = []
+
+    def k_clean() -> np.ndarray:  # computed at most once, and only when needed
+        if not k_clean_held:
+            fast = opt.updated(fast_path=True)
+            k_clean_held.append(moved_kspace(image, schedule, eye, zero, options=fast, **kw))
+        return k_clean_held[0]
+
     R, t = poses.rotations, poses.translations_mm
     k = moved_kspace(image, schedule, poses, options=opt, **kw)
     axes = tuple(range(-nd, 0))
@@ -377,7 +401,14 @@ def corrupt(
         # Coil by coil: no coil-image array (issue 17, memory).
         return combine_coil_kspace(kk, sens_used, workers=opt.threads)
 
-    clean_c = recon(k_clean)
+    # The motion-free reference depends on the object and the acquisition only: inside
+    # mrsim.kspace.reuse.reuse_spectra (dataset builds, many trajectories per subject) it
+    # is computed once per object and shared read-only (bit-identical to recomputing).
+    clean_key = _clean_key(schedule, vox, orientation, opt)
+    if coils is None:
+        clean_c = memoized("clean_image", image, clean_key, lambda: recon(k_clean()))
+    else:
+        clean_c = recon(k_clean())
     sigma = 0.0
     if settings.noise_snr is not None:
         sigma = noise_sigma_for_snr(clean_c, settings.noise_snr)
@@ -393,11 +424,16 @@ def corrupt(
     else:
         img_out, clean_out = img_c, clean_c
     if sens_used is None:
-        energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+        energy = memoized(
+            "clean_line_energy",
+            image,
+            clean_key,
+            lambda: np.sum(np.abs(schedule.from_grid(k_clean())) ** 2, axis=-1),
+        )
     else:  # coil by coil (bounded temporaries), summed over the coils
-        n_c = k_clean.shape[-nd - 1]
+        n_c = k_clean().shape[-nd - 1]
         energy = sum(
-            np.sum(np.abs(schedule.from_grid(coil(k_clean, c))) ** 2, -1) for c in range(n_c)
+            np.sum(np.abs(schedule.from_grid(coil(k_clean(), c))) ** 2, -1) for c in range(n_c)
         )
     while energy.ndim > 1:
         energy = energy.sum(axis=0)
