@@ -177,9 +177,11 @@ def _sample_attrs(params: dict[str, Any], sample: Sample) -> dict[str, Any]:
     return attrs
 
 
-#: Spectra kept per worker: the upsampled grid and the static k-space of one subject (the
-#: plan is ordered by subject, so each worker meets the subjects one after the other).
-_REUSE_ENTRIES = 2
+#: Arrays kept per worker (mrsim.kspace.reuse), all of one subject: the upsampled grid, the
+#: static k-space, the clean image and its line energies, the contracted planes
+#: (~130 MB for a 128^3 source); the plan is ordered by subject, so each worker meets the
+#: subjects one after the other.
+_REUSE_ENTRIES = 6
 
 
 def _worker_init(parent_pid: int) -> None:

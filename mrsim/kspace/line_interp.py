@@ -60,7 +60,14 @@ from mrsim.kspace.planar_interp import (
     plane_weights,
 )
 
-__all__ = ["MAX_NS", "KernelTaps", "finufft_kernel", "interp_lines", "interp_lines_planar"]
+__all__ = [
+    "MAX_NS",
+    "KernelTaps",
+    "finufft_kernel",
+    "interp_lines",
+    "interp_lines_planar",
+    "compile_cached",
+]
 
 # Widest kernel for which the corruption is faster with this loop than with finufft's own
 # interpolation (2 threads on the 2-core project VM, docs/benchmarks.md): 5 yes, 6 no.
@@ -479,6 +486,14 @@ def _file_holds(path: Path, source: bytes, digest: str) -> bool:
 
 
 _warned: set[str] = set()
+
+
+def compile_cached(source: str, tag: str):
+    """Import numba source (a module text) with its machine code cached once per machine,
+    in the private cache folder of the line kernels (:func:`_load_generated`). For mrsim's
+    own fixed kernels (e.g. :mod:`mrsim.kspace.planar_interp`, :mod:`mrsim.dataset.
+    trilinear`); returns the module."""
+    return _load_generated(source, tag)
 
 
 def _load_generated(source: str, tag: str):

@@ -265,9 +265,9 @@ _LOCK = threading.Lock()
 
 @cache
 def _load():
-    from mrsim.kspace.line_interp import _load_generated
+    from mrsim.kspace.line_interp import compile_cached
 
-    return _load_generated(_SOURCE, "planar_batched").kernel
+    return compile_cached(_SOURCE, "planar_batched").kernel
 
 
 def _compiled():
