@@ -209,10 +209,17 @@ def random_warp_coords(
     scale = 1.0 + spec["scale_jitter"] * rng.standard_normal()
     sigma_vox = spec["smooth_mm"] / vox
     fields = _smooth_fields(rng, shape, sigma_vox, 3, threads)
-    disp_vox = [spec["deform_mm"] / vox[a] * fields[a] for a in range(3)]
     centre = np.array([n // 2 for n in shape], dtype=float)
-    grid = np.meshgrid(*[np.arange(n, dtype=float) for n in shape], indexing="ij")
-    return [centre[a] + (grid[a] - centre[a]) / scale + disp_vox[a] for a in range(3)]
+    out = []
+    for a in range(3):
+        # c + (x - c) / s + u(x), elementwise in this order; the first two terms depend on
+        # x_a only, so they are made along that axis and broadcast (no full grids).
+        along = centre[a] + (np.arange(shape[a], dtype=float) - centre[a]) / scale
+        coords = fields[a]
+        coords *= spec["deform_mm"] / vox[a]
+        coords += along.reshape([-1 if b == a else 1 for b in range(3)])
+        out.append(coords)
+    return out
 
 
 def warp(
