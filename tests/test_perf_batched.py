@@ -254,3 +254,48 @@ def test_trilinear_is_bit_identical_to_scipy(mode, dtype):
             assert g.dtype == ref.dtype and g.tobytes() == ref.tobytes()
     with pytest.raises(ValueError, match="mode"):
         trilinear(vols, coords, "wrap")
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.complex64, 2e-6), (np.complex128, 1e-12)])
+def test_ifft_centered_slices_equals_the_sliced_full_inverse(dtype, tol):
+    from mrsim.kspace.fft import ifft_centered, ifft_centered_slices
+
+    rng = np.random.default_rng(8)
+    k = (rng.standard_normal((2, 12, 9, 10)) + 1j * rng.standard_normal((2, 12, 9, 10))).astype(
+        dtype
+    )
+    axes = (-3, -2, -1)
+    full = ifft_centered(k, axes=axes)
+    for axis, idx in ((-3, [0, 5, 6, 11]), (-2, [4]), (-1, [9, 0, 3])):
+        got = ifft_centered_slices(k, axis, idx, axes=axes)
+        ref = np.take(full, idx, axis=axis)
+        assert got.shape == ref.shape and got.dtype == dtype
+        assert np.abs(got - ref).max() <= tol * np.abs(full).max()
+    with pytest.raises(ValueError, match="lie in"):
+        ifft_centered_slices(k, -1, [10], axes=axes)
+    with pytest.raises(ValueError, match="transformed axes"):
+        ifft_centered_slices(k, 0, [0], axes=axes)
+
+
+def test_corrupt_recon_slices_equal_the_sliced_volumes():
+    image = np.random.default_rng(9).random((12, 14, 16)).astype(np.float32)
+    sched = mprage_schedule(image.shape, readout_axis=2)
+    settings = CorruptionSettings(
+        voxel_size_mm=2.0, mapping="stretch", granularity="shot", output="native",
+        nufft=NufftOptions(eps=1e-4, threads=1, fast_path=False), noise_snr=30.0, seed=3,
+    )  # fmt: skip
+    traj = pace_like(n=32, duration_s=40.0, scale=4.0, seed=4)
+    full = corrupt(image, traj, sched, settings=settings)
+    idx = (2, 6, 7)
+    part = corrupt(image, traj, sched, settings=settings.updated(recon_slices=(0, idx)))
+    assert part.clean.tobytes() == np.take(full.clean, idx, axis=0).tobytes()
+    ref = np.take(full.image, idx, axis=0)
+    assert np.abs(part.image - ref).max() <= 2e-6 * np.abs(full.image).max()
+    assert part.clean_max == float(np.abs(full.clean).max()) and full.clean_max is None
+    assert part.kspace.tobytes() == full.kspace.tobytes()
+    assert part.settings["recon_slices"] == [0, list(idx)]
+    assert "recon_slices" not in full.settings
+    with pytest.raises(ValueError, match="do not fit"):
+        corrupt(image, traj, sched, settings=settings.updated(recon_slices=(1, (14,))))
+    with pytest.raises(ValueError, match="axis, indices"):
+        CorruptionSettings(recon_slices=5)

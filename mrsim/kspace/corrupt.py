@@ -32,7 +32,7 @@ from mrsim.geometry import (
 from mrsim.kspace.baseline import image_domain_kspace
 from mrsim.kspace.coils import combine_coil_kspace
 from mrsim.kspace.engine import moved_kspace, rigid_move
-from mrsim.kspace.fft import ifft_centered
+from mrsim.kspace.fft import ifft_centered, ifft_centered_slices
 from mrsim.kspace.multicoil import COIL_METHODS, Coils
 from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
 from mrsim.kspace.poses import (
@@ -108,6 +108,13 @@ class CorruptionSettings:
         Multi-coil model, used when :func:`corrupt` is given coil sensitivities.
     coil_terms : int or tuple of int, optional
         ``"fourier"``: half-width of the sensitivities' Fourier box (default per axis).
+    recon_slices : (int, tuple of int), optional
+        ``(axis, indices)``: reconstruct only these slices of the image grid (single coil):
+        the result's ``image`` and ``clean`` are ``np.take(full, indices, axis)``, the
+        corrupted image computed slice-only (:func:`mrsim.kspace.fft.ifft_centered_slices`,
+        equal to the sliced full reconstruction to float rounding), the clean one sliced
+        from the full reference (which the severity and the noise level need anyway).
+        None: whole volumes.
     """
 
     voxel_size_mm: float | tuple[float, ...] = 1.0
@@ -123,6 +130,7 @@ class CorruptionSettings:
     output: str = "magnitude"
     coil_method: str = "states"
     coil_terms: int | tuple[int, ...] | None = None
+    recon_slices: tuple[int, tuple[int, ...]] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -167,6 +175,17 @@ class CorruptionSettings:
             raise MrsimInputError(f"noise SNR must be > 0, got {self.noise_snr}")
         if self.coil_terms is not None and not isinstance(self.coil_terms, int):
             set_(self, "coil_terms", tuple(int(k) for k in self.coil_terms))
+        if self.recon_slices is not None:
+            try:
+                axis, idx = self.recon_slices
+                rs = (int(axis), tuple(int(i) for i in np.asarray(idx).reshape(-1)))
+            except (TypeError, ValueError):
+                raise MrsimInputError(
+                    f"recon_slices must be (axis, indices), got {self.recon_slices!r}"
+                ) from None
+            if not rs[1]:
+                raise MrsimInputError("recon_slices needs at least one slice index")
+            set_(self, "recon_slices", rs)
 
     @classmethod
     def from_affine(cls, affine: np.ndarray, **changes: Any) -> CorruptionSettings:
@@ -220,7 +239,11 @@ class CorruptionSettings:
             "noise_snr": self.noise_snr,
             "output": self.output,
             "seed": self.seed,
-        }
+        } | (
+            {}
+            if self.recon_slices is None
+            else {"recon_slices": [self.recon_slices[0], list(self.recon_slices[1])]}
+        )
 
 
 @dataclass
@@ -251,6 +274,9 @@ class CorruptionResult:
     coil_sensitivities : ndarray, shape (C, *schedule.shape), optional
         The maps the data were simulated with and combined by (:meth:`Coils.maps_used`);
         None for one coil.
+    clean_max : float, optional
+        With ``recon_slices``: the maximum magnitude of the whole clean reference volume
+        (``clean`` then holds the slices only); None otherwise.
     """
 
     kspace: np.ndarray
@@ -264,6 +290,7 @@ class CorruptionResult:
     noise_sigma: float = 0.0
     settings: dict = field(default_factory=dict)
     coil_sensitivities: np.ndarray | None = None
+    clean_max: float | None = None
 
 
 def _check_inputs(image: np.ndarray, schedule: Schedule | None) -> Schedule:
@@ -416,7 +443,26 @@ def corrupt(
         acquired = schedule.to_grid(np.ones((schedule.n_lines, schedule.n_readout), bool))
         noise = rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape)
         k = k + sigma * noise * acquired
-    img_c = recon(k)
+    clean_max = None
+    if settings.recon_slices is None:
+        img_c = recon(k)
+    else:
+        ax_s, idx_s = settings.recon_slices
+        if not -nd <= ax_s < nd or min(idx_s) < 0 or max(idx_s) >= schedule.shape[ax_s]:
+            raise MrsimInputError(
+                f"recon_slices {settings.recon_slices} do not fit the grid {schedule.shape}"
+            )
+        ax_s = ax_s % nd - nd  # counted from the end: a batch axis may precede the grid
+        if sens_used is None:
+            img_c = ifft_centered_slices(k, ax_s, idx_s, axes=axes, workers=opt.threads)
+        else:  # coils: whole volumes combined, then sliced
+            img_c = np.take(recon(k), idx_s, axis=ax_s)
+        clean_max = float(
+            memoized("clean_max", image, clean_key, lambda: np.asarray(np.abs(clean_c).max()))
+            if coils is None
+            else np.abs(clean_c).max()
+        )
+        clean_c = np.take(clean_c, idx_s, axis=ax_s)
     if settings.output == "magnitude":
         img_out, clean_out = np.abs(img_c).astype(np.float32), np.abs(clean_c).astype(np.float32)
     elif settings.output == "complex":
@@ -464,4 +510,5 @@ def corrupt(
         noise_sigma=sigma,
         settings=out_settings,
         coil_sensitivities=sens_used,
+        clean_max=clean_max,
     )
