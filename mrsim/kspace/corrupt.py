@@ -111,9 +111,10 @@ class CorruptionSettings:
     recon_slices : (int, tuple of int), optional
         ``(axis, indices)``: reconstruct only these slices of the image grid (single coil):
         the result's ``image`` and ``clean`` are ``np.take(full, indices, axis)``, the
-        corrupted image computed slice-only (:func:`mrsim.kspace.fft.ifft_centered_slices`,
-        equal to the sliced full reconstruction to float rounding), the clean one sliced
-        from the full reference (which the severity and the noise level need anyway).
+        corrupted image computed slice-only (:func:`mrsim.kspace.fft.ifft_centered_slices`:
+        bit-identical to the sliced full reconstruction for the first grid axis, float
+        rounding apart for the others), the clean one sliced from the full reference
+        (which the severity and the noise level need anyway).
         None: whole volumes.
     """
 
