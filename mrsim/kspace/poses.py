@@ -244,5 +244,11 @@ def line_poses(
         t_centre = schedule.time_s[schedule.center_line()]
     if rereference_center:
         trajectory = trajectory.rereference(float(t_centre))
-    params = trajectory.sample(tq, method=method)
-    return LinePoses(rotation_matrix(params[:, 3:]), params[:, :3].copy(), params, sampling)
+    # Sampling is pointwise: each distinct time once (one per shot with granularity "shot"),
+    # then expanded to the lines (the same values as sampling every line).
+    tu, inv = np.unique(tq, return_inverse=True)
+    pu = trajectory.sample(tu, method=method)
+    params = pu[inv.reshape(-1)]
+    return LinePoses(
+        rotation_matrix(pu[:, 3:])[inv.reshape(-1)], params[:, :3].copy(), params, sampling
+    )
