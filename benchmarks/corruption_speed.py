@@ -20,6 +20,11 @@ Run (about 5 min on 2 cores)::
 
     .venv/bin/python benchmarks/corruption_speed.py --threads 2
 
+The per-line ratio alone, interleaved with FFT timings and repeated (median and minimum
+over the repeats; robust to other jobs on a shared machine)::
+
+    .venv/bin/python benchmarks/corruption_speed.py --threads 2 --per-line-repeats 5
+
 Writes ``docs/benchmarks/corruption_speed.csv``, ``corruption_accuracy.csv`` and
 ``corruption_speed.png``.
 """
@@ -248,6 +253,71 @@ def speed(shape, threads, rows):
     print(f"TorchIO: {slope:.3f} s per state + {icpt:.3f} s")
 
 
+def per_line_repeats(shape, threads, repeats, eps_list=(1e-3, 1e-4)):
+    """The per-line ratio to one FFT, robust to a loaded machine (issue 17).
+
+    The same input as :func:`speed` (MNI152 T1, MP-RAGE linear, one pose per line from
+    ``pace_like(seed=0)``). Each repeat times, interleaved: three FFTs, the corruption at
+    each eps, three FFTs again; a repeat's ratio is the corruption time over the median of
+    the six FFT timings around it (wall and process CPU). Over the repeats the median and
+    the minimum ratio are reported, and the ratio of the fastest corruption to the fastest
+    FFT. Returns the rows (one per repeat and eps).
+    """
+    import time
+
+    img, _ = load_mni152("t1", shape=shape)
+    s = mprage_schedule(shape)
+    poses = line_poses(pace_like(seed=0), s)
+    c64 = img.astype(np.complex64)
+
+    def clock(fn):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    def ffts(n=3):
+        return [clock(lambda: scipy.fft.fftn(c64, workers=threads)) for _ in range(n)]
+
+    opts = {eps: NufftOptions(eps=eps, threads=threads) for eps in eps_list}
+    for opt in opts.values():  # warm-up: kernel series, finufft's kernel, numba code
+        moved_kspace(img, s, poses, options=opt)
+    ffts(2)
+    rows = []
+    for rep in range(repeats):
+        for eps, opt in opts.items():
+            before = ffts()
+            wall, cpu = clock(lambda opt=opt: moved_kspace(img, s, poses, options=opt))
+            around = before + ffts()
+            fw = float(np.median([a[0] for a in around]))
+            fc = float(np.median([a[1] for a in around]))
+            rows.append(
+                dict(
+                    repeat=rep, eps=eps, corrupt_wall_s=wall, corrupt_cpu_s=cpu,
+                    fft_wall_median_s=fw, fft_cpu_median_s=fc,
+                    fft_wall_min_s=min(a[0] for a in around), ratio_wall=wall / fw,
+                    ratio_cpu=cpu / fc, load_1min=os.getloadavg()[0],
+                )
+            )  # fmt: skip
+            r = rows[-1]
+            print(
+                f"rep {rep} eps {eps:g}: corrupt {wall:.3f} s ({cpu:.2f} CPU-s), FFT median "
+                f"{fw:.4f} s ({fc:.4f} CPU-s): {r['ratio_wall']:.1f}x wall, "
+                f"{r['ratio_cpu']:.1f}x CPU; load {r['load_1min']:.1f}",
+                flush=True,
+            )
+    for eps in eps_list:
+        sel = [r for r in rows if r["eps"] == eps]
+        rw = [r["ratio_wall"] for r in sel]
+        rc = [r["ratio_cpu"] for r in sel]
+        best = min(r["corrupt_wall_s"] for r in sel) / min(r["fft_wall_min_s"] for r in sel)
+        print(
+            f"eps {eps:g}, {len(sel)} repeats: x one FFT wall median {np.median(rw):.1f}, "
+            f"min {min(rw):.1f}, max {max(rw):.1f}; CPU median {np.median(rc):.1f}, min "
+            f"{min(rc):.1f}; fastest corruption / fastest FFT {best:.1f}"
+        )
+    return rows
+
+
 def accuracy(threads, rows):
     """NRMSE of corrupted images vs the exact (analytic) corrupted image."""
     n, vox = (128, 128, 96), np.array([1.5, 1.5, 2.0])
@@ -332,8 +402,25 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument(
+        "--per-line-repeats",
+        type=int,
+        default=0,
+        help="only the per-line ratio to one FFT, interleaved and repeated N times "
+        "(writes corruption_per_line_repeats.csv)",
+    )
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.per_line_repeats:
+        rows = per_line_repeats(tuple(args.shape), args.threads, args.per_line_repeats)
+        with open(OUT / "corruption_per_line_repeats.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, list(rows[0]))
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()})
+        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible"
+        print(f"machine: {machine}; threads {args.threads}; load {os.getloadavg()}")
+        return
     rows: list[dict] = []
     if not args.skip_speed:
         speed(tuple(args.shape), args.threads, rows)

@@ -182,7 +182,8 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
     src_vox = tuple(fov / n for n in src_shape)
     head = params.get("phantom", "template") == "head"
     with phase("subject"):
-        image = None if head else load_subject(params["subject_spec"], src_shape, src_vox)["t1"]
+        spec = params["subject_spec"]
+        image = None if head else load_subject(spec, src_shape, src_vox, threads)["t1"]
     with phase("motion"):
         # TI / echo spacing derived to fit long phase-encode axes (the seed values up to 257
         # lines, so existing recipes are unchanged); shot_tr_s is the recipe's
@@ -223,18 +224,21 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
         nufft=NufftOptions(eps=float(params["nufft_eps"]), threads=threads, fast_path=False),
         output="native",  # magnitudes taken here, in the engine's precision
     )
+    ax = params["slice_axis"]
+    idx = slice_indices(shape[ax], params["n_slices"], params["slice_step_mm"], fov / shape[ax])
     if head:
         corrupted, clean, line_params, kspace = _head_sample(
             params, src_shape, traj, sched, settings
         )
+        clean_max = float(clean.max())
+        corrupted, clean = (np.take(v, idx, axis=ax) for v in (corrupted, clean))
     else:
-        with phase("nufft"):
-            res = corrupt(image, traj, sched, settings=settings)
+        with phase("nufft"):  # only the kept slices are reconstructed (issue 17)
+            slices = settings.updated(recon_slices=(ax, tuple(idx.tolist())))
+            res = corrupt(image, traj, sched, settings=slices)
         corrupted, clean, line_params = np.abs(res.image), np.abs(res.clean), res.params
-        kspace = res.kspace
-    ax = params["slice_axis"]
-    idx = slice_indices(shape[ax], params["n_slices"], params["slice_step_mm"], fov / shape[ax])
-    take = lambda vol: np.ascontiguousarray(np.moveaxis(vol, ax, 0)[idx], dtype=np.float32)  # noqa: E731
+        kspace, clean_max = res.kspace, res.clean_max
+    take = lambda vol: np.ascontiguousarray(np.moveaxis(vol, ax, 0), dtype=np.float32)  # noqa: E731
     std = np.std(traj.params, axis=0)
     arrays = {
         "clean": take(clean),
@@ -250,7 +254,7 @@ def make_mcnet_sample(params: dict[str, Any], threads: int = 1) -> Sample:
             "motion_magnitude_unit": "mean std of moving params (mm | deg)",
             "motion_magnitude": float(std[cols].mean()),
             # SSIM data range convention: max of the whole clean reference volume
-            "clean_volume_max": float(clean.max()),
+            "clean_volume_max": clean_max,
             "motion_std_per_param": std.tolist(),
             "slice_indices": idx.tolist(),
             "slice_positions_mm": ((idx - shape[ax] // 2) * fov / shape[ax]).tolist(),

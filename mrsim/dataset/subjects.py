@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from mrsim.dataset.trilinear import trilinear
 from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import file_sha256
 
@@ -165,20 +166,28 @@ def subject_specs(
     return specs
 
 
-def _smooth_field(
-    rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: np.ndarray
-) -> np.ndarray:
+def _smooth_fields(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    sigma_vox: np.ndarray,
+    n_fields: int,
+    threads: int = 1,
+) -> list[np.ndarray]:
     # Smooth noise computed on a coarse grid then upsampled: the same field
-    # (to interpolation accuracy) at a fraction of the cost of a full-grid blur.
+    # (to interpolation accuracy) at a fraction of the cost of a full-grid blur. The fields
+    # are drawn one after the other and upsampled together (same points).
     factor = np.maximum(1, np.floor(sigma_vox / 2)).astype(int)
     coarse_shape = tuple(int(np.ceil(n / f)) + 2 for n, f in zip(shape, factor, strict=True))
-    noise = rng.standard_normal(coarse_shape)
-    smooth = ndimage.gaussian_filter(noise, sigma_vox / factor, mode="wrap")
-    smooth /= np.abs(smooth).max() + 1e-12
+    coarse = []
+    for _ in range(n_fields):
+        noise = rng.standard_normal(coarse_shape)
+        smooth = ndimage.gaussian_filter(noise, sigma_vox / factor, mode="wrap")
+        smooth /= np.abs(smooth).max() + 1e-12
+        coarse.append(smooth)
     coords = np.meshgrid(
         *[np.arange(n) / f + 0.5 for n, f in zip(shape, factor, strict=True)], indexing="ij"
     )
-    return ndimage.map_coordinates(smooth, coords, order=1, mode="nearest")
+    return trilinear(coarse, coords, "nearest", threads)
 
 
 def random_warp_coords(
@@ -186,25 +195,44 @@ def random_warp_coords(
     shape: Sequence[int],
     voxel_size_mm: Sequence[float],
     rng: np.random.Generator,
+    threads: int = 1,
 ) -> list[np.ndarray]:
     """Pull-back sampling coordinates of a random smooth warp (see :func:`synthetic_subject`).
 
     Output voxel ``x`` reads the template at ``c + (x - c) / s + u(x)`` (voxel units),
     with ``s ~ 1 + N(0, scale_jitter)`` and ``u`` smoothed noise of peak
-    ``deform_mm`` and width ``smooth_mm``. Draws from ``rng`` in a fixed order.
+    ``deform_mm`` and width ``smooth_mm``. Draws from ``rng`` in a fixed order. ``threads``
+    only splits the work (the result does not depend on it).
     """
     shape = tuple(int(n) for n in shape)
     vox = np.asarray(voxel_size_mm, dtype=float)
     scale = 1.0 + spec["scale_jitter"] * rng.standard_normal()
     sigma_vox = spec["smooth_mm"] / vox
-    disp_vox = [spec["deform_mm"] / vox[a] * _smooth_field(rng, shape, sigma_vox) for a in range(3)]
+    fields = _smooth_fields(rng, shape, sigma_vox, 3, threads)
     centre = np.array([n // 2 for n in shape], dtype=float)
-    grid = np.meshgrid(*[np.arange(n, dtype=float) for n in shape], indexing="ij")
-    return [centre[a] + (grid[a] - centre[a]) / scale + disp_vox[a] for a in range(3)]
+    out = []
+    for a in range(3):
+        # c + (x - c) / s + u(x), elementwise in this order; the first two terms depend on
+        # x_a only, so they are made along that axis and broadcast (no full grids).
+        along = centre[a] + (np.arange(shape[a], dtype=float) - centre[a]) / scale
+        coords = fields[a]
+        coords *= spec["deform_mm"] / vox[a]
+        coords += along.reshape([-1 if b == a else 1 for b in range(3)])
+        out.append(coords)
+    return out
 
 
-def warp(volume: np.ndarray, coords: Sequence[np.ndarray], order: int = 1) -> np.ndarray:
-    """Sample ``volume`` at warp coordinates (zero outside), keeping its dtype."""
+def warp(
+    volume: np.ndarray, coords: Sequence[np.ndarray], order: int = 1, threads: int = 1
+) -> np.ndarray:
+    """Sample ``volume`` at warp coordinates (zero outside), keeping its dtype.
+
+    Order 1 (trilinear) by :func:`mrsim.dataset.trilinear.trilinear`, bit-identical to
+    scipy's ``map_coordinates`` and faster; other orders by scipy. ``threads`` only splits
+    the work (the result does not depend on it).
+    """
+    if order == 1 and volume.dtype in (np.float32, np.float64):
+        return trilinear([volume], coords, "constant", threads)[0]
     return ndimage.map_coordinates(volume, coords, order=order, mode="constant", cval=0.0).astype(
         volume.dtype, copy=False
     )
@@ -224,6 +252,7 @@ def synthetic_subject(
     spec: Mapping[str, Any],
     shape: Sequence[int],
     voxel_size_mm: Sequence[float],
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """A synthetic T1-weighted subject on the grid ``shape`` x ``voxel_size_mm``.
 
@@ -235,6 +264,8 @@ def synthetic_subject(
     intensities (least squares on the brain mask) times ``exp(N(0,
     contrast_jitter))``, and the residual keeps the template's texture.
 
+    ``threads`` splits the warps' work (the result does not depend on it).
+
     Returns
     -------
     dict of str -> ndarray float32
@@ -245,8 +276,11 @@ def synthetic_subject(
     vox = np.asarray(voxel_size_mm, dtype=float)
     maps = _template_maps(shape, tuple(float(v) for v in vox))
     rng = seeded_rng(spec["seed"])
-    coords = random_warp_coords(spec, shape, vox, rng)
-    warped = {k: warp(v, coords) for k, v in maps.items()}
+    coords = random_warp_coords(spec, shape, vox, rng, threads)
+    # one pass for the five maps (same points: the weights are computed once)
+    names = list(maps)
+    samples = trilinear([maps[k] for k in names], coords, "constant", threads)
+    warped = dict(zip(names, samples, strict=True))
     tissues = np.stack([warped["gm"], warped["wm"], warped["csf"]], axis=-1)
     inside = warped["mask"] > 0.5
     base, *_ = np.linalg.lstsq(tissues[inside], warped["t1"][inside], rcond=None)
@@ -296,26 +330,50 @@ def _nifti_subject(
     return {"t1": np.clip(t1, 0.0, None).astype(np.float32)}
 
 
+_LOAD_THREADS = {"n": 1}  # threads of the current load_subject call (not part of the key)
+
+
 @lru_cache(maxsize=2)
 def _load_cached(spec_json: str, shape: tuple[int, ...], vox: tuple[float, ...]):
     spec = json.loads(spec_json)
     if spec["source"] == "synthetic":
-        return synthetic_subject(spec, shape, vox)
-    if spec["source"] == "nifti":
-        return _nifti_subject(spec, shape, vox)
-    raise MrsimInputError(f"unknown subject source {spec['source']!r}; expected synthetic or nifti")
+        out = synthetic_subject(spec, shape, vox, threads=_LOAD_THREADS["n"])
+    elif spec["source"] == "nifti":
+        out = _nifti_subject(spec, shape, vox)
+    else:
+        raise MrsimInputError(
+            f"unknown subject source {spec['source']!r}; expected synthetic or nifti"
+        )
+    # Shared by every sample of the subject: read-only, so that an in-place change raises
+    # instead of leaking into later samples, and so that mrsim.kspace.reuse hashes each
+    # volume once (its bytes cannot change).
+    for arr in out.values():
+        arr.flags.writeable = False
+    return out
 
 
 def load_subject(
-    spec: Mapping[str, Any], shape: Sequence[int], voxel_size_mm: Sequence[float]
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Volumes of one subject on the recipe grid (cached per process).
+
+    ``threads`` splits the generation of a synthetic subject (the volumes do not depend on
+    it).
 
     Returns
     -------
     dict of str -> ndarray
         Always ``t1`` (float32, ~[0, 1]); synthetic subjects also carry the
-        tissue maps ``gm``, ``wm``, ``csf``, ``mask``. Treat as read-only.
+        tissue maps ``gm``, ``wm``, ``csf``, ``mask``. Read-only arrays (copy to modify).
     """
     key = json.dumps({k: v for k, v in spec.items() if k != "split"}, sort_keys=True)
-    return _load_cached(key, tuple(int(n) for n in shape), tuple(float(v) for v in voxel_size_mm))
+    _LOAD_THREADS["n"] = max(1, int(threads))
+    try:
+        return _load_cached(
+            key, tuple(int(n) for n in shape), tuple(float(v) for v in voxel_size_mm)
+        )
+    finally:
+        _LOAD_THREADS["n"] = 1

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["phase", "take_phases"]
+__all__ = ["phase", "count", "take_phases"]
 
 _local = threading.local()
 
@@ -33,6 +33,12 @@ def phase(name: str) -> Iterator[None]:
         yield
     finally:
         _totals()[name] += time.perf_counter() - t0
+
+
+def count(name: str, n: float = 1.0) -> None:
+    """Add ``n`` to the counter ``name`` (kept with the phase totals; by convention counter
+    names start with ``n_``)."""
+    _totals()[name] += n
 
 
 def take_phases() -> dict[str, float]:

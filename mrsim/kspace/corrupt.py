@@ -15,6 +15,7 @@ hold, and are re-exported here so that ``mrsim.kspace.corrupt`` keeps its public
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -31,7 +32,7 @@ from mrsim.geometry import (
 from mrsim.kspace.baseline import image_domain_kspace
 from mrsim.kspace.coils import combine_coil_kspace
 from mrsim.kspace.engine import moved_kspace, rigid_move
-from mrsim.kspace.fft import ifft_centered
+from mrsim.kspace.fft import ifft_centered, ifft_centered_slices
 from mrsim.kspace.multicoil import COIL_METHODS, Coils
 from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
 from mrsim.kspace.poses import (
@@ -42,6 +43,7 @@ from mrsim.kspace.poses import (
     line_poses,
     motion_states,
 )
+from mrsim.kspace.reuse import memoized
 from mrsim.kspace.schedule import Schedule, mprage_schedule
 from mrsim.kspace.severity import motion_severity, noise_sigma_for_snr
 
@@ -106,6 +108,14 @@ class CorruptionSettings:
         Multi-coil model, used when :func:`corrupt` is given coil sensitivities.
     coil_terms : int or tuple of int, optional
         ``"fourier"``: half-width of the sensitivities' Fourier box (default per axis).
+    recon_slices : (int, tuple of int), optional
+        ``(axis, indices)``: reconstruct only these slices of the image grid (single coil):
+        the result's ``image`` and ``clean`` are ``np.take(full, indices, axis)``, the
+        corrupted image computed slice-only (:func:`mrsim.kspace.fft.ifft_centered_slices`:
+        bit-identical to the sliced full reconstruction for the first grid axis, float
+        rounding apart for the others), the clean one sliced from the full reference
+        (which the severity and the noise level need anyway).
+        None: whole volumes.
     """
 
     voxel_size_mm: float | tuple[float, ...] = 1.0
@@ -121,6 +131,7 @@ class CorruptionSettings:
     output: str = "magnitude"
     coil_method: str = "states"
     coil_terms: int | tuple[int, ...] | None = None
+    recon_slices: tuple[int, tuple[int, ...]] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -165,6 +176,17 @@ class CorruptionSettings:
             raise MrsimInputError(f"noise SNR must be > 0, got {self.noise_snr}")
         if self.coil_terms is not None and not isinstance(self.coil_terms, int):
             set_(self, "coil_terms", tuple(int(k) for k in self.coil_terms))
+        if self.recon_slices is not None:
+            try:
+                axis, idx = self.recon_slices
+                rs = (int(axis), tuple(int(i) for i in np.asarray(idx).reshape(-1)))
+            except (TypeError, ValueError):
+                raise MrsimInputError(
+                    f"recon_slices must be (axis, indices), got {self.recon_slices!r}"
+                ) from None
+            if not rs[1]:
+                raise MrsimInputError("recon_slices needs at least one slice index")
+            set_(self, "recon_slices", rs)
 
     @classmethod
     def from_affine(cls, affine: np.ndarray, **changes: Any) -> CorruptionSettings:
@@ -218,7 +240,11 @@ class CorruptionSettings:
             "noise_snr": self.noise_snr,
             "output": self.output,
             "seed": self.seed,
-        }
+        } | (
+            {}
+            if self.recon_slices is None
+            else {"recon_slices": [self.recon_slices[0], list(self.recon_slices[1])]}
+        )
 
 
 @dataclass
@@ -249,6 +275,9 @@ class CorruptionResult:
     coil_sensitivities : ndarray, shape (C, *schedule.shape), optional
         The maps the data were simulated with and combined by (:meth:`Coils.maps_used`);
         None for one coil.
+    clean_max : float, optional
+        With ``recon_slices``: the maximum magnitude of the whole clean reference volume
+        (``clean`` then holds the slices only); None otherwise.
     """
 
     kspace: np.ndarray
@@ -262,6 +291,7 @@ class CorruptionResult:
     noise_sigma: float = 0.0
     settings: dict = field(default_factory=dict)
     coil_sensitivities: np.ndarray | None = None
+    clean_max: float | None = None
 
 
 def _check_inputs(image: np.ndarray, schedule: Schedule | None) -> Schedule:
@@ -279,6 +309,21 @@ def _check_inputs(image: np.ndarray, schedule: Schedule | None) -> Schedule:
             f"match the schedule, got shape {image.shape}"
         )
     return schedule
+
+
+def _clean_key(
+    schedule: Schedule, vox: np.ndarray, orientation: np.ndarray | None, opt: NufftOptions
+) -> tuple:
+    """What the clean reference depends on besides the image (:func:`corrupt`)."""
+    return (
+        schedule.shape,
+        schedule.readout_axis,
+        hashlib.blake2b(np.ascontiguousarray(schedule.pe_index).tobytes()).hexdigest(),
+        tuple(float(v) for v in vox),
+        None if orientation is None else np.asarray(orientation, float).tobytes(),
+        opt.backend,
+        float(opt.eps),
+    )
 
 
 def corrupt(
@@ -362,7 +407,14 @@ def corrupt(
     opt = settings.nufft
     kw = dict(voxel_size_mm=vox, orientation=orientation, coils=coils)
     eye, zero = np.eye(nd), np.zeros(nd)
-    k_clean = moved_kspace(image, schedule, eye, zero, options=opt.updated(fast_path=True), **kw)
+    k_clean_held: list[np.ndarray] = []
+
+    def k_clean() -> np.ndarray:  # computed at most once, and only when needed
+        if not k_clean_held:
+            fast = opt.updated(fast_path=True)
+            k_clean_held.append(moved_kspace(image, schedule, eye, zero, options=fast, **kw))
+        return k_clean_held[0]
+
     R, t = poses.rotations, poses.translations_mm
     k = moved_kspace(image, schedule, poses, options=opt, **kw)
     axes = tuple(range(-nd, 0))
@@ -377,7 +429,14 @@ def corrupt(
         # Coil by coil: no coil-image array (issue 17, memory).
         return combine_coil_kspace(kk, sens_used, workers=opt.threads)
 
-    clean_c = recon(k_clean)
+    # The motion-free reference depends on the object and the acquisition only: inside
+    # mrsim.kspace.reuse.reuse_spectra (dataset builds, many trajectories per subject) it
+    # is computed once per object and shared read-only (bit-identical to recomputing).
+    clean_key = _clean_key(schedule, vox, orientation, opt)
+    if coils is None:
+        clean_c = memoized("clean_image", image, clean_key, lambda: recon(k_clean()))
+    else:
+        clean_c = recon(k_clean())
     sigma = 0.0
     if settings.noise_snr is not None:
         sigma = noise_sigma_for_snr(clean_c, settings.noise_snr)
@@ -385,7 +444,26 @@ def corrupt(
         acquired = schedule.to_grid(np.ones((schedule.n_lines, schedule.n_readout), bool))
         noise = rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape)
         k = k + sigma * noise * acquired
-    img_c = recon(k)
+    clean_max = None
+    if settings.recon_slices is None:
+        img_c = recon(k)
+    else:
+        ax_s, idx_s = settings.recon_slices
+        if not -nd <= ax_s < nd or min(idx_s) < 0 or max(idx_s) >= schedule.shape[ax_s]:
+            raise MrsimInputError(
+                f"recon_slices {settings.recon_slices} do not fit the grid {schedule.shape}"
+            )
+        ax_s = ax_s % nd - nd  # counted from the end: a batch axis may precede the grid
+        if sens_used is None:
+            img_c = ifft_centered_slices(k, ax_s, idx_s, axes=axes, workers=opt.threads)
+        else:  # coils: whole volumes combined, then sliced
+            img_c = np.take(recon(k), idx_s, axis=ax_s)
+        clean_max = float(
+            memoized("clean_max", image, clean_key, lambda: np.asarray(np.abs(clean_c).max()))
+            if coils is None
+            else np.abs(clean_c).max()
+        )
+        clean_c = np.take(clean_c, idx_s, axis=ax_s)
     if settings.output == "magnitude":
         img_out, clean_out = np.abs(img_c).astype(np.float32), np.abs(clean_c).astype(np.float32)
     elif settings.output == "complex":
@@ -393,11 +471,16 @@ def corrupt(
     else:
         img_out, clean_out = img_c, clean_c
     if sens_used is None:
-        energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+        energy = memoized(
+            "clean_line_energy",
+            image,
+            clean_key,
+            lambda: np.sum(np.abs(schedule.from_grid(k_clean())) ** 2, axis=-1),
+        )
     else:  # coil by coil (bounded temporaries), summed over the coils
-        n_c = k_clean.shape[-nd - 1]
+        n_c = k_clean().shape[-nd - 1]
         energy = sum(
-            np.sum(np.abs(schedule.from_grid(coil(k_clean, c))) ** 2, -1) for c in range(n_c)
+            np.sum(np.abs(schedule.from_grid(coil(k_clean(), c))) ** 2, -1) for c in range(n_c)
         )
     while energy.ndim > 1:
         energy = energy.sum(axis=0)
@@ -428,4 +511,5 @@ def corrupt(
         noise_sigma=sigma,
         settings=out_settings,
         coil_sensitivities=sens_used,
+        clean_max=clean_max,
     )

@@ -53,7 +53,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MAX_NS", "KernelTaps", "finufft_kernel", "interp_lines", "interp_lines_planar"]
+from mrsim.kspace.planar_interp import (
+    contracted_planes,
+    interp_plane_batched,
+    plane_batches,
+    plane_weights,
+)
+
+__all__ = [
+    "MAX_NS",
+    "KernelTaps",
+    "finufft_kernel",
+    "interp_lines",
+    "interp_lines_planar",
+    "compile_cached",
+]
 
 # Widest kernel for which the corruption is faster with this loop than with finufft's own
 # interpolation (2 threads on the 2-core project VM, docs/benchmarks.md): 5 yes, 6 no.
@@ -245,7 +259,9 @@ def interp_lines_planar(
     coordinate are contracted once with their weights (``ns x n_1 x n_2`` multiply-adds per
     distinct plane), and each line is interpolated in that 2D plane with ``ns^2`` taps per
     sample instead of ``ns^3``. Same kernel and the same values up to float rounding (the
-    sums are taken in another order; tests/test_perf_planar.py).
+    sums are taken in another order; tests/test_perf_planar.py). When every plane holds the
+    same 2D lines (bit for bit: seed 001's MP-RAGE), the planes are interpolated together
+    (:mod:`mrsim.kspace.planar_interp`, the weights of a sample shared by all planes).
 
     Parameters and returns as :func:`interp_lines` with a 3D ``grid``.
     """
@@ -259,13 +275,14 @@ def interp_lines_planar(
     S = int(n_samples)
     if out is None:
         out = np.empty((L, S), np.complex64)
-    ns, n0 = kernel.ns, grid.shape[0]
+    batches = plane_batches(origin, step, S, band, phase)
+    if batches is not None:  # the same 2D lines in every plane (seed 001's MP-RAGE)
+        g2 = contracted_planes(grid, batches.planes, kernel)
+        return interp_plane_batched(g2, batches, S, kernel, scale, nthreads, out)
+    ns = kernel.ns
     planes, which = np.unique(origin[:, 0], return_inverse=True)
     # First-axis taps of each distinct plane (the formula of KernelTaps, in float64).
-    start = np.ceil(planes - ns / 2.0)
-    z = 2.0 * (start - (planes - ns / 2.0)) - 1.0
-    w = np.stack([np.polyval(kernel.coef[:, i], z) for i in range(ns)], axis=1)
-    rows = (start.astype(np.int64)[:, None] + np.arange(ns)) % n0
+    w, rows = plane_weights(planes, kernel, grid.shape[0])
     # All planes stacked into one tall 2D grid, each with periodic margins along its first
     # axis wide enough for any line's stencil, so ONE parallel call interpolates every line
     # (one call per plane is slow on a busy machine: a thread barrier per call).
@@ -469,6 +486,14 @@ def _file_holds(path: Path, source: bytes, digest: str) -> bool:
 
 
 _warned: set[str] = set()
+
+
+def compile_cached(source: str, tag: str):
+    """Import numba source (a module text) with its machine code cached once per machine,
+    in the private cache folder of the line kernels (:func:`_load_generated`). For mrsim's
+    own fixed kernels (e.g. :mod:`mrsim.kspace.planar_interp`, :mod:`mrsim.dataset.
+    trilinear`); returns the module."""
+    return _load_generated(source, tag)
 
 
 def _load_generated(source: str, tag: str):

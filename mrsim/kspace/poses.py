@@ -45,8 +45,11 @@ def motion_states(
     """
     L = rotations.shape[0]
     key = np.round(np.concatenate([rotations.reshape(L, -1), translations_mm], axis=1), decimals)
-    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
+    # Consecutive lines mostly share a pose (a shot's lines): unique over the runs of equal
+    # rows, then expanded (the same result as np.unique over all rows, ~10x cheaper).
+    starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1)])
+    _, first, inv = np.unique(key[starts], axis=0, return_index=True, return_inverse=True)
+    return starts[first], np.repeat(inv.reshape(-1), np.diff(np.r_[starts, L]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,5 +244,11 @@ def line_poses(
         t_centre = schedule.time_s[schedule.center_line()]
     if rereference_center:
         trajectory = trajectory.rereference(float(t_centre))
-    params = trajectory.sample(tq, method=method)
-    return LinePoses(rotation_matrix(params[:, 3:]), params[:, :3].copy(), params, sampling)
+    # Sampling is pointwise: each distinct time once (one per shot with granularity "shot"),
+    # then expanded to the lines (the same values as sampling every line).
+    tu, inv = np.unique(tq, return_inverse=True)
+    pu = trajectory.sample(tu, method=method)
+    params = pu[inv.reshape(-1)]
+    return LinePoses(
+        rotation_matrix(pu[:, 3:])[inv.reshape(-1)], params[:, :3].copy(), params, sampling
+    )

@@ -13,7 +13,9 @@ and a served spectrum is bit-identical to a recomputed one (the computation is
 deterministic and independent of the thread count, tests/test_kspace_threads.py).
 
 Hashing costs ~2 ms per MB (a 128^3 float32 source: ~15 ms) against ~0.3 s for the
-upsampled grid it saves.
+upsampled grid it saves; a read-only volume (and its read-only bases) is hashed once per
+object. Results derived from a stored one (:func:`memoized_derived`, e.g. the contracted
+planes of :mod:`mrsim.kspace.planar_interp`) are keyed by the stored one's key.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["reuse_spectra", "keep_spectra", "memoized", "reuse_active"]
+__all__ = ["reuse_spectra", "keep_spectra", "memoized", "memoized_derived", "reuse_active"]
 
-_state: dict[str, Any] = {"depth": 0, "max_entries": 0, "cache": OrderedDict()}
+_state: dict[str, Any] = {"depth": 0, "max_entries": 0, "cache": OrderedDict(), "digests": {}}
 
 
 @contextlib.contextmanager
@@ -64,10 +67,49 @@ def reuse_active() -> bool:
     return _state["depth"] > 0 and os.environ.get("MRSIM_REUSE_SPECTRA", "1") != "0"
 
 
+def _frozen(array: np.ndarray) -> bool:
+    """Whether no one can write ``array``'s bytes through numpy: it and every base it is a
+    view of are read-only (e.g. the subject volumes of :func:`mrsim.dataset.subjects.
+    load_subject`, and every stored spectrum)."""
+    a = array
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return a is None
+
+
+def _content_digest(array: np.ndarray) -> bytes:
+    """BLAKE2b of the array's bytes; remembered per object for frozen arrays (:func:`_frozen`),
+    whose bytes cannot change, so a volume reused by many samples is hashed once."""
+    owner = array  # views (e.g. np.moveaxis of a volume) are keyed by their owner
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    key = (
+        id(owner),
+        array.__array_interface__["data"][0],
+        array.shape,
+        array.strides,
+        array.dtype.str,
+    )
+    hit = _state["digests"].get(key)
+    if hit is not None and hit[0]() is owner and _frozen(array):
+        return hit[1]
+    h = hashlib.blake2b(digest_size=20)
+    h.update(np.ascontiguousarray(array).view(np.uint8).reshape(-1).data)
+    digest = h.digest()
+    if _frozen(array):
+        digests = _state["digests"]
+        digests[key] = (weakref.ref(owner), digest)
+        while len(digests) > 16:  # a few volumes per worker at a time
+            digests.pop(next(iter(digests)))
+    return digest
+
+
 def _digest(kind: str, array: np.ndarray, settings: tuple) -> bytes:
     h = hashlib.blake2b(digest_size=20)
     h.update(repr((kind, array.shape, array.dtype.str, settings)).encode())
-    h.update(np.ascontiguousarray(array).view(np.uint8).reshape(-1).data)
+    h.update(_content_digest(array))
     return h.digest()
 
 
@@ -82,6 +124,44 @@ def memoized(
         return compute()
     cache: OrderedDict = _state["cache"]
     key = _digest(kind, array, settings)
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    out = compute()
+    out.flags.writeable = False
+    cache[key] = out
+    while len(cache) > _state["max_entries"]:
+        cache.popitem(last=False)
+    return out
+
+
+def memoized_derived(
+    kind: str, parent: np.ndarray, settings: tuple, compute: Callable[[], np.ndarray]
+) -> np.ndarray:
+    """:func:`memoized` for a result derived from a *stored* result ``parent`` (e.g. the
+    contracted planes of a stored upsampled grid): keyed by the stored array's own key and
+    where ``parent`` sits in it (it may be a view of a stored array, e.g. one batch entry),
+    so the parent's (large) bytes are not hashed again. A ``parent`` that is neither a stored
+    array nor a view of one is not memoized: ``compute()`` is returned as is."""
+    if not reuse_active():
+        return compute()
+    cache: OrderedDict = _state["cache"]
+    stored, a = None, parent
+    while isinstance(a, np.ndarray) and stored is None:
+        stored = next((k for k, v in cache.items() if v is a), None)
+        base, a = a, a.base
+    if stored is None:
+        return compute()
+    view = (
+        parent.__array_interface__["data"][0] - base.__array_interface__["data"][0],
+        parent.shape,
+        parent.strides,
+        parent.dtype.str,
+    )
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((kind, settings, view)).encode())
+    h.update(stored)
+    key = h.digest()
     if key in cache:
         cache.move_to_end(key)
         return cache[key]

@@ -101,7 +101,12 @@ class Schedule:
                     f"pe_index column {col} (axis {a}) must lie in [{lo}, {hi}] for n={n}, got "
                     f"[{pe[:, col].min()}, {pe[:, col].max()}]"
                 )
-        if L and len(np.unique(pe, axis=0)) != L:
+        # Each line as one flat phase-encode index (bounds checked above): a 1D unique,
+        # ~10x cheaper than np.unique(pe, axis=0) on the rows.
+        flat = np.zeros(L, np.int64)
+        for col, a in enumerate(pe_axes):
+            flat = flat * shape[a] + (pe[:, col] + shape[a] // 2)
+        if L and np.unique(flat).size != L:
             raise MrsimInputError("pe_index lists the same k-space line more than once")
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "readout_axis", ro)
