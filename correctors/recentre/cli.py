@@ -19,7 +19,8 @@ __all__ = ["main", "build_parser"]
 
 EPILOG_TRAIN = """\
 examples:
-  # 60 generated HCP-like trajectories (TR 0.72 s, 1200/316/405 frames), 20 % for validation
+  # 60 generated HCP-like trajectories (TR 0.72 s, 1200/316/405 frames), 20 % for validation;
+  # run-level motion of the published UK Biobank / ABCD cohorts (--magnitudes ukb+abcd)
   python -m correctors.recentre train --generate 60 --seed 0 -o recentre.pt
   # real realignment files (SPM rp_*.txt, FSL .par, HCP Movement_Regressors.txt, ...)
   python -m correctors.recentre train --files sub*/Movement_Regressors.txt --tr 0.72 -o r.pt
