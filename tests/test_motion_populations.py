@@ -124,3 +124,18 @@ def test_motion_windows_recipe_draw_reproduces_the_published_numbers():
     assert ukb.std() == pytest.approx(0.09, abs=0.02)
     assert np.mean(abcd <= 0.2) == pytest.approx(0.5, abs=0.10)
     assert np.mean(abcd <= 0.1) == pytest.approx(0.07, abs=0.05)
+
+
+def test_unknown_population_is_an_error_even_for_zero_runs():
+    with pytest.raises(MrsimInputError, match="population must be one of"):
+        population_magnitudes("ukb+hcp", 0)
+
+
+def test_motion_windows_recipe_rejects_an_unknown_population():
+    from mrsim.dataset.build import build_dataset
+    from mrsim.dataset.recipe import recipe_from_dict
+
+    raw = {"name": "w", "kind": "motion_windows", "seed": 1,
+           "params": {"n_subjects": 2, "population": "ukb+hcp"}}  # fmt: skip
+    with pytest.raises(MrsimInputError, match="params.population"):
+        build_dataset(recipe_from_dict(raw), "/nonexistent/never-written", progress=False)

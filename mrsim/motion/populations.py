@@ -30,10 +30,15 @@ References
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import ndtri
 
 from mrsim.errors import MrsimInputError
+
+if TYPE_CHECKING:
+    from mrsim.motion.trajectory import Trajectory
 
 #: Published run-level mean FD distributions, with the protocol they were measured at.
 #: ``lognormal``: ``(mu, sigma)`` of ln(mean FD / mm), fitted to the published numbers
@@ -131,7 +136,7 @@ def _unit_fd(n_frames: int, tr_s: float, seed) -> float:
     return float(power_fd(run)[1:].mean())
 
 
-def matched_realistic(n_frames: int, tr_s: float, target_fd_mm: float, seed):
+def matched_realistic(n_frames: int, tr_s: float, target_fd_mm: float, seed) -> Trajectory:
     """``realistic(n_frames, tr_s=tr_s, seed=seed)`` rescaled to a mean Power FD (mm).
 
     The generator scales one shape by ``magnitude_mm``, so the run's mean Power FD (frames
@@ -200,6 +205,7 @@ def population_magnitudes(
     ndarray, shape (n,)
         ``magnitude_mm`` of run ``i``.
     """
+    mixture_component(population, 0)  # a clear error for an unknown name, even with n = 0
     if int(n) < 0:
         raise MrsimInputError(f"n must be >= 0, got {n!r}")
     z = np.random.default_rng([int(seed), 7]).standard_normal(int(n))
@@ -218,7 +224,7 @@ def population_trajectories(
     *,
     tr_s: float | None = None,
     n_frames=None,
-) -> list:
+) -> list[Trajectory]:
     """``realistic`` runs whose run-level mean FD follows a published population.
 
     Run ``i`` is ``realistic(n_frames, tr_s=tr_s, magnitude_mm=m[i], seed=(seed, i))`` with
