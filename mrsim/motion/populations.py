@@ -107,7 +107,7 @@ def target_mean_fd(population: str, z: float, tr_s: float | None = None) -> floa
     ``exp(mu + sigma z)`` with the log-normal of :data:`POPULATIONS`, times
     ``tr_s / tr_population`` when another TR is given: FD is a per-frame displacement and,
     for the same motion, scales with the TR (for the generator's runs of equal duration,
-    0.896 at 0.72 s vs 0.8 s, 300 runs; docs/motion.md section 7).
+    0.895 at 0.72 s vs 0.8 s, 300 runs; docs/motion_realism.md).
     """
     pop = _population(population)
     mu, sigma = pop["lognormal"]
@@ -234,7 +234,7 @@ def population_trajectories(
     ``tr_s`` / ``n_frames`` (e.g. the recentre predictor's TR 0.72 s) the runs are generated
     and matched there to the published mean FD times ``tr_s / tr_population``: FD is a
     per-frame displacement, and for the generator's motion it scales with the TR (runs of
-    equal duration have 0.896 times the mean FD at TR 0.72 s that they have at 0.8 s).
+    equal duration have 0.895 times the mean FD at TR 0.72 s that they have at 0.8 s).
 
     Parameters
     ----------
