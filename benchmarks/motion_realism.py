@@ -7,18 +7,21 @@ FD of high-motion frames (FD > 0.3 mm) carried by pitch (rx) and the y / z trans
 which Frew et al. (2022) found to dominate every high-motion spike. The published numbers
 (``PUBLISHED``; sources in docs/motion.md section 7) are compared with generated runs at the
 protocol each was measured with (HCP TR 0.72 s / 1200 frames, ABCD TR 0.8 s / 375 frames),
-because FD depends on the TR. Generated runs use the magnitudes the recentre predictor trains
-on (log-uniform 0.3-3 mm) with three settings: the original generator, the first retune
-(nod-shaped jerks, jitter, neck pivot) and the current defaults. The offline real traces are
+because FD depends on the TR. Generated runs use the magnitudes the recentre predictor
+trained on before the retune (log-uniform 0.3-3 mm) with three settings: the original
+generator, the first retune (nod-shaped jerks, jitter, neck pivot) and the current defaults.
+The offline real traces are
 nilearn's bundled SPM ``spm_confounds.txt`` (20 frames) and fMRIPrep
 ``test_desc-confounds_regressors.tsv`` (30 frames); their TR is not stated, so only
 frame-to-frame and per-axis quantities are compared.
 
 Run-level mean FD against the published UK Biobank / ABCD / HCP numbers
-(``mrsim.motion.POPULATIONS``): the recentre training magnitudes and population-matched
-magnitudes (``mrsim.motion.population_trajectories``) at each cohort's protocol, with the
-frame fractions, the lenient / strict exclusion regimes (Parkes et al. 2018) and the
-Jenkinson / Power FD ratio.
+(``mrsim.motion.POPULATIONS``), before and after the retune of the training motion: the
+log-uniform 0.3-3 mm magnitudes the recentre predictor trained on before, and the retuned
+default (``ukb+abcd``: each run's mean FD drawn from the published cohorts,
+``mrsim.motion.population_trajectories``) at each cohort's protocol and as the training
+runs themselves, with the frame fractions, the lenient / strict exclusion regimes (Parkes et
+al. 2018) and the Jenkinson / Power FD ratio.
 
 Writes docs/motion_realism.md, docs/motion_realism.json, docs/img/motion_realism.png,
 docs/img/motion_realism_fd.png.
@@ -41,10 +44,15 @@ from scipy.signal import welch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from correctors.recentre.data import HCP_LENGTHS  # noqa: E402
 from mrsim.motion.fd import jenkinson_fd, power_fd  # noqa: E402
 from mrsim.motion.formats import read_trajectory  # noqa: E402
 from mrsim.motion.generators import realistic  # noqa: E402
-from mrsim.motion.populations import POPULATIONS, population_trajectories  # noqa: E402
+from mrsim.motion.populations import (  # noqa: E402
+    DEFAULT_MIXTURE,
+    POPULATIONS,
+    population_trajectories,
+)
 from mrsim.motion.trajectory import PARAM_NAMES  # noqa: E402
 
 TR_S = 0.72  # HCP rest protocol, used for the spectra
@@ -245,15 +253,22 @@ UKB_TASK_STRICT_EXCLUDED_ABOVE = 0.80
 POP_PROTOCOL = {"ukb": "UKB", "abcd": "ABCD"}
 
 
-def run_level(runs) -> dict:
-    """Run-level mean FD distribution, frame fractions and the exclusion regimes."""
-    fds = [power_fd(r)[1:] for r in runs]
+def run_level(runs, fd_scale: float = 1.0) -> dict:
+    """Run-level mean FD distribution, frame fractions and the exclusion regimes.
+
+    ``fd_scale`` multiplies every FD first: ``TR_cohort / TR_run`` gives the FD the same
+    motion has at the cohort's TR (FD of the same motion scales with the TR).
+    """
+    fds = [fd_scale * power_fd(r)[1:] for r in runs]
     m = np.array([f.mean() for f in fds])
     pooled = np.concatenate(fds)
     strict = np.array(
         [(f.mean() > 0.25) or ((f > 0.2).mean() > 0.2) or (f.max() > 5.0) for f in fds]
     )
-    jp = [jenkinson_fd(r)[1:].mean() / max(f.mean(), 1e-12) for r, f in zip(runs, fds, strict=True)]
+    jp = [
+        fd_scale * jenkinson_fd(r)[1:].mean() / max(f.mean(), 1e-12)
+        for r, f in zip(runs, fds, strict=True)
+    ]
     return {
         "n_runs": len(runs),
         "mean_fd_mm": m.tolist(),
@@ -273,12 +288,42 @@ def run_level(runs) -> dict:
 
 
 def populations(n: int) -> dict:
-    """The recentre training magnitudes and the published-population magnitudes."""
-    out = {"training": {}, "matched": {}}
+    """Before / after the retune of the training motion, against the published cohorts.
+
+    ``training``: the log-uniform 0.3-3 mm magnitudes the recentre predictor trained on
+    before, at each cohort's protocol. ``matched``: each cohort's runs of the retuned draw at
+    the cohort's own protocol (``population_trajectories(pop)``). ``retuned``: the retuned
+    training draw itself (``population_trajectories(DEFAULT_MIXTURE, tr_s=0.72,
+    n_frames=HCP_LENGTHS)``, what ``correctors.recentre.data.generate_trajectories`` and the
+    ``motion_windows`` recipe draw), ``all`` runs and each cohort's half with its FD taken to
+    the cohort's TR; ``retuned_hcp``: the same mixture at the HCP rest protocol.
+    """
+    out = {"training": {}, "matched": {}, "retuned": {}}
     for proto in PROTOCOLS:
         out["training"][proto] = run_level(generated(n, "current", seed=41, protocol=proto))
     for pop in POPULATIONS:
         out["matched"][pop] = run_level(population_trajectories(pop, n, seed=41))
+    tr_s = PROTOCOLS["HCP"][0]
+    k = len(POPULATIONS)
+    runs = population_trajectories(DEFAULT_MIXTURE, 5 * n, seed=42, tr_s=tr_s,
+                                   n_frames=HCP_LENGTHS)  # fmt: skip
+    out["retuned"]["all"] = run_level(runs)
+    for i, pop in enumerate(DEFAULT_MIXTURE.split("+")):
+        scale = POPULATIONS[pop]["tr_s"] / tr_s
+        out["retuned"][pop] = run_level(runs[i::k], fd_scale=scale)
+    # FD of the same motion at another TR: runs of the ABCD duration (300 s) at TR 0.72 s and
+    # 0.8 s, unit magnitude (peak-normalised over the same duration), 300 seeds each
+    unit = {
+        t: [power_fd(realistic(round(300.0 / t), tr_s=t, magnitude_mm=1.0, seed=[9, i]))[1:].mean()
+            for i in range(300)]
+        for t in (0.72, 0.8)
+    }  # fmt: skip
+    out["fd_ratio_tr_0.72_over_0.8"] = float(np.median(unit[0.72]) / np.median(unit[0.8]))
+    out["retuned_hcp"] = {
+        "HCP": run_level(
+            population_trajectories(DEFAULT_MIXTURE, n, seed=43, tr_s=tr_s, n_frames=1200)
+        )
+    }
     return out
 
 
@@ -289,21 +334,29 @@ def population_figure(pops: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     from scipy.stats import lognorm
 
+    def cdf(ax, values, **kw):
+        v = np.sort(values)
+        ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", **kw)
+
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     x = np.geomspace(0.01, 1.0, 300)
     for ax, proto in zip(axes, ("UKB", "ABCD", "HCP"), strict=True):
         tr_s, n_frames = PROTOCOLS[proto]
-        tr = np.sort(pops["training"][proto]["mean_fd_mm"])
-        ax.step(tr, np.arange(1, len(tr) + 1) / len(tr), where="post", color="C2",
-                label="generated, recentre training magnitudes (log-uniform 0.3-3 mm)")  # fmt: skip
+        cdf(ax, pops["training"][proto]["mean_fd_mm"], color="C2",
+            label="before: log-uniform 0.3-3 mm (recentre training until the retune)")  # fmt: skip
         pop = {v: k for k, v in POP_PROTOCOL.items()}.get(proto)
         if pop is not None:
             mu, sig = POPULATIONS[pop]["lognormal"]
             ax.plot(x, lognorm.cdf(x, sig, scale=np.exp(mu)), "k-", lw=1,
                     label="log-normal fitted to the published numbers")  # fmt: skip
-            mt = np.sort(pops["matched"][pop]["mean_fd_mm"])
-            ax.step(mt, np.arange(1, len(mt) + 1) / len(mt), where="post", color="C1",
-                    label="generated, population-matched magnitudes")  # fmt: skip
+            cdf(ax, pops["matched"][pop]["mean_fd_mm"], color="C1",
+                label=f"after: retuned draw, {proto} runs at this protocol")  # fmt: skip
+            cdf(ax, pops["retuned"][pop]["mean_fd_mm"], color="C1", ls="--",
+                label=f"after: retuned training runs ({proto} half, TR 0.72 s, "
+                f"FD x {POPULATIONS[pop]['tr_s']}/0.72)")  # fmt: skip
+        else:
+            cdf(ax, pops["retuned_hcp"]["HCP"]["mean_fd_mm"], color="C1",
+                label="after: retuned draw (ukb+abcd) at this protocol")  # fmt: skip
         if proto == "ABCD":
             ax.plot([0.1, 0.2], [0.07, 0.5], "ks", label="published (Sadil & Lindquist)")
             ax.plot([0.15], [ABCD_FRAC_MEAN_FD_LE_015], "k^",
@@ -402,8 +455,9 @@ def main(argv=None) -> int:
     res["populations"] = populations(args.n_population)
     population_figure(res["populations"], out / "img" / "motion_realism_fd.png")
     for group in res["populations"].values():  # per-run values only feed the figure
-        for st in group.values():
-            st.pop("mean_fd_mm")
+        if isinstance(group, dict):
+            for st in group.values():
+                st.pop("mean_fd_mm")
     cmd = "python benchmarks/motion_realism.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
@@ -417,31 +471,42 @@ def main(argv=None) -> int:
 
 
 def population_report(pops: dict) -> list[str]:
-    tr, mt = pops["training"], pops["matched"]
+    tr, mt, rt = pops["training"], pops["matched"], pops["retuned"]
+    hcp_after = pops["retuned_hcp"]["HCP"]
 
     def f(d: dict, k: str, fmt: str = "{:.3f}") -> str:
         return fmt.format(d[k])
 
+    def msd(d: dict) -> str:
+        return f"{d['mean_fd_mean_mm']:.3f} ({d['mean_fd_sd_mm']:.3f})"
+
     rows = [
         ("UKB", "mean (SD) of run mean FD, mm", "0.20 (0.09)",
-         f"{tr['UKB']['mean_fd_mean_mm']:.3f} ({tr['UKB']['mean_fd_sd_mm']:.3f})",
-         f"{mt['ukb']['mean_fd_mean_mm']:.3f} ({mt['ukb']['mean_fd_sd_mm']:.3f})"),
+         msd(tr["UKB"]), msd(mt["ukb"]), msd(rt["ukb"])),
         ("UKB", "median run mean FD, mm", "(log-normal fit 0.182)",
-         f(tr["UKB"], "mean_fd_median_mm"), f(mt["ukb"], "mean_fd_median_mm")),
+         f(tr["UKB"], "mean_fd_median_mm"), f(mt["ukb"], "mean_fd_median_mm"),
+         f(rt["ukb"], "mean_fd_median_mm")),
         ("UKB", "runs excluded, strict regime", f"> {UKB_TASK_STRICT_EXCLUDED_ABOVE:.2f} "
          "(task runs; rest not stated)", f(tr["UKB"], "strict_excluded"),
-         f(mt["ukb"], "strict_excluded")),
+         f(mt["ukb"], "strict_excluded"), "-"),
         ("UKB", "runs excluded, lenient (mean FD > 0.55 mm)", "not stated",
-         f(tr["UKB"], "lenient_excluded"), f(mt["ukb"], "lenient_excluded")),
+         f(tr["UKB"], "lenient_excluded"), f(mt["ukb"], "lenient_excluded"),
+         f(rt["ukb"], "lenient_excluded")),
         ("ABCD", "runs with mean FD <= 0.1 mm", "0.07",
-         f(tr["ABCD"], "frac_runs_mean_fd_le_0.1"), f(mt["abcd"], "frac_runs_mean_fd_le_0.1")),
+         f(tr["ABCD"], "frac_runs_mean_fd_le_0.1"), f(mt["abcd"], "frac_runs_mean_fd_le_0.1"),
+         f(rt["abcd"], "frac_runs_mean_fd_le_0.1")),
         ("ABCD", "runs with mean FD <= 0.15 mm", f">= {ABCD_FRAC_MEAN_FD_LE_015:.3f} "
          "(baseline study)", f(tr["ABCD"], "frac_runs_mean_fd_le_0.15"),
-         f(mt["abcd"], "frac_runs_mean_fd_le_0.15")),
+         f(mt["abcd"], "frac_runs_mean_fd_le_0.15"), f(rt["abcd"], "frac_runs_mean_fd_le_0.15")),
         ("ABCD", "runs with mean FD <= 0.2 mm", "about 0.5",
-         f(tr["ABCD"], "frac_runs_mean_fd_le_0.2"), f(mt["abcd"], "frac_runs_mean_fd_le_0.2")),
+         f(tr["ABCD"], "frac_runs_mean_fd_le_0.2"), f(mt["abcd"], "frac_runs_mean_fd_le_0.2"),
+         f(rt["abcd"], "frac_runs_mean_fd_le_0.2")),
         ("HCP", "median run mean FD, mm", f"< {HCP_TYPICAL_MEAN_FD_BELOW_MM} (typically)",
-         f(tr["HCP"], "mean_fd_median_mm"), "-"),
+         f(tr["HCP"], "mean_fd_median_mm"), f(hcp_after, "mean_fd_median_mm"),
+         f(rt["all"], "mean_fd_median_mm")),
+        ("HCP", "runs with mean FD < 0.15 mm", "'typically' (> 0.5)",
+         f(tr["HCP"], "frac_runs_mean_fd_le_0.15"), f(hcp_after, "frac_runs_mean_fd_le_0.15"),
+         f(rt["all"], "frac_runs_mean_fd_le_0.15")),
     ]  # fmt: skip
     for proto, pop in (("UKB", "ukb"), ("ABCD", "abcd"), ("HCP", None)):
         for k, label in (
@@ -449,24 +514,36 @@ def population_report(pops: dict) -> list[str]:
             ("frac_frames_fd_gt_0.5", "frames with FD > 0.5 mm (pooled)"),
             ("median_fd_mm_pooled", "median frame FD, mm (pooled)"),
         ):
-            rows.append((proto, label, "not found", f(tr[proto], k),
-                         f(mt[pop], k) if pop else "-"))  # fmt: skip
+            after = f(mt[pop], k) if pop else f(hcp_after, k)
+            rows.append((proto, label, "not found", f(tr[proto], k), after,
+                         f(rt["all"], k) if pop is None else "-"))  # fmt: skip
     out = [
         "",
         "## Run-level mean FD: published large cohorts (Power FD, raw, at each protocol)",
         "",
-        f"Generated runs: {tr['UKB']['n_runs']} per column. Training magnitudes: log-uniform "
-        "0.3-3 mm, as the recentre predictor trains. Population-matched: "
-        "`mrsim.motion.population_trajectories` (target mean FD from the log-normal fitted to "
-        "the published numbers, magnitude rescaled per seed); the mean FD rows are matched by "
-        "construction, the frame and exclusion rows are not.",
+        f"Generated runs: {tr['UKB']['n_runs']} per column ({rt['all']['n_runs']} in the last). "
+        "**Before**: log-uniform 0.3-3 mm magnitudes, the recentre predictor's training draw "
+        "until the retune, at each cohort's protocol. **After** (the retuned default, "
+        f"`{DEFAULT_MIXTURE}`): run-level mean FD drawn from the log-normal fitted to each "
+        "cohort's published numbers, magnitude rescaled per run "
+        "(`mrsim.motion.population_trajectories`); UKB / ABCD rows: that cohort's runs at the "
+        "cohort's protocol; HCP rows: the mixture at the HCP rest protocol. **After, training "
+        "runs**: the retuned training draw itself (TR 0.72 s, 1200 / 316 / 405 frames, "
+        "cohorts alternating); UKB / ABCD rows: that cohort's half, FD times TR_cohort / 0.72 "
+        "(the FD of the same motion at the cohort's TR); HCP rows: all runs at TR 0.72 s. The "
+        "run-level rows of the two *after* columns are matched by construction (up to the "
+        "draw's sampling error); the frame and exclusion rows are not.",
         "",
-        "| protocol | statistic | published | training magnitudes | population-matched |",
-        "|---|---|---|---:|---:|",
+        "| protocol | statistic | published | before | after | after, training runs |",
+        "|---|---|---|---:|---:|---:|",
     ]
-    out += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    out += [f"| {a} | {b} | {c} | {d} | {e} | {g} |" for a, b, c, d, e, g in rows]
     jp = [tr[p]["jenkinson_over_power_median"] for p in PROTOCOLS]
     out += [
+        "",
+        "FD of the same motion at another TR (why the training runs' target is scaled by TR / "
+        "TR_cohort): median mean FD of unit-magnitude runs of 300 s at TR 0.72 s over that at "
+        f"0.8 s, 300 seeds each: {pops['fd_ratio_tr_0.72_over_0.8']:.3f} (TR ratio 0.900).",
         "",
         "Jenkinson RMS FD / Power FD of the generated runs (median over runs): "
         + ", ".join(f"{p} {v:.3f}" for p, v in zip(PROTOCOLS, jp, strict=True))
@@ -485,7 +562,8 @@ def report(res: dict, n: int) -> str:
         "",
         f"- command: `{res['command']}`; {res['machine']}; {res['wall_s']:.0f} s",
         f"- generated: {n} runs per setting, magnitude log-uniform 0.3-3 mm (the recentre "
-        f"training distribution); HCP protocol TR {tr_s} s, {n_frames} frames unless stated; "
+        "training draw before the retune of the last section, kept here so that the generator "
+        f"settings compare as before); HCP protocol TR {tr_s} s, {n_frames} frames unless stated; "
         "ABCD rows at TR 0.8 s, 375 frames (one 5 min run)",
         "- settings: " + "; ".join(f"`{k}` = {v}" for k, v in LABELS.items()),
         "",

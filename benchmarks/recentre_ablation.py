@@ -25,7 +25,7 @@ import torch
 
 from correctors.recentre.baselines import ARIncrements, Persistence
 from correctors.recentre.cli import fresh_seed
-from correctors.recentre.data import generate_trajectories
+from correctors.recentre.data import DEFAULT_MAGNITUDES, generate_trajectories
 from correctors.recentre.metrics import prediction_metrics
 from correctors.recentre.model import RecentreConfig
 from correctors.recentre.training import predict_windows, train_model
@@ -46,12 +46,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--magnitudes",
+        default=DEFAULT_MAGNITUDES,
+        help="generated motion (0.3:3 before the retune of the training motion)",
+    )
     ap.add_argument("-o", "--output", default=str(ROOT / "docs" / "recentre_ablation.md"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    tr = generate_trajectories(30, seed=0)
-    va = generate_trajectories(12, seed=1000)
-    te = generate_trajectories(24, seed=2000)
+    tr = generate_trajectories(30, seed=0, magnitudes=args.magnitudes)
+    va = generate_trajectories(12, seed=1000, magnitudes=args.magnitudes)
+    te = generate_trajectories(24, seed=2000, magnitudes=args.magnitudes)
     Xtr, ytr, _ = make_windows_many(tr)
     Xva, yva, _ = make_windows_many(va)
     Xte, yte, _ = make_windows_many(te)
@@ -61,7 +66,9 @@ def main() -> int:
         rows[b.name] = (prediction_metrics(yte, *b.predict(Xte), Xte[:, -1]), "")
 
     def resample(epoch: int):
-        return make_windows_many(generate_trajectories(30, seed=fresh_seed(0, epoch)))[:2]
+        return make_windows_many(
+            generate_trajectories(30, seed=fresh_seed(0, epoch), magnitudes=args.magnitudes)
+        )[:2]
 
     for name, (kw, fresh) in VARIANTS.items():
         cfg = RecentreConfig(max_epochs=args.epochs, patience=10**6, **kw)

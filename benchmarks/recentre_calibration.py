@@ -43,8 +43,13 @@ from correctors.recentre.calibration import (  # noqa: E402
     calibration_curve,
     interval_coverage,
 )
-from correctors.recentre.cli import _load_data  # noqa: E402
-from correctors.recentre.data import HCP_TR_S, generate_trajectories  # noqa: E402
+from correctors.recentre.cli import _load_data, source_magnitudes  # noqa: E402
+from correctors.recentre.data import (  # noqa: E402
+    DEFAULT_MAGNITUDES,
+    HCP_TR_S,
+    LEGACY_MAGNITUDES,
+    generate_trajectories,
+)
 from correctors.recentre.metrics import prediction_metrics  # noqa: E402
 from correctors.recentre.training import load_model, predict_windows  # noqa: E402
 from mrsim.motion.formats import read_trajectory  # noqa: E402
@@ -221,7 +226,14 @@ def cov_param_md(blocks: dict) -> list[str]:
     return out
 
 
-def population_md(pops: dict, n: int, seed: int) -> list[str]:
+def magnitudes_text(spec: str) -> str:
+    if ":" in spec:
+        lo, hi = spec.split(":")
+        return f"log-uniform {lo}-{hi} mm magnitudes (`{spec}`)"
+    return f"run-level mean FD drawn from the published populations (`{spec}`)"
+
+
+def population_md(pops: dict, n: int, seed: int, trained_on: str) -> list[str]:
     out = [
         "",
         f"## Held-out motion with published-population magnitudes ({n} trajectories each, "
@@ -229,8 +241,8 @@ def population_md(pops: dict, n: int, seed: int) -> list[str]:
         "",
         "`mrsim.motion.population_trajectories`: run-level mean FD drawn from the log-normal "
         "fitted to the published UK Biobank / ABCD numbers (docs/motion_realism.md), the same "
-        "run duration, sampled at the predictor's TR. The predictor was trained and calibrated "
-        "on log-uniform 0.3-3 mm magnitudes (median run mean FD about 1.5x lower).",
+        "run duration as the cohort's runs, at the predictor's TR (target times TR / TR_cohort). "
+        f"The predictor was trained and calibrated on {magnitudes_text(trained_on)}.",
         "",
         "| population | windows | method | R2 | FD_gain pooled | cov 1 sigma [95 % CI] "
         "| cov 2 sigma [95 % CI] |",
@@ -244,6 +256,52 @@ def population_md(pops: dict, n: int, seed: int) -> list[str]:
             out.append(
                 f"| {pop} | {d['n_windows']} | {name} | {m['r2']:.4f} | "
                 f"{m['fd_gain_pooled']:.3f} | {cov['cov_1sigma']:.3f}{ci(cov, 1)} | "
+                f"{cov['cov_2sigma']:.3f}{ci(cov, 2)} |"
+            )
+    return out
+
+
+COMPARE_SETS = (
+    ("generated", "held-out generated (test magnitudes)"),
+    ("generated_legacy", f"held-out generated, {LEGACY_MAGNITUDES} (before the retune)"),
+    ("populations.ukb", "UK Biobank magnitudes"),
+    ("populations.abcd", "ABCD magnitudes"),
+    ("real", "real traces"),
+)
+
+
+def _rows_of(res: dict, key: str) -> dict | None:
+    d = res
+    for part in key.split("."):
+        d = d.get(part) if isinstance(d, dict) else None
+        if d is None:
+            return None
+    return d.get("rows")
+
+
+def compare_md(res: dict, other: dict, other_name: str) -> list[str]:
+    """GRU of this checkpoint next to another one evaluated by this script on the same sets."""
+    out = [
+        "",
+        f"## This checkpoint vs {other_name}",
+        "",
+        f"Both evaluated by this script on the same windows; `{other_name}`: "
+        f"`{other.get('command', '?')}` (checkpoint sha256 "
+        f"{other.get('model_sha256', '?')[:16]}...).",
+        "",
+        "| set | model | R2 | FD_gain | FD_gain pooled | cov 1 sigma | cov 2 sigma |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in COMPARE_SETS:
+        for name, r in (("this", res), (other_name, other)):
+            rows = _rows_of(r, key)
+            if rows is None:
+                continue
+            g = rows["gru"]
+            cov = g["coverage"].get("recalibrated", g["coverage"]["raw"])
+            out.append(
+                f"| {label} | {name} | {g['r2']:.4f} | {g['fd_gain']:.3f} | "
+                f"{g['fd_gain_pooled']:.3f} | {cov['cov_1sigma']:.3f}{ci(cov, 1)} | "
                 f"{cov['cov_2sigma']:.3f}{ci(cov, 2)} |"
             )
     return out
@@ -263,6 +321,18 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True, help="calibrated checkpoint")
     ap.add_argument("--n-test", type=int, default=24)
     ap.add_argument("--test-seed", type=int, default=2000)
+    ap.add_argument(
+        "--test-magnitudes",
+        default=DEFAULT_MAGNITUDES,
+        help=f"magnitudes of the held-out generated set (default {DEFAULT_MAGNITUDES}); "
+        f"a second set always uses {LEGACY_MAGNITUDES}, the draw before the retune",
+    )
+    ap.add_argument("--stem", default="recentre_calibration", help="output file stem")
+    ap.add_argument(
+        "--compare",
+        metavar="JSON",
+        help="a report JSON of another checkpoint from this script: GRU side by side",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "docs"))
     ap.add_argument("--ship", action="store_true", help="copy to correctors/weights/recentre/")
@@ -285,10 +355,19 @@ def main(argv=None) -> int:
     fit = make_windows_many(
         [train_all[i] for i in extra["train_index"]], n_past=model.config.n_past
     )[:2]
-    test = generate_trajectories(args.n_test, seed=args.test_seed)
-    res = {"generated": {}, "real": {}}
+    trained_on = source_magnitudes(extra["train_data"])
+    test = generate_trajectories(args.n_test, seed=args.test_seed, magnitudes=args.test_magnitudes)
+    res = {"generated": {}, "real": {}, "trained_on": trained_on}
     rows, curves, nw = evaluate(model, norm, test, fit, table, T)
-    res["generated"] = {"n_windows": nw, "rows": rows, "curves": curves}
+    res["generated"] = {
+        "n_windows": nw,
+        "rows": rows,
+        "curves": curves,
+        "magnitudes": args.test_magnitudes,
+    }
+    legacy = generate_trajectories(args.n_test, seed=args.test_seed, magnitudes=LEGACY_MAGNITUDES)
+    lrows, _, lnw = evaluate(model, norm, legacy, fit, table, T)
+    res["generated_legacy"] = {"n_windows": lnw, "rows": lrows, "magnitudes": LEGACY_MAGNITUDES}
     real = {
         k: read_trajectory(p, format=f, tr_s=2.0)
         for k, (p, f) in real_files().items()
@@ -333,12 +412,15 @@ def main(argv=None) -> int:
     fig.tight_layout()
     out = Path(args.out)
     (out / "img").mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "img" / "recentre_calibration.png", dpi=110)
+    fig.savefig(out / "img" / f"{args.stem}.png", dpi=110)
     plt.close(fig)
     cmd = "python benchmarks/recentre_calibration.py " + " ".join(
         a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:])
     )
     res["command"] = cmd
+    from mrsim.io.hdf5 import file_sha256
+
+    res["model_sha256"] = file_sha256(args.model)
     res["train_command"] = args.train_command
     res["calibration"] = {k: v for k, v in cal.items() if k != "z_quantiles"}
     res["machine"] = (
@@ -352,7 +434,7 @@ def main(argv=None) -> int:
         "# recentre GRU: calibration and accuracy "
         "(generated by `benchmarks/recentre_calibration.py`)",
         "",
-        f"- command: `{cmd}`",
+        f"- command: `{cmd}` (checkpoint sha256 {res['model_sha256'][:16]}...)",
         f"- training: `{args.train_command}` ({hist.get('epochs')} epochs, best "
         f"{hist.get('best_epoch', -1) + 1}, {hist.get('stopped')}, {hist.get('seconds', 0):.0f} s)",
         f"- calibration: `python -m correctors.recentre calibrate` on {cal['n_val_windows']} "
@@ -361,8 +443,10 @@ def main(argv=None) -> int:
         + "; |z| quantile table for the intervals",
         f"- machine: {res['machine']}",
         "",
+        f"- trained and calibrated on: {magnitudes_text(trained_on)}",
+        "",
         f"## Held-out generated motion ({args.n_test} trajectories, seed {args.test_seed}, "
-        f"{nw} windows)",
+        f"{nw} windows; {magnitudes_text(args.test_magnitudes)})",
         "",
         "GRU coverage of the +-1 sigma / +-2 sigma intervals "
         "(targets 0.683 +- 0.05, 0.954 +- 0.03):",
@@ -373,6 +457,14 @@ def main(argv=None) -> int:
     for k, v in g.items():
         lines.append(f"| {k} | {v['cov_1sigma']:.3f}{ci(v, 1)} | {v['cov_2sigma']:.3f}{ci(v, 2)} |")
     lines += [""] + table_md(rows) + ["", "R^2 per parameter (absolute poses):", ""] + r2_md(rows)
+    lines += [
+        "",
+        f"## Held-out generated motion, magnitudes of before the retune ({args.n_test} "
+        f"trajectories, seed {args.test_seed}, {lnw} windows; "
+        f"{magnitudes_text(LEGACY_MAGNITUDES)})",
+        "",
+    ]
+    lines += table_md(lrows) + ["", "R^2 per parameter (absolute poses):", ""] + r2_md(lrows)
     gr = rrows["gru"]["coverage"]
     lines += [
         "",
@@ -410,10 +502,13 @@ def main(argv=None) -> int:
         )
         + " at 1 / 2 sigma.",
     ]
-    lines += population_md(res["populations"], args.n_test, args.test_seed + 1)
-    lines += ["", "![calibration](img/recentre_calibration.png)"]
-    (out / "recentre_calibration.md").write_text("\n".join(lines) + "\n")
-    (out / "recentre_calibration.json").write_text(json.dumps(res, indent=1))
+    lines += population_md(res["populations"], args.n_test, args.test_seed + 1, trained_on)
+    if args.compare:
+        other = json.loads(Path(args.compare).read_text())
+        lines += compare_md(res, other, Path(args.compare).stem)
+    lines += ["", f"![calibration](img/{args.stem}.png)"]
+    (out / f"{args.stem}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.stem}.json").write_text(json.dumps(res, indent=1))
     print("\n".join(lines))
     if args.ship:
         import mrsim
@@ -436,13 +531,14 @@ def main(argv=None) -> int:
             f"-o {args.model}",
             "recipe": "generated realistic trajectories (mrsim.motion.generators.realistic, "
             "defaults), "
-            "HCP-like TR 0.72 s, lengths 1200/316/405, magnitude log-uniform 0.3-3 mm, 60 "
+            f"HCP-like TR 0.72 s, lengths 1200/316/405, {magnitudes_text(trained_on)}, 60 "
             "trajectories (48 train / 12 val) with fresh training trajectories every epoch",
             "seeds": {
                 "generator": extra["train_data"],
                 "fresh_per_epoch": "seed + 100000 + epoch",
                 "torch": model.config.seed,
                 "test": args.test_seed,
+                "test_magnitudes": args.test_magnitudes,
             },
             "data": {
                 "train_windows_first_epoch": hist.get("n_train_windows"),
@@ -453,6 +549,11 @@ def main(argv=None) -> int:
             "history": {k: hist.get(k) for k in ("epochs", "best_epoch", "stopped", "seconds")},
             "metrics": {
                 "held_out_generated": {k: short(v) for k, v in rows.items()},
+                "held_out_generated_legacy_magnitudes": {k: short(v) for k, v in lrows.items()},
+                "populations": {
+                    p: {k: short(v) for k, v in d["rows"].items()}
+                    for p, d in res["populations"].items()
+                },
                 "real_traces": {k: short(v) for k, v in rrows.items()},
             },
             "mrsim_version": mrsim.__version__,

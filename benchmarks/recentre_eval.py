@@ -38,6 +38,7 @@ import torch  # noqa: E402
 from correctors.recentre.baselines import default_baselines  # noqa: E402
 from correctors.recentre.cli import format_table, fresh_seed, plot_prediction  # noqa: E402
 from correctors.recentre.data import (  # noqa: E402
+    DEFAULT_MAGNITUDES,
     HCP_LENGTHS,
     HCP_TR_S,
     generate_trajectories,
@@ -114,6 +115,12 @@ def main() -> int:
     ap.add_argument("--n-val", type=int, default=12)
     ap.add_argument("--n-test", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--magnitudes",
+        default=DEFAULT_MAGNITUDES,
+        help="generated motion: population (ukb, abcd, ukb+abcd) or LO:HI log-uniform mm "
+        "(0.3:3 before the retune of the training motion, as in docs/recentre_eval.md)",
+    )
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--max-minutes", type=float, default=8.0, help="training wall-clock budget")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -133,9 +140,9 @@ def main() -> int:
     t_start = time.perf_counter()
 
     # three disjoint generated sets (independent generator seeds)
-    train = generate_trajectories(args.n_train, seed=args.seed)
-    val = generate_trajectories(args.n_val, seed=args.seed + 1000)
-    test = generate_trajectories(args.n_test, seed=args.seed + 2000)
+    train = generate_trajectories(args.n_train, seed=args.seed, magnitudes=args.magnitudes)
+    val = generate_trajectories(args.n_val, seed=args.seed + 1000, magnitudes=args.magnitudes)
+    test = generate_trajectories(args.n_test, seed=args.seed + 2000, magnitudes=args.magnitudes)
     Xtr, ytr, _ = make_windows_many(train)
     Xva, yva, _ = make_windows_many(val)
     print(f"windows: train {len(Xtr)}, val {len(Xva)}", flush=True)
@@ -143,7 +150,9 @@ def main() -> int:
     cfg = RecentreConfig(max_epochs=args.epochs, seed=args.seed)
 
     def resample(epoch: int):
-        fresh = generate_trajectories(args.n_train, seed=fresh_seed(args.seed, epoch))
+        fresh = generate_trajectories(
+            args.n_train, seed=fresh_seed(args.seed, epoch), magnitudes=args.magnitudes
+        )
         return make_windows_many(fresh)[:2]
 
     model, norm, hist = train_model(
@@ -192,7 +201,7 @@ def main() -> int:
         f"- command: `{cmd}`",
         f"- machine: {report['machine']}",
         f"- data: generated `realistic` trajectories, TR {HCP_TR_S} s, lengths cycling "
-        f"{'/'.join(map(str, HCP_LENGTHS))}, magnitude log-uniform 0.3-3 mm; train "
+        f"{'/'.join(map(str, HCP_LENGTHS))}, magnitudes `{args.magnitudes}`; train "
         f"{args.n_train} trajectories ({len(Xtr)} windows) "
         + (
             "reused every epoch"

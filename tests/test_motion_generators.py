@@ -78,7 +78,9 @@ def test_realistic_jitter_sets_the_frame_to_frame_floor():
 
 
 # Published motion statistics (docs/motion.md section 7), checked on the defaults over several
-# seeds at the magnitudes the recentre predictor trains on (log-uniform 0.3-3 mm).
+# seeds at the magnitudes the recentre predictor trained on before the retune of its training
+# motion (log-uniform 0.3-3 mm; the run-level FD of the retuned draw is tested in
+# test_motion_populations.py and test_recentre_magnitudes.py).
 def _runs(tr_s, n, seed, k=20, **kw):
     rng = np.random.default_rng([seed, 11])
     mags = np.exp(rng.uniform(np.log(0.3), np.log(3.0), k))

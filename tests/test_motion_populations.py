@@ -12,6 +12,7 @@ from mrsim.motion.populations import (
     population_magnitudes,
     population_trajectories,
 )
+from mrsim.motion.trajectory import Trajectory
 
 
 def test_lognormal_fits_reproduce_the_published_numbers():
@@ -62,3 +63,79 @@ def test_bad_input():
         population_magnitudes("hcp", 3)
     with pytest.raises(MrsimInputError, match="n must be >= 0"):
         population_magnitudes("ukb", -1)
+
+
+def test_mixture_alternates_components_and_rejects_unknown_names():
+    from mrsim.motion.populations import mixture_component
+
+    assert [mixture_component("ukb+abcd", i) for i in range(4)] == ["ukb", "abcd", "ukb", "abcd"]
+    assert mixture_component("abcd", 5) == "abcd"
+    with pytest.raises(MrsimInputError, match="population must be one of"):
+        mixture_component("ukb+hcp", 1)
+
+
+def test_other_protocol_matches_the_tr_scaled_target_per_run():
+    # run i at TR 0.72 s reaches the drawn target times 0.72 / TR of its cohort (hand formula)
+    from mrsim.motion.populations import target_mean_fd
+
+    runs = population_trajectories("ukb+abcd", 4, seed=8, tr_s=0.72, n_frames=[300, 200])
+    z = np.random.default_rng([8, 7]).standard_normal(4)
+    for i, run in enumerate(runs):
+        pop = POPULATIONS[["ukb", "abcd"][i % 2]]
+        mu, s = pop["lognormal"]
+        assert len(run.t_s) == [300, 200][i % 2]
+        expect = np.exp(mu + s * z[i]) * 0.72 / pop["tr_s"]
+        assert target_mean_fd(["ukb", "abcd"][i % 2], z[i], 0.72) == pytest.approx(expect)
+        assert power_fd(run)[1:].mean() == pytest.approx(expect, rel=0.01)
+
+
+def test_matched_realistic_reaches_the_target_and_refuses_a_generator():
+    from mrsim.motion.populations import matched_realistic
+
+    run = matched_realistic(200, 0.72, 0.25, seed=[1, 2])
+    assert power_fd(run)[1:].mean() == pytest.approx(0.25, rel=0.01)
+    with pytest.raises(MrsimInputError, match="not a Generator"):
+        matched_realistic(200, 0.72, 0.25, seed=np.random.default_rng(0))
+    with pytest.raises(MrsimInputError, match="target_fd_mm"):
+        matched_realistic(200, 0.72, -1.0, seed=1)
+
+
+def test_motion_windows_recipe_draw_reproduces_the_published_numbers():
+    # The recipe's own per-sample code (make_windows_sample), default population "ukb+abcd",
+    # at each cohort's protocol so the published numbers apply as they stand. Tolerances are
+    # about 2.5 standard errors of 150 runs per cohort: UKB mean 0.20 +- 0.02 mm, SD
+    # 0.09 +- 0.02 mm; ABCD 50 +- 10 % at or below 0.2 mm, 7 +- 5 % at or below 0.1 mm.
+    from mrsim.dataset.motion_windows import SCHEMA, make_windows_sample
+
+    assert SCHEMA["population"].default == "ukb+abcd"
+    fd = {"ukb": [], "abcd": []}
+    for s in range(300):
+        name = ["ukb", "abcd"][s % 2]
+        pop = POPULATIONS[name]
+        params = {
+            "source": "generated", "population": "ukb+abcd", "subject": s,
+            "seed": [2025, 0, s], "frames": pop["n_frames"], "tr_s": pop["tr_s"],
+            "n_past": 14, "step": 1,
+        }  # fmt: skip
+        traj = make_windows_sample(params).arrays["trajectory"]
+        fd[name].append(power_fd(Trajectory(traj[:, 0], traj[:, 1:]))[1:].mean())
+    ukb, abcd = np.array(fd["ukb"]), np.array(fd["abcd"])
+    assert ukb.mean() == pytest.approx(0.20, abs=0.02)
+    assert ukb.std() == pytest.approx(0.09, abs=0.02)
+    assert np.mean(abcd <= 0.2) == pytest.approx(0.5, abs=0.10)
+    assert np.mean(abcd <= 0.1) == pytest.approx(0.07, abs=0.05)
+
+
+def test_unknown_population_is_an_error_even_for_zero_runs():
+    with pytest.raises(MrsimInputError, match="population must be one of"):
+        population_magnitudes("ukb+hcp", 0)
+
+
+def test_motion_windows_recipe_rejects_an_unknown_population():
+    from mrsim.dataset.build import build_dataset
+    from mrsim.dataset.recipe import recipe_from_dict
+
+    raw = {"name": "w", "kind": "motion_windows", "seed": 1,
+           "params": {"n_subjects": 2, "population": "ukb+hcp"}}  # fmt: skip
+    with pytest.raises(MrsimInputError, match="params.population"):
+        build_dataset(recipe_from_dict(raw), "/nonexistent/never-written", progress=False)

@@ -19,7 +19,8 @@ __all__ = ["main", "build_parser"]
 
 EPILOG_TRAIN = """\
 examples:
-  # 60 generated HCP-like trajectories (TR 0.72 s, 1200/316/405 frames), 20 % for validation
+  # 60 generated HCP-like trajectories (TR 0.72 s, 1200/316/405 frames), 20 % for validation;
+  # run-level motion of the published UK Biobank / ABCD cohorts (--magnitudes ukb+abcd)
   python -m correctors.recentre train --generate 60 --seed 0 -o recentre.pt
   # real realignment files (SPM rp_*.txt, FSL .par, HCP Movement_Regressors.txt, ...)
   python -m correctors.recentre train --files sub*/Movement_Regressors.txt --tr 0.72 -o r.pt
@@ -83,6 +84,13 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         help="motion_windows HDF5 dataset (train: its train/val splits; eval: --split)",
     )
     p.add_argument("--seed", type=int, default=0, help="generator seed (with --generate)")
+    p.add_argument(
+        "--magnitudes",
+        default=None,
+        metavar="SPEC",
+        help="with --generate: run-level motion, a published population (ukb, abcd, ukb+abcd; "
+        "default ukb+abcd) or LO:HI (log-uniform magnitude, mm; 0.3:3 before the retune)",
+    )
     p.add_argument("--format", help="motion file format when the name does not tell")
     p.add_argument("--tr", type=float, default=0.72, help="sampling interval (s) for files")
 
@@ -108,15 +116,31 @@ def _load_data(source: dict, split: str | None = None):
     if source.get("dataset") is not None:
         return read_dataset_trajectories(source["dataset"], split or source.get("split", "all"))
     if source.get("generate") is not None:
-        return generate_trajectories(int(source["generate"]), seed=int(source["seed"]))
+        return generate_trajectories(
+            int(source["generate"]), seed=int(source["seed"]), magnitudes=source_magnitudes(source)
+        )
     return read_trajectories(source["files"], format=source.get("format"), tr_s=source["tr"])
+
+
+def source_magnitudes(source: dict) -> str:
+    """The ``magnitudes`` of a generated data source; sources recorded before the retune
+    name none and were drawn log-uniform 0.3-3 mm."""
+    from correctors.recentre.data import LEGACY_MAGNITUDES
+
+    return str(source.get("magnitudes", LEGACY_MAGNITUDES))
 
 
 def _source(args) -> dict:
     if args.generate is not None:
+        from correctors.recentre.data import DEFAULT_MAGNITUDES, parse_magnitudes
+
         if args.generate < 1:
             raise ValueError(f"--generate must be >= 1, got {args.generate}")
-        return {"generate": args.generate, "seed": args.seed}
+        mags = DEFAULT_MAGNITUDES if args.magnitudes is None else args.magnitudes
+        parse_magnitudes(mags)
+        return {"generate": args.generate, "seed": args.seed, "magnitudes": mags}
+    if args.magnitudes is not None:
+        raise ValueError("--magnitudes needs --generate")
     if args.dataset is not None:
         return {"dataset": str(Path(args.dataset).resolve()), "split": getattr(args, "split", None)}
     return {
@@ -199,7 +223,9 @@ def cmd_train(args) -> int:
         def resample(epoch: int):
             from correctors.recentre.data import generate_trajectories
 
-            fresh = generate_trajectories(n_train, seed=fresh_seed(args.seed, epoch))
+            fresh = generate_trajectories(
+                n_train, seed=fresh_seed(args.seed, epoch), magnitudes=src["magnitudes"]
+            )
             return make_windows_many(fresh, n_past=cfg.n_past)[:2]
 
     model, norm, hist = train_model(

@@ -3,8 +3,9 @@
 Seed 000 trains on HCP realignment parameters (TR 0.72 s; resting state 1200 frames,
 working memory 316, language 405). Without those data, :func:`generate_trajectories`
 draws trajectories from :func:`mrsim.motion.generators.realistic` with the same TR and
-lengths; :func:`read_trajectories` reads real motion files through
-:func:`mrsim.motion.formats.read_trajectory`.
+lengths, and by default run-level motion drawn from the published UK Biobank / ABCD
+populations (:mod:`mrsim.motion.populations`); :func:`read_trajectories` reads real
+motion files through :func:`mrsim.motion.formats.read_trajectory`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from mrsim.motion.trajectory import Trajectory
 __all__ = [
     "HCP_TR_S",
     "HCP_LENGTHS",
+    "DEFAULT_MAGNITUDES",
+    "LEGACY_MAGNITUDES",
     "generate_trajectories",
+    "parse_magnitudes",
     "read_trajectories",
     "read_dataset_trajectories",
 ]
@@ -31,30 +35,77 @@ HCP_TR_S = 0.72
 HCP_LENGTHS = (1200, 316, 405)
 
 
+#: Default training magnitudes: each run's mean Power FD drawn from the equal mixture of the
+#: log-normals fitted to the published UK Biobank and ABCD run-level numbers
+#: (``mrsim.motion.POPULATIONS``; docs/motion.md section 7).
+DEFAULT_MAGNITUDES = "ukb+abcd"
+#: The magnitudes before the retune (shipped predictor up to then): log-uniform 0.3-3 mm.
+#: Checkpoints whose ``train_data`` names no ``magnitudes`` were trained on these.
+LEGACY_MAGNITUDES = "0.3:3"
+
+
+def parse_magnitudes(spec: str) -> str | tuple[float, float]:
+    """A population spec (``"ukb"``, ``"abcd"``, ``"ukb+abcd"``) or ``"LO:HI"`` (log-uniform mm).
+
+    Returns the spec itself for a population, ``(lo, hi)`` for a range; a clear
+    ``ValueError`` for anything else.
+    """
+    from mrsim.motion.populations import mixture_component
+
+    spec = str(spec).strip()
+    if ":" in spec:
+        try:
+            lo, hi = (float(v) for v in spec.split(":"))
+        except ValueError:
+            raise ValueError(
+                f"magnitudes {spec!r}: expected LO:HI in mm (e.g. 0.3:3) or a population"
+            ) from None
+        if not 0 < lo <= hi:
+            raise ValueError(f"magnitudes {spec!r}: need 0 < LO <= HI (mm)")
+        return lo, hi
+    try:
+        mixture_component(spec, 0)
+    except ValueError as e:
+        raise ValueError(f"magnitudes {spec!r}: {e} (or LO:HI, log-uniform mm)") from None
+    return spec
+
+
 def generate_trajectories(
     n: int,
     *,
     lengths: Sequence[int] = HCP_LENGTHS,
     tr_s: float = HCP_TR_S,
-    magnitude_mm: tuple[float, float] = (0.3, 3.0),
+    magnitudes: str = DEFAULT_MAGNITUDES,
     seed: int = 0,
 ) -> list[Trajectory]:
     """``n`` realistic trajectories, HCP-like.
 
-    Lengths cycle through ``lengths``; each trajectory's magnitude (largest RMS
-    displacement of an 80 mm ball, see ``realistic``) is log-uniform in
-    ``magnitude_mm``. Deterministic for ``seed``; trajectory ``i`` uses the generator
-    seed ``(seed, i)``, so sets drawn with different ``seed`` never share a trajectory.
+    Lengths cycle through ``lengths``; trajectory ``i`` uses the generator seed
+    ``(seed, i)``, so sets drawn with different ``seed`` never share a trajectory.
+    ``magnitudes`` (:func:`parse_magnitudes`):
+
+    - a population or mixture (default ``"ukb+abcd"``): run ``i`` is
+      ``mrsim.motion.population_trajectories(magnitudes, n, seed, tr_s=tr_s,
+      n_frames=lengths)[i]``, its run-level mean Power FD drawn from the published
+      population (components alternate; the target scaled by ``tr_s`` over the cohort's TR);
+    - ``"LO:HI"``: the largest RMS displacement of an 80 mm ball (``realistic``'s
+      ``magnitude_mm``) log-uniform in ``[LO, HI]`` mm (``LEGACY_MAGNITUDES`` = the draw
+      before the retune).
+
+    Deterministic for ``seed``.
 
     Returns
     -------
     list of Trajectory
     """
+    from mrsim.motion.populations import population_trajectories
+
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    lo, hi = magnitude_mm
-    if not 0 < lo <= hi:
-        raise ValueError(f"magnitude_mm must be (lo, hi) with 0 < lo <= hi, got {magnitude_mm}")
+    spec = parse_magnitudes(magnitudes)
+    if isinstance(spec, str):
+        return population_trajectories(spec, n, seed, tr_s=tr_s, n_frames=[int(v) for v in lengths])
+    lo, hi = spec
     rng = np.random.default_rng([seed, 0x5EC])
     mags = np.exp(rng.uniform(np.log(lo), np.log(hi), size=n))
     return [

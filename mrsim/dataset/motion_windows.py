@@ -8,8 +8,14 @@ Each sample is one motion sequence (one subject's run) with all its windows of
 - ``source = "generated"``: :func:`mrsim.motion.generators.realistic` at the
   HCP TR of 0.72 s, one sequence per subject and acquisition type
   (``acquisitions``: name -> frames; seed 000: resting state 1200, working
-  memory 316, language 405), magnitude drawn per sequence in
-  ``magnitude_mm``; or
+  memory 316, language 405). How much a sequence moves follows ``population``
+  (default ``"ukb+abcd"``): its run-level mean Power FD is drawn from the
+  log-normal fitted to the published UK Biobank or ABCD numbers
+  (:mod:`mrsim.motion.populations`; subject ``s`` belongs to component
+  ``s % 2`` in all its acquisitions, the target scaled by ``tr_s`` over the
+  cohort's TR) and the generated run rescaled to it. ``population = ""``
+  draws the magnitude uniformly in ``magnitude_mm`` instead (the draw before
+  the retune); or
 - ``source = "files"``: motion files matched by ``glob`` (any format
   :func:`mrsim.motion.formats.read_trajectory` reads; ``tr_s`` for files
   without times), one subject per file.
@@ -37,6 +43,7 @@ from mrsim.dataset.samples import Kind, register_kind
 from mrsim.dataset.subjects import assign_splits, seeded_rng
 from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import Sample, file_sha256
+from mrsim.motion.populations import matched_realistic, mixture_component, target_mean_fd
 
 if TYPE_CHECKING:
     from mrsim.dataset.recipe import Recipe
@@ -50,8 +57,17 @@ SCHEMA = {
         dict, {"rest": 1200, "wm": 316, "language": 405}, "generated: acquisition name -> frames"
     ),
     "tr_s": Field(float, 0.72, "sampling interval (s); HCP 0.72", positive),
+    "population": Field(
+        str,
+        "ukb+abcd",
+        "generated: published population of the run-level mean FD ('ukb', 'abcd', 'ukb+abcd'; "
+        "'' to use magnitude_mm)",
+    ),
     "magnitude_mm": Field(
-        list, [0.2, 1.5], "generated: range of sequence magnitudes (mm)", length(2, non_negative)
+        list,
+        [0.2, 1.5],
+        "generated with population = '': range of sequence magnitudes (mm)",
+        length(2, non_negative),
     ),
     "glob": Field(str, "", "files: glob of motion files, relative to the recipe"),
     "format": Field(str, "", "files: format name (empty: detect)"),
@@ -74,6 +90,11 @@ def _validate(recipe: Recipe) -> None:
                 f"{recipe.source}: field 'params.acquisitions' must map names to frame counts "
                 f"> n_past ({p['n_past']}), got {acq}"
             )
+        if p["population"]:
+            try:
+                mixture_component(p["population"], 0)
+            except MrsimInputError as e:
+                raise MrsimInputError(f"{recipe.source}: field 'params.population': {e}") from None
         lo, hi = p["magnitude_mm"]
         if lo > hi:
             raise MrsimInputError(
@@ -96,6 +117,7 @@ def _plan(recipe: Recipe, subjects: list[dict[str, Any]]) -> list[dict[str, Any]
                         "variant": name,
                         "source": "generated",
                         "frames": frames,
+                        "population": p["population"],
                         "magnitude_mm": p["magnitude_mm"],
                         **common,
                     }
@@ -135,10 +157,16 @@ def make_windows_sample(params: dict[str, Any], threads: int = 1) -> Sample:
 
     if params["source"] == "generated":
         rng = seeded_rng(params["seed"])
-        lo, hi = params["magnitude_mm"]
-        traj = realistic(
-            params["frames"], tr_s=params["tr_s"], magnitude_mm=float(rng.uniform(lo, hi)), seed=rng
-        )
+        pop = params.get("population", "")
+        if pop:
+            name = mixture_component(pop, params["subject"])
+            target = target_mean_fd(name, rng.standard_normal(), params["tr_s"])
+            shape_seed = int(rng.integers(2**63))
+            traj = matched_realistic(params["frames"], params["tr_s"], target, seed=shape_seed)
+        else:
+            lo, hi = params["magnitude_mm"]
+            mag = float(rng.uniform(lo, hi))
+            traj = realistic(params["frames"], tr_s=params["tr_s"], magnitude_mm=mag, seed=rng)
     else:
         path = params["path"]
         if file_sha256(path) != params["sha256"]:

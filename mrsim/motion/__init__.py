@@ -23,9 +23,13 @@ from mrsim.motion.magnitude import (
     rms_displacement_sphere,
 )
 from mrsim.motion.populations import (
+    DEFAULT_MIXTURE,
     POPULATIONS,
+    matched_realistic,
+    mixture_component,
     population_magnitudes,
     population_trajectories,
+    target_mean_fd,
 )
 from mrsim.motion.rigid import (
     affine_to_params,
@@ -38,6 +42,7 @@ from mrsim.motion.rigid import (
 from mrsim.motion.trajectory import PARAM_NAMES, Trajectory
 
 __all__ = [
+    "DEFAULT_MIXTURE",
     "FORMATS",
     "GENERATORS",
     "PARAM_NAMES",
@@ -55,7 +60,9 @@ __all__ = [
     "framewise_displacement",
     "invert_affine",
     "jenkinson_fd",
+    "matched_realistic",
     "max_displacement",
+    "mixture_component",
     "motion_std",
     "pace_like",
     "params_to_affine",
@@ -67,5 +74,6 @@ __all__ = [
     "rms_deviation",
     "rms_displacement_sphere",
     "rotation_matrix",
+    "target_mean_fd",
     "write_trajectory",
 ]

@@ -6,7 +6,9 @@ Power FD is proportional to it (median 0.14 mm of mean FD per mm of magnitude at
 Biobank protocol, 0.085-0.20 over seeds). Published large-cohort numbers therefore constrain
 the *distribution of magnitudes*, not the generator's defaults.
 :func:`population_magnitudes` and :func:`population_trajectories` give runs whose run-level
-mean FD, at that population's protocol (TR, run length), follows the published distribution.
+mean FD, at that population's protocol (TR, run length), follows the published distribution;
+``"ukb+abcd"`` (:data:`DEFAULT_MIXTURE`), the equal mixture of the two cohorts, is the
+default training motion of the recentre predictor and of the ``motion_windows`` recipe.
 
 Every number in :data:`POPULATIONS` is Power FD (sum of absolute first differences,
 rotations as arc length on a 50 mm sphere, raw, i.e. without a respiratory notch filter) as
@@ -28,10 +30,15 @@ References
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import ndtri
 
 from mrsim.errors import MrsimInputError
+
+if TYPE_CHECKING:
+    from mrsim.motion.trajectory import Trajectory
 
 #: Published run-level mean FD distributions, with the protocol they were measured at.
 #: ``lognormal``: ``(mu, sigma)`` of ln(mean FD / mm), fitted to the published numbers
@@ -72,51 +79,142 @@ for _p in POPULATIONS.values():
     _p["lognormal"] = _lognormal(_p)
 
 
+#: Mixture the recentre predictor trains on by default (docs/motion.md section 7).
+DEFAULT_MIXTURE = "ukb+abcd"
+
+
 def _population(name: str) -> dict:
     if name not in POPULATIONS:
         raise MrsimInputError(f"population must be one of {sorted(POPULATIONS)}, got {name!r}")
     return POPULATIONS[name]
 
 
-def population_magnitudes(population: str, n: int, seed: int = 0) -> np.ndarray:
+def mixture_component(population: str, i: int) -> str:
+    """The population of run ``i`` of ``population`` (a name, or names joined by ``+``).
+
+    A mixture ``"a+b"`` has equal weights and is stratified: run ``i`` belongs to component
+    ``i % k``, so every ``k`` consecutive runs hold one of each.
+    """
+    names = str(population).split("+")
+    for name in names:
+        _population(name)
+    return names[int(i) % len(names)]
+
+
+def target_mean_fd(population: str, z: float, tr_s: float | None = None) -> float:
+    """Run-level mean Power FD (mm) of standard-normal score ``z`` in a published population.
+
+    ``exp(mu + sigma z)`` with the log-normal of :data:`POPULATIONS`, times
+    ``tr_s / tr_population`` when another TR is given: FD is a per-frame displacement and,
+    for the same motion, scales with the TR (for the generator's runs of equal duration,
+    0.895 at 0.72 s vs 0.8 s, 300 runs; docs/motion_realism.md).
+    """
+    pop = _population(population)
+    mu, sigma = pop["lognormal"]
+    scale = 1.0 if tr_s is None else float(tr_s) / pop["tr_s"]
+    return float(np.exp(mu + sigma * float(z)) * scale)
+
+
+def _protocol(pop: dict, i: int, tr_s: float | None, n_frames) -> tuple[float, int]:
+    tr = pop["tr_s"] if tr_s is None else float(tr_s)
+    if n_frames is None:
+        return tr, int(pop["n_frames"])
+    if np.ndim(n_frames) == 0:
+        return tr, int(n_frames)
+    frames = list(n_frames)
+    if not frames:
+        raise MrsimInputError("n_frames must be an int or a non-empty sequence of ints")
+    return tr, int(frames[int(i) % len(frames)])
+
+
+def _unit_fd(n_frames: int, tr_s: float, seed) -> float:
+    """Mean Power FD (frames 1..N-1) of the seed's run at ``magnitude_mm = 1``."""
+    from mrsim.motion.fd import power_fd
+    from mrsim.motion.generators import realistic
+
+    run = realistic(n_frames, tr_s=tr_s, magnitude_mm=1.0, seed=seed)
+    return float(power_fd(run)[1:].mean())
+
+
+def matched_realistic(n_frames: int, tr_s: float, target_fd_mm: float, seed) -> Trajectory:
+    """``realistic(n_frames, tr_s=tr_s, seed=seed)`` rescaled to a mean Power FD (mm).
+
+    The generator scales one shape by ``magnitude_mm``, so the run's mean Power FD (frames
+    1..N-1, r = 50 mm) is proportional to it: the unit-magnitude run gives the factor.
+
+    Parameters
+    ----------
+    n_frames : int
+    tr_s : float
+    target_fd_mm : float
+        Run-level mean Power FD to reach (mm, >= 0).
+    seed : int or sequence of int
+        Generator seed (not a Generator: the same stream is drawn twice).
+
+    Returns
+    -------
+    Trajectory
+        Its mean Power FD equals ``target_fd_mm`` (to the generator's magnitude tolerance).
+    """
+    from mrsim.motion.generators import realistic
+
+    if isinstance(seed, np.random.Generator):
+        raise MrsimInputError("seed must be an int or a sequence of ints, not a Generator")
+    if not np.isfinite(target_fd_mm) or target_fd_mm < 0:
+        raise MrsimInputError(f"target_fd_mm must be a finite value >= 0, got {target_fd_mm!r}")
+    mag = float(target_fd_mm) / _unit_fd(int(n_frames), float(tr_s), seed)
+    return realistic(int(n_frames), tr_s=float(tr_s), magnitude_mm=mag, seed=seed)
+
+
+def population_magnitudes(
+    population: str,
+    n: int,
+    seed: int = 0,
+    *,
+    tr_s: float | None = None,
+    n_frames=None,
+) -> np.ndarray:
     """Magnitudes for the seeds ``(seed, i)`` that give a population's mean FD distribution.
 
     For run ``i`` a target mean FD is drawn from the log-normal fitted to the published
     numbers (:data:`POPULATIONS`); the run's shape, ``realistic(seed=(seed, i))`` with the
-    defaults, is generated at the population's protocol with ``magnitude_mm=1`` and the
-    magnitude rescaled so that its mean Power FD equals the target. The generator scales one
-    shape, so mean FD is proportional to ``magnitude_mm`` for a seed; the ratio itself
-    varies 2.4x between seeds (5-95 %), which is why it is measured per run.
+    defaults, is generated at the protocol with ``magnitude_mm=1`` and the magnitude
+    rescaled so that its mean Power FD equals the target. The generator scales one shape,
+    so mean FD is proportional to ``magnitude_mm`` for a seed; the ratio itself varies 2.4x
+    between seeds (5-95 %), which is why it is measured per run.
 
     Parameters
     ----------
-    population : {"ukb", "abcd"}
+    population : str
+        ``"ukb"``, ``"abcd"`` or an equal-weight mixture such as ``"ukb+abcd"`` (run ``i``
+        belongs to :func:`mixture_component`).
     n : int
         Number of runs.
     seed : int
         Base seed; run ``i`` uses ``(seed, i)`` for its shape (pass the same seed to
-        ``realistic``) and ``(seed, 7)`` draws the targets.
+        ``realistic``) and ``(seed, 7)`` draws the standard-normal scores of the targets.
+    tr_s : float, optional
+        TR of the runs whose mean FD is matched (default: each run's population's). At
+        another TR the target is the published mean FD times ``tr_s / tr_population``
+        (:func:`target_mean_fd`).
+    n_frames : int or sequence of int, optional
+        Their length; a sequence is cycled over the runs (default: the population's).
 
     Returns
     -------
     ndarray, shape (n,)
         ``magnitude_mm`` of run ``i``.
     """
-    from mrsim.motion.fd import power_fd
-    from mrsim.motion.generators import realistic
-
-    pop = _population(population)
+    mixture_component(population, 0)  # a clear error for an unknown name, even with n = 0
     if int(n) < 0:
         raise MrsimInputError(f"n must be >= 0, got {n!r}")
-    mu, sigma = pop["lognormal"]
-    target = np.exp(np.random.default_rng([int(seed), 7]).normal(mu, sigma, int(n)))
-    unit = [
-        power_fd(
-            realistic(pop["n_frames"], tr_s=pop["tr_s"], magnitude_mm=1.0, seed=[int(seed), i])
-        )[1:].mean()
-        for i in range(int(n))
-    ]
-    return target / np.asarray(unit, dtype=float)
+    z = np.random.default_rng([int(seed), 7]).standard_normal(int(n))
+    mags = np.empty(int(n))
+    for i in range(int(n)):
+        name = mixture_component(population, i)
+        tr, frames = _protocol(POPULATIONS[name], i, tr_s, n_frames)
+        mags[i] = target_mean_fd(name, z[i], tr) / _unit_fd(frames, tr, [int(seed), i])
+    return mags
 
 
 def population_trajectories(
@@ -125,22 +223,28 @@ def population_trajectories(
     seed: int = 0,
     *,
     tr_s: float | None = None,
-    n_frames: int | None = None,
-) -> list:
+    n_frames=None,
+) -> list[Trajectory]:
     """``realistic`` runs whose run-level mean FD follows a published population.
 
     Run ``i`` is ``realistic(n_frames, tr_s=tr_s, magnitude_mm=m[i], seed=(seed, i))`` with
-    ``m = population_magnitudes(population, n, seed)``. At the population's protocol (the
-    default) its mean FD is the drawn target; with ``tr_s`` / ``n_frames`` the same motion is
-    sampled at another protocol, e.g. the recentre predictor's TR 0.72 s.
+    ``m = population_magnitudes(population, n, seed, tr_s=tr_s, n_frames=n_frames)``: its
+    mean Power FD, at the protocol it is generated with, is the drawn target. At the
+    population's own protocol (the default) this is the published distribution; with
+    ``tr_s`` / ``n_frames`` (e.g. the recentre predictor's TR 0.72 s) the runs are generated
+    and matched there to the published mean FD times ``tr_s / tr_population``: FD is a
+    per-frame displacement, and for the generator's motion it scales with the TR (runs of
+    equal duration have 0.895 times the mean FD at TR 0.72 s that they have at 0.8 s).
 
     Parameters
     ----------
-    population : {"ukb", "abcd"}
+    population : str
+        ``"ukb"``, ``"abcd"`` or a mixture such as ``"ukb+abcd"``.
     n : int
     seed : int
-    tr_s, n_frames : optional
-        Protocol of the returned runs (default: the population's).
+    tr_s : float, optional
+    n_frames : int or sequence of int, optional
+        Protocol of the returned runs (default: the population's); a sequence is cycled.
 
     Returns
     -------
@@ -148,11 +252,9 @@ def population_trajectories(
     """
     from mrsim.motion.generators import realistic
 
-    pop = _population(population)
-    mags = population_magnitudes(population, n, seed)
-    tr_out = pop["tr_s"] if tr_s is None else float(tr_s)
-    n_out = pop["n_frames"] if n_frames is None else int(n_frames)
-    return [
-        realistic(n_out, tr_s=tr_out, magnitude_mm=float(m), seed=[int(seed), i])
-        for i, m in enumerate(mags)
-    ]
+    mags = population_magnitudes(population, n, seed, tr_s=tr_s, n_frames=n_frames)
+    out = []
+    for i, m in enumerate(mags):
+        tr, frames = _protocol(_population(mixture_component(population, i)), i, tr_s, n_frames)
+        out.append(realistic(frames, tr_s=tr, magnitude_mm=float(m), seed=[int(seed), i]))
+    return out
