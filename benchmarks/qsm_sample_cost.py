@@ -84,9 +84,14 @@ def main() -> None:
     ap.add_argument("--recipe", default=RECIPE)
     ap.add_argument("--out-csv", default="docs/benchmarks/qsm_sample_cost.csv")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--summarize", default=None, help="only summarize this CSV of a former run")
     args = ap.parse_args()
     if args.one is not None:
         print(json.dumps(one_sample(args.one, args.recipe)))
+        return
+    if args.summarize:
+        with open(args.summarize) as fh:
+            summarize(list(csv.DictReader(fh)), args.recipe)
         return
     rows = []
     for n in args.inplane:
@@ -104,21 +109,35 @@ def main() -> None:
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
-    raw = tomllib.loads(Path(args.recipe).read_text())
+    summarize(rows, args.recipe)
+
+
+def summarize(rows: list[dict], recipe: str) -> None:
+    """Seed-size estimates: power law for time, linear (baseline + per voxel) for memory."""
+    raw = tomllib.loads(Path(recipe).read_text())
     full = int(np.prod(raw["params"]["shape"]))
     n_samples = raw["subjects"]["n"] * raw["params"]["profiles_per_subject"]
-    v = np.log([r["voxels"] for r in rows])
+    vox = np.array([float(r["voxels"]) for r in rows])
     print(f"\nmachine: {platform.platform()}, {os.cpu_count()} CPUs, one thread per sample")
-    for key in ("amortised_wall_s", "amortised_cpu_s", "peak_rss_gb"):
-        y = np.log([r[key] for r in rows])
-        p, loga = np.polyfit(v, y, 1) if len(rows) > 1 else (1.0, y[0] - v[0])
+    for key, what in (("amortised_cpu_s", "CPU"), ("amortised_wall_s", "wall (this load)")):
+        y = np.array([float(r[key]) for r in rows])
+        p, loga = np.polyfit(np.log(vox), np.log(y), 1)
         est = float(np.exp(loga) * full**p)
-        print(f"{key}: exponent {p:.2f}; at {full} voxels (seed size) {est:.1f}")
-        if key != "peak_rss_gb":
-            print(
-                f"full build ({n_samples} samples): {est * n_samples / 3600:.1f} CPU-hours; "
-                f"{est * n_samples / 3600 / 16:.1f} h on 16 workers"
-            )
+        print(
+            f"{what} s per sample: exponent {p:.2f}; seed size ({full} voxels) {est:.0f} s; "
+            f"{n_samples} samples: {est * n_samples / 3600:.1f} h on one worker"
+        )
+    mem = np.array([float(r["peak_rss_gb"]) for r in rows])
+    b, a = np.polyfit(vox, mem, 1)
+    print(
+        f"peak memory: {a:.2f} GB + {b * 1e6:.2f} GB per million voxels; "
+        f"seed size {a + b * full:.1f} GB per worker"
+    )
+    per_voxel = float(np.mean([float(r["bytes"]) / float(r["voxels"]) for r in rows]))
+    print(
+        f"arrays: {per_voxel:.0f} bytes per voxel; seed size {per_voxel * full / 1e9:.2f} GB per "
+        f"sample, {per_voxel * full * n_samples / 1e9:.0f} GB for {n_samples} samples"
+    )
 
 
 if __name__ == "__main__":
