@@ -73,6 +73,8 @@ def main() -> None:
             print(table_markdown(prev))
     if args.loss_fig:
         _loss_fig(Path(args.model), Path(args.loss_fig))
+    results["offsets"] = {"summary": _offsets(args.data, args.split)}
+    print("\nmean in mask, |clean - corrupted| (ppm):", results["offsets"]["summary"])
     Path(args.out_json).parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
@@ -83,6 +85,22 @@ def main() -> None:
     )
     if args.ship:
         _ship(args, results)
+
+
+def _offsets(data: str, split: str) -> dict:
+    """Does intensity differ? Offset of the masked means vs the mean |difference|, per volume."""
+    rows = H5Rows(data, split, ("chi_clean", "chi_corrupted", "chi_mask"))
+    off, diff = [], []
+    for r in rows.rows:
+        m = rows.read("chi_mask", (int(r),)).astype(bool)
+        c, x = rows.read("chi_clean", (int(r),))[m], rows.read("chi_corrupted", (int(r),))[m]
+        off.append(abs(float(c.mean() - x.mean())))
+        diff.append(float(np.abs(c - x).mean()))
+    return {
+        "mean_offset_max_ppm": max(off),
+        "mean_abs_diff_min_ppm": min(diff),
+        "mean_abs_diff_max_ppm": max(diff),
+    }
 
 
 def _loss_fig(model: Path, path: Path) -> None:
@@ -146,7 +164,9 @@ def _ship(args, results) -> None:
         },
         "training_steps_logged": max(len(hist) - 1, 0),
         "selected_by_validation": ck.get("selected"),
-        "metrics": {k: v["summary"] for k, v in results.items() if "compared" not in k},
+        "metrics": {
+            k: v["summary"] for k, v in results.items() if "compared" not in k and k != "offsets"
+        },
         "mrsim_version": __version__,
         "eval_command": "benchmarks/qsmnet_eval.py "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),

@@ -123,5 +123,5 @@ def plot_loss_curve(history: list[dict], val_history: list[dict], path: str | Pa
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
