@@ -58,6 +58,15 @@ def main() -> None:
         action="store_true",
         help="instead: ADMM lambda / iteration sweep on the chain's local fields (chi NRMSE)",
     )
+    ap.add_argument(
+        "--criterion",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="LAMBDA",
+        help="instead: chi NRMSE of the former chain (IRLS, float64 PDF) and of the ADMM chain "
+        "at each LAMBDA on the same inputs, and the change in percentage points",
+    )
     args = ap.parse_args()
 
     ph = make_qsm_phantom((args.shape,) * 3, args.voxel_size)
@@ -73,6 +82,9 @@ def main() -> None:
 
     if args.sweep:
         _sweep(ph, clean.te_s, inputs)
+        return
+    if args.criterion:
+        _criterion(ph, clean.te_s, inputs, args.criterion, args.out_csv)
         return
     rows = []
     for rep in range(args.repeats):  # interleaved so that load changes hit all configs alike
@@ -163,6 +175,43 @@ def _sweep(ph, te_s, inputs) -> None:
             cells.append(f"{chi_metrics(ph.chi_local_ppm, chi, mask)['nrmse_pct']:.2f}")
         name = ", ".join(f"{k} {v:g}" for k, v in kw.items())
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def _criterion(ph, te_s, inputs, lams, out_csv) -> None:
+    """Issue 15's accuracy criterion: ADMM chain NRMSE within +-1 pp of the former chain's."""
+    rows = []
+    for what, sig in inputs.items():
+        ref = qsm_recon(sig, te_s, ph.voxel_size_mm, mask=ph.mask, **CONFIGS["before"])
+        before = chi_metrics(ph.chi_local_ppm, ref.chi_ppm, ref.mask)["nrmse_pct"]
+        row = {"input": what, "before_nrmse_pct": before}
+        for lam in lams:
+            rec = qsm_recon(sig, te_s, ph.voxel_size_mm, mask=ph.mask, lam=lam)
+            after = chi_metrics(ph.chi_local_ppm, rec.chi_ppm, rec.mask)["nrmse_pct"]
+            row[f"lam_{lam:g}_nrmse_pct"] = after
+            row[f"lam_{lam:g}_change_pp"] = after - before
+        rows.append(row)
+        print(row, flush=True)
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    with open(out_csv, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"\nmachine: {platform.platform()}, {os.cpu_count()} CPUs\n")
+    print(
+        "| input | before (%) | "
+        + " | ".join(f"lambda {lam:g}: change (pp)" for lam in lams)
+        + " |"
+    )
+    print("|---" * (2 + len(lams)) + "|")
+    for r in rows:
+        cells = [
+            f"{r[f'lam_{lam:g}_nrmse_pct']:.2f} ({r[f'lam_{lam:g}_change_pp']:+.2f})"
+            for lam in lams
+        ]
+        print(f"| {r['input']} | {r['before_nrmse_pct']:.2f} | " + " | ".join(cells) + " |")
+    for lam in lams:
+        worst = max(abs(r[f"lam_{lam:g}_change_pp"]) for r in rows)
+        print(f"lambda {lam:g}: largest |change| {worst:.2f} pp, inside +-1: {worst <= 1.0}")
 
 
 if __name__ == "__main__":

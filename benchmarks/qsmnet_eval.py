@@ -3,11 +3,15 @@
 Evaluates a trained model on the test split of the approximate-mixing (Eq. 5) CPU dataset
 and, if given, of the exact-mixing (Eq. 4) one; writes the tables (Markdown to stdout),
 ``docs/benchmarks/qsmnet_eval.json`` and the box plots ``docs/img/qsmnet_boxplot*.png``.
+``--compare MODEL`` evaluates a second model (e.g. the previously shipped weights) on the
+same data in the same run; ``--loss-fig`` redraws the run's training / validation curves
+(``history.csv``, ``val_history.csv`` of the ``--model`` folder) into docs.
 With ``--ship DIR`` it also copies the model to ``DIR/model.pt`` and writes its model card
 (command, recipe, seeds, data sizes, these metrics, mrsim version, sha256).
 
     .venv/bin/python benchmarks/qsmnet_eval.py --model runs/qsmnet_cpu --data data/qsm_cpu \\
-        --exact data/qsm_cpu_exact --ship correctors/weights/qsmnet
+        --exact data/qsm_cpu_exact --compare runs/qsmnet_prev/model.pt \\
+        --loss-fig docs/img/qsmnet_loss_curve.png --ship correctors/weights/qsmnet
 """
 
 from __future__ import annotations
@@ -38,11 +42,14 @@ def main() -> None:
     ap.add_argument("--out-json", default="docs/benchmarks/qsmnet_eval.json")
     ap.add_argument("--out-fig", default="docs/img/qsmnet_boxplot.png")
     ap.add_argument("--ship", default=None, help="write model.pt + model_card.json here")
+    ap.add_argument("--compare", default=None, help="second model, same data (e.g. previous)")
+    ap.add_argument("--loss-fig", default=None, help="loss-curve PNG of the --model run")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     model = load_model(args.model)
+    other = load_model(args.compare) if args.compare else None
     results = {}
     sets = {"approx (Eq. 5)": args.data}
     if args.exact:
@@ -59,6 +66,15 @@ def main() -> None:
             else args.out_fig.replace(".png", "_exact.png")
         )
         box_plot(rows, fig, title=f"qsmnet cpu, held-out subjects, {name} test data")
+        if other is not None:
+            prev = summarize(evaluate(other, path, args.split))
+            results[f"{name}, compared model"] = {"data": str(path), "summary": prev}
+            print(f"\n### {name}: compared model {args.compare}\n")
+            print(table_markdown(prev))
+    if args.loss_fig:
+        _loss_fig(Path(args.model), Path(args.loss_fig))
+    results["offsets"] = {"summary": _offsets(args.data, args.split)}
+    print("\nmean in mask, |clean - corrupted| (ppm):", results["offsets"]["summary"])
     Path(args.out_json).parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
@@ -69,6 +85,42 @@ def main() -> None:
     )
     if args.ship:
         _ship(args, results)
+
+
+def _offsets(data: str, split: str) -> dict:
+    """Does intensity differ? Offset of the masked means vs the mean |difference|, per volume."""
+    rows = H5Rows(data, split, ("chi_clean", "chi_corrupted", "chi_mask"))
+    off, diff = [], []
+    for r in rows.rows:
+        m = rows.read("chi_mask", (int(r),)).astype(bool)
+        c, x = rows.read("chi_clean", (int(r),))[m], rows.read("chi_corrupted", (int(r),))[m]
+        off.append(abs(float(c.mean() - x.mean())))
+        diff.append(float(np.abs(c - x).mean()))
+    return {
+        "mean_offset_max_ppm": max(off),
+        "mean_abs_diff_min_ppm": min(diff),
+        "mean_abs_diff_max_ppm": max(diff),
+    }
+
+
+def _loss_fig(model: Path, path: Path) -> None:
+    import csv
+
+    from correctors.qsmnet.monitor import plot_loss_curve
+
+    run = model if model.is_dir() else model.parent
+
+    def rows(name: str) -> list[dict]:
+        with open(run / name) as fh:
+            out = list(csv.DictReader(fh))
+        for r in out:
+            for k, v in r.items():
+                if k != "stage":
+                    r[k] = float(v) if "." in v or "e" in v else int(v)
+        return out
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot_loss_curve(rows("history.csv"), rows("val_history.csv"), path)
 
 
 def _ship(args, results) -> None:
@@ -111,7 +163,10 @@ def _ship(args, results) -> None:
             "dataset": str(args.data),
         },
         "training_steps_logged": max(len(hist) - 1, 0),
-        "metrics": {k: v["summary"] for k, v in results.items()},
+        "selected_by_validation": ck.get("selected"),
+        "metrics": {
+            k: v["summary"] for k, v in results.items() if "compared" not in k and k != "offsets"
+        },
         "mrsim_version": __version__,
         "eval_command": "benchmarks/qsmnet_eval.py "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),

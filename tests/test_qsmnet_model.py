@@ -99,3 +99,41 @@ def test_prenet_stage_input_is_concatenated():
 def test_configs_sizes():
     assert UNET_CONFIGS["paper"].features == (64, 128, 256, 512)
     assert PRENET_CONFIGS["paper"].stages == 6
+
+
+def test_convlstm_step_spatial_hand_computed():
+    """3x3 taps on a 3x4 image with zero padding, input channel first, then hidden."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    cell = ConvLSTMCell(1, 1, kernel_size=3)
+    w = rng.normal(0, 0.5, (4, 2, 3, 3))
+    b = rng.normal(0, 0.1, 4)
+    with torch.no_grad():
+        cell.conv.weight.copy_(torch.from_numpy(w))
+        cell.conv.bias.copy_(torch.from_numpy(b))
+    x, h, c = (rng.normal(0, 1, (3, 4)) for _ in range(3))
+    stacked = [np.pad(x, 1), np.pad(h, 1)]  # channels [x, h], zero padding 1
+
+    def sig(v):
+        return 1 / (1 + math.exp(-v))
+
+    c_new, h_new = np.zeros((3, 4)), np.zeros((3, 4))
+    for r in range(3):
+        for q in range(4):
+            pre = [
+                b[j]
+                + sum(
+                    w[j, ch, u, v] * stacked[ch][r + u, q + v]
+                    for ch in range(2)
+                    for u in range(3)
+                    for v in range(3)
+                )
+                for j in range(4)
+            ]  # cross-correlation, as torch's conv
+            c_new[r, q] = sig(pre[1]) * c[r, q] + sig(pre[0]) * math.tanh(pre[2])
+            h_new[r, q] = sig(pre[3]) * math.tanh(c_new[r, q])
+    t = lambda a: torch.from_numpy(a)[None, None].float()  # noqa: E731
+    h_t, c_t = cell(t(x), (t(h), t(c)))
+    np.testing.assert_allclose(c_t[0, 0].detach().numpy(), c_new, atol=1e-5)
+    np.testing.assert_allclose(h_t[0, 0].detach().numpy(), h_new, atol=1e-5)

@@ -27,8 +27,10 @@ def test_shipped_weights_card():
 
 def test_shipped_weights_run_on_phantom(tmp_path):
     """On the (unwarped) MNI phantom, not a training subject: corrupted chi gets closer to the
-    motion-free reconstruction. Measured: RMSE 0.0159 -> 0.0089 ppm; the motion-free chi is
-    changed by 0.0078 ppm (the corrector is not neutral on clean input, docs/correctors.md)."""
+    motion-free reconstruction, and the motion-free chi is left nearly unchanged. Measured:
+    RMSE 0.0159 -> 0.0096 ppm; the motion-free chi changes by 0.0010 ppm (SSIM 0.997 against
+    itself). The weights shipped before identity-pair training changed it by 0.0078 ppm (SSIM
+    0.848) and fail the damage bound (docs/correctors.md)."""
     model = load_model()  # default: shipped, sha256-verified
     assert model.prenet is not None and model.voxel_size_mm == (3.0, 3.0, 6.0)
     ph = make_qsm_phantom((64, 64, 32), (3.0, 3.0, 6.0))
@@ -42,8 +44,8 @@ def test_shipped_weights_run_on_phantom(tmp_path):
     before = chi_metrics(maps["clean"], maps["cor"], m)["rmse_ppm"]
     after = chi_metrics(maps["clean"], out, m)["rmse_ppm"]
     assert after < 0.8 * before
-    damage = chi_metrics(maps["clean"], correct_volume(model, maps["clean"]), m)["rmse_ppm"]
-    assert damage < before
+    damage = chi_metrics(maps["clean"], correct_volume(model, maps["clean"]), m)
+    assert damage["rmse_ppm"] < 0.1 * before and damage["ssim"] > 0.99
     aff = np.diag([3.0, 3.0, 6.0, 1.0])
     nib.save(nib.Nifti1Image(maps["cor"], aff), tmp_path / "chi.nii.gz")
     res = correct_nifti(None, tmp_path / "chi.nii.gz", tmp_path / "out.nii.gz")

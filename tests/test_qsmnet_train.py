@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import h5py
@@ -12,15 +13,17 @@ import torch
 from torch.utils.data import DataLoader
 
 from correctors.common import readers
-from correctors.common.readers import PatchDataset, VolumeSlices
+from correctors.common.readers import MixedPairs, PatchDataset, VolumeSlices
 from correctors.qsmnet.__main__ import main
 from correctors.qsmnet.infer import correct_nifti, correct_volume, load_model
-from correctors.qsmnet.train import KEYS, TrainConfig, train
+from correctors.qsmnet.model import CHI_SCALE_PPM
+from correctors.qsmnet.monitor import validate
+from correctors.qsmnet.train import KEYS, TrainConfig, _stage_data, _unet_val_set, train
 from mrsim.dataset.build import build_dataset
 from mrsim.dataset.recipe import load_recipe, recipe_from_dict
 from mrsim.errors import MrsimInputError
 
-TINY = TrainConfig.for_model("tiny", unet_steps=4, prenet_steps=3, checkpoint_every=2)
+TINY = TrainConfig.for_model("tiny", unet_steps=4, prenet_steps=3, checkpoint_every=2, val_every=2)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +115,14 @@ def test_resume_gives_same_weights(dataset, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+    # the same validation records and the same kept (best-validation) steps
+    va = (tmp_path / "full" / "val_history.csv").read_text()
+    assert va == (tmp_path / "pieces" / "val_history.csv").read_text()
+    sel = [
+        torch.load(tmp_path / d / "model.pt", weights_only=True)["selected"]
+        for d in ("full", "pieces")
+    ]
+    assert sel[0] == sel[1]
     with pytest.raises(ValueError, match="different train config"):
         other = TrainConfig.for_model("tiny", unet_steps=5, prenet_steps=3)
         train(dataset, tmp_path / "pieces", other, progress=False)
@@ -219,3 +230,61 @@ def test_cpu_recipes_load():
         r = load_recipe(f"datasets/{name}.toml")
         assert r.params["recon"] is True and r.subjects["n"] == 10
     assert load_recipe("datasets/qsm_motion_cpu_exact.toml").params["mixing"] == "exact"
+
+
+def test_mixed_pairs_fraction_and_determinism():
+    main_ds = [(torch.full((1,), float(i)), torch.full((1,), -float(i))) for i in range(30)]
+    extra = [(torch.full((1,), 100.0 + i), torch.full((1,), 100.0 + i)) for i in range(8)]
+    ds = MixedPairs(main_ds, extra, 0.25, seed=3)
+    assert len(ds) == 30 + 10  # 10 / 40 = 0.25 of the items are extra pairs
+    assert [ds[i] for i in range(30)] == main_ds
+    tail = [float(ds[i][0]) for i in range(30, 40)]
+    assert all(t >= 100 for t in tail) and ds.is_extra(30) and not ds.is_extra(29)
+    again = MixedPairs(main_ds, extra, 0.25, seed=3)
+    assert tail == [float(again[i][0]) for i in range(30, 40)]
+    assert len(MixedPairs(main_ds, extra, 0.0)) == 30
+    with pytest.raises(ValueError, match="fraction"):
+        MixedPairs(main_ds, extra, 1.0)
+    with pytest.raises(IndexError):
+        ds[40]
+
+
+def test_identity_pairs_in_both_stages(dataset, tmp_path):
+    cfg = TrainConfig.for_model("tiny", unet_steps=2, prenet_steps=1, identity_fraction=0.5)
+    ds, vs = _stage_data("unet", cfg, dataset, tmp_path, None)
+    n = len(ds.main)
+    assert len(ds) == 2 * n  # fraction 0.5: as many identity as corrupted patches
+    for i in (n, len(ds) - 1):
+        x, y = ds[i]
+        assert torch.equal(x, y)  # motion-free input -> motion-free target
+    x, y = ds[0]
+    assert not torch.equal(x, y)
+    assert len(vs) == 2  # the val subject's two profiles
+    assert train(dataset, tmp_path / "run", cfg, progress=False)
+    with h5py.File(tmp_path / "run" / "unet_outputs.h5", "r") as f:
+        assert f["unet_clean"].shape == f["unet"].shape == f["chi_clean"].shape
+
+
+def test_validation_history_and_kept_weights(dataset, tmp_path):
+    run = tmp_path / "run"
+    cfg = TrainConfig.for_model("tiny", unet_steps=6, prenet_steps=3, val_every=1)
+    assert train(dataset, run, cfg, progress=False)
+    with open(run / "val_history.csv") as fh:
+        recs = list(csv.DictReader(fh))
+    assert [(r["stage"], int(r["step"])) for r in recs] == [("unet", s) for s in range(7)] + [
+        ("prenet", s) for s in range(4)
+    ]
+    assert (run / "loss_curve.png").stat().st_size > 1000
+    assert (run / "history.csv").exists()
+    ck = torch.load(run / "model.pt", weights_only=True)
+    for stage in ("unet", "prenet"):
+        rs = [r for r in recs if r["stage"] == stage]
+        best = min(rs, key=lambda r: float(r["val_l1"]))
+        assert ck["selected"][stage]["step"] == int(best["step"])
+        assert [int(r["best"]) for r in rs].count(1) == 1 and int(best["best"]) == 1
+    # the shipped UNet is the kept one: its validation loss is the recorded minimum
+    model = load_model(run)
+    from correctors.qsmnet.infer import unet_volume
+
+    got = validate(lambda v: unet_volume(model, v), _unet_val_set(dataset), 0.25, CHI_SCALE_PPM)
+    assert got["val_l1"] == pytest.approx(ck["selected"]["unet"]["val_l1"], rel=1e-5)

@@ -24,7 +24,14 @@ from torch.utils.data import Dataset
 
 from mrsim.io.hdf5 import read_index, resolve_dataset_file
 
-__all__ = ["H5Rows", "SliceDataset", "PatchDataset", "WindowDataset", "VolumeSlices"]
+__all__ = [
+    "H5Rows",
+    "SliceDataset",
+    "PatchDataset",
+    "WindowDataset",
+    "VolumeSlices",
+    "MixedPairs",
+]
 
 SPLITS = ("train", "val", "test", "all")
 
@@ -379,3 +386,50 @@ class VolumeSlices(_LazyH5, Dataset):
         sel = (v,) + (slice(None),) * self.axis + (s,)
         f = self.file()
         return tuple(_to_tensor(f[k][sel], True) for k in self.keys)
+
+
+class MixedPairs(Dataset):
+    """Items of ``main`` followed by a seeded selection of items of ``extra``.
+
+    For data augmentation by a fixed fraction of other pairs, e.g. identity pairs
+    (motion-free input -> motion-free target) among corrupted -> motion-free pairs,
+    so that a corrector learns to leave clean input alone. Which ``extra`` items are
+    used is fixed at construction (a pure function of ``seed``), so a seeded batch
+    order over this dataset stays reproducible and resumable.
+
+    Parameters
+    ----------
+    main, extra : Dataset
+        Map-style datasets returning tuples of tensors of the same shapes.
+    fraction : float in [0, 1)
+        Share of ``extra`` items in the result:
+        ``len(extra part) = round(len(main) * fraction / (1 - fraction))``.
+    seed : int
+        Seed of the selection (without replacement while ``extra`` is large enough).
+    """
+
+    def __init__(self, main: Dataset, extra: Dataset, fraction: float, seed: int = 0) -> None:
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+        self.main, self.extra = main, extra
+        n_main, n_extra = len(main), len(extra)
+        m = int(round(n_main * fraction / (1.0 - fraction)))
+        if m and n_extra == 0:
+            raise ValueError("extra dataset is empty but fraction > 0")
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1D]))
+        self.extra_items = (
+            rng.choice(n_extra, size=m, replace=m > n_extra).astype(int) if m else np.zeros(0, int)
+        )
+
+    def __len__(self) -> int:
+        return len(self.main) + self.extra_items.size
+
+    def is_extra(self, i: int) -> bool:
+        """Whether item ``i`` comes from ``extra``."""
+        return i >= len(self.main)
+
+    def __getitem__(self, i: int):
+        n = len(self.main)
+        if i < 0 or i >= len(self):
+            raise IndexError(i)
+        return self.main[i] if i < n else self.extra[int(self.extra_items[i - n])]

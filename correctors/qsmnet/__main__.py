@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         help="train UNet, then PReNet",
         epilog=EXAMPLES_TRAIN,
         formatter_class=fmt,
-        description="Train on the train split of a qsm_motion dataset built with recon = true. "
+        description="Train on the train split of a qsm_motion dataset built with recon = true "
+        "(validation on the val split; each stage keeps its best-validation weights). "
         "Resumes from OUT/checkpoint_last.pt.",
     )
     t.add_argument("--data", required=True, help="dataset directory (or its dataset.h5)")
@@ -58,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--patch", type=int, nargs=3, default=None, help="3D patch (default per config)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--checkpoint-every", type=int, default=100)
+    t.add_argument(
+        "--identity-fraction",
+        type=float,
+        default=0.25,
+        help="share of motion-free -> motion-free training pairs (0: seed 002's corrupted "
+        "pairs only)",
+    )
+    t.add_argument(
+        "--val-every", type=int, default=0, help="validation period in steps (0: once per epoch)"
+    )
     t.add_argument("--time-limit-min", type=float, default=None)
     t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     t.add_argument("--device", default="auto")
@@ -129,6 +140,8 @@ def _train(a: argparse.Namespace) -> int:
         patch=a.patch,
         seed=a.seed,
         checkpoint_every=a.checkpoint_every,
+        identity_fraction=a.identity_fraction,
+        val_every=a.val_every,
     )
     done = train(
         a.data,

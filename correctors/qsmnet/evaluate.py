@@ -11,6 +11,9 @@ all by :func:`mrsim.qsm.metrics.chi_metrics` inside ``chi_mask`` (both maps deme
 the mask; SSIM / PSNR with the DESIGN.md convention, data_range = max of the reference).
 The corrector is also applied to the motion-free chi itself (``input = "motion-free"``):
 a corrector that does no harm leaves its metrics against ``chi_clean`` near perfect.
+``lap_ratio`` is the RMS of the Laplacian of the map over that of ``chi_clean`` in the mask:
+below 1 the map is smoother than the motion-free reconstruction (a smoothing corrector on
+motion-free input), above 1 it has more high-frequency content (ringing, ghosts).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from correctors.common.readers import H5Rows
 from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
@@ -40,6 +44,7 @@ def evaluate(model: Corrector | None, data: str | Path, split: str = "test") -> 
         r = int(r)
         vol = {k: np.asarray(rows_h5.read(k, (r,))) for k in KEYS}
         mask = vol["chi_mask"].astype(bool)
+        lap_ref = _lap_rms(vol["chi_clean"], mask)
         for what, x in (("corrupted", vol["chi_corrupted"]), ("motion-free", vol["chi_clean"])):
             outputs = {"input": x}
             if model is not None:
@@ -62,12 +67,25 @@ def evaluate(model: Corrector | None, data: str | Path, split: str = "test") -> 
                         "nrmse_true_pct": vs_true["nrmse_pct"],
                         "hfen_true": vs_true["hfen"],
                         "xsim_true": vs_true["xsim"],
+                        "lap_ratio": _lap_rms(y, mask) / lap_ref,
                     }
                 )
     return out
 
 
-METRICS = ("ssim", "psnr_db", "rmse_ppm", "nrmse_true_pct", "hfen_true", "xsim_true")
+def _lap_rms(v: np.ndarray, mask: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(ndimage.laplace(np.asarray(v, np.float64))[mask] ** 2)))
+
+
+METRICS = (
+    "ssim",
+    "psnr_db",
+    "rmse_ppm",
+    "nrmse_true_pct",
+    "hfen_true",
+    "xsim_true",
+    "lap_ratio",
+)
 
 
 def summarize(rows: list[dict]) -> list[dict]:
@@ -90,7 +108,15 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 
 def table_markdown(table: list[dict]) -> str:
-    head = ("SSIM", "PSNR (dB)", "RMSE (ppm)", "NRMSE vs true (%)", "HFEN vs true", "XSIM vs true")
+    head = (
+        "SSIM",
+        "PSNR (dB)",
+        "RMSE (ppm)",
+        "NRMSE vs true (%)",
+        "HFEN vs true",
+        "XSIM vs true",
+        "Laplacian ratio",
+    )
     lines = [
         "| input | method | N | " + " | ".join(head) + " |",
         "|---" * (3 + len(head)) + "|",
@@ -102,6 +128,7 @@ def table_markdown(table: list[dict]) -> str:
         "nrmse_true_pct": ".1f",
         "hfen_true": ".3f",
         "xsim_true": ".3f",
+        "lap_ratio": ".3f",
     }
     for t in table:
         cells = [f"{t[k]:{fmt[k]}} ± {t[k + '_std']:{fmt[k]}}" for k in METRICS]

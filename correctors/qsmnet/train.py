@@ -2,24 +2,36 @@
 
 Stage ``unet``: L1 between ``UNet(chi_corrupted)`` and ``chi_clean`` (the motion-free
 reconstruction) on 3D patches (:class:`correctors.common.readers.PatchDataset`).
-Between the stages the trained UNet corrects every train / val volume once; the
-outputs go to ``OUT/unet_outputs.h5`` (written atomically). Stage ``prenet``: L1 of
-the last PReNet stage against ``chi_clean`` on 2D axial slices of those outputs
-(:class:`correctors.common.readers.VolumeSlices`). Both: Adam; chi divided by
-``CHI_SCALE_PPM`` so losses are in units of 0.1 ppm.
+Between the stages the trained UNet corrects every train / val volume once, the
+corrupted and the motion-free one; the outputs go to ``OUT/unet_outputs.h5`` (written
+atomically). Stage ``prenet``: L1 of the last PReNet stage against ``chi_clean`` on 2D
+axial slices of those outputs (:class:`correctors.common.readers.VolumeSlices`). Both:
+Adam; chi divided by ``CHI_SCALE_PPM`` so losses are in units of 0.1 ppm.
+
+Identity pairs (not in seed 002): a share ``identity_fraction`` of the training items
+are motion-free input -> motion-free target (``UNet(chi_clean)`` -> ``chi_clean`` for
+the PReNet), mixed in by :class:`correctors.common.readers.MixedPairs`. Trained on
+corrupted inputs only, the corrector learned to smooth and damaged clean maps
+(docs/correctors.md); ``identity_fraction = 0`` gives the seed's recipe.
+
+Validation (:mod:`correctors.qsmnet.monitor`): every ``val_every`` steps (0: once per
+epoch of the stage's training items), at step 0 and at the last step, on the ``val``
+subjects; each stage keeps the weights of its lowest validation objective, and the
+PReNet is trained on the kept UNet's outputs.
 
 Seeded and resumable as :mod:`correctors.mcnet.train`: the batch order is a pure function
-of (seed, stage, step) (the same sampler), and model + Adam states, step and history go
-to ``OUT/checkpoint_last.pt`` (tensors and plain containers only, loaded with
-``weights_only=True``) every ``checkpoint_every`` steps and when a time limit stops the
-call; re-running continues to the weights an uninterrupted run reaches (tested).
-Outputs: ``checkpoint_last.pt``, ``unet.pt``, ``model.pt`` (UNet + PReNet, see
-:func:`correctors.qsmnet.infer.load_model`), ``history.csv``, ``config.json``.
+of (seed, stage, step) (the same sampler), and model + Adam states, the kept weights,
+step and histories go to ``OUT/checkpoint_last.pt`` (tensors and plain containers only,
+loaded with ``weights_only=True``) every ``checkpoint_every`` steps and when a time
+limit stops the call; re-running continues to the weights an uninterrupted run reaches
+(tested). Outputs: ``checkpoint_last.pt``, ``unet.pt``, ``model.pt`` (UNet + PReNet, see
+:func:`correctors.qsmnet.infer.load_model`), ``history.csv``, ``val_history.csv``,
+``loss_curve.png``, ``config.json``.
 """
 
 from __future__ import annotations
 
-import csv
+import copy
 import json
 import math
 import time
@@ -32,15 +44,19 @@ import torch
 from torch.utils.data import DataLoader
 
 from correctors.common.checkpoints import load_checkpoint, save_checkpoint
-from correctors.common.readers import H5Rows, PatchDataset, VolumeSlices
+from correctors.common.readers import H5Rows, MixedPairs, PatchDataset, VolumeSlices
 from correctors.mcnet.train import _StageBatches, select_device
+from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
 from correctors.qsmnet.model import CHI_SCALE_PPM, build_prenet, build_unet
+from correctors.qsmnet.monitor import ValidationSet, validate, write_curves
 from mrsim.io.atomic import atomic_path
 
-__all__ = ["TrainConfig", "TRAIN_DEFAULTS", "train", "KEYS"]
+__all__ = ["TrainConfig", "TRAIN_DEFAULTS", "train", "KEYS", "IDENTITY_KEYS"]
 
 #: Dataset arrays: network input, target.
 KEYS = ("chi_corrupted", "chi_clean")
+#: Identity pairs: motion-free input, motion-free target.
+IDENTITY_KEYS = ("chi_clean", "chi_clean")
 
 #: Per-config training defaults (paper = seed 002: patches 128x128x32, batch 28 / 60, lr 5e-5).
 TRAIN_DEFAULTS = {
@@ -52,7 +68,11 @@ TRAIN_DEFAULTS = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a run (stored in the checkpoint; must match on resume)."""
+    """Everything that determines a run (stored in the checkpoint; must match on resume).
+
+    ``identity_fraction``: share of identity (motion-free -> motion-free) training items.
+    ``val_every``: validation period in steps (0: once per epoch).
+    """
 
     model: str = "cpu"
     unet_steps: int = 2000
@@ -64,6 +84,14 @@ class TrainConfig:
     slice_axis: int = 2
     seed: int = 0
     checkpoint_every: int = 100
+    identity_fraction: float = 0.25
+    val_every: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.identity_fraction < 1.0:
+            raise ValueError(f"identity_fraction must be in [0, 1), got {self.identity_fraction}")
+        if self.val_every < 0:
+            raise ValueError(f"val_every must be >= 0, got {self.val_every}")
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> TrainConfig:
@@ -86,29 +114,70 @@ def _collate(items):
     return tuple(torch.stack(t) for t in zip(*items, strict=True))
 
 
-def _unet_outputs(unet, data: str | Path, out: Path, dev: torch.device) -> Path:
-    """UNet-correct every train / val volume once; stack them in ``out/unet_outputs.h5``."""
+def _unet_outputs(unet, data: str | Path, out: Path) -> Path:
+    """UNet-correct every train / val volume once (corrupted and motion-free input)."""
     path = out / "unet_outputs.h5"
     if path.exists():
         return path
     rows = H5Rows(data, "all", KEYS)
     idx = rows.index
     keep = [int(r) for r in rows.rows if idx["split"][r] in ("train", "val")]
-    unet.eval()
-    outs, clean = [], []
-    with torch.no_grad():
-        for r in keep:
-            x = torch.from_numpy(np.asarray(rows.read(KEYS[0], (r,)), np.float32))[None, None]
-            outs.append((unet(_scaled(x, dev)) * CHI_SCALE_PPM)[0, 0].cpu().numpy())
-            clean.append(np.asarray(rows.read(KEYS[1], (r,)), np.float32))
+    model = Corrector(unet.eval(), None)
+    outs, outs_clean, clean = [], [], []
+    for r in keep:
+        c = np.asarray(rows.read(KEYS[1], (r,)), np.float32)
+        outs.append(unet_volume(model, rows.read(KEYS[0], (r,))))
+        outs_clean.append(unet_volume(model, c))
+        clean.append(c)
     unet.train()
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f["unet"] = np.stack(outs)
+            f["unet_clean"] = np.stack(outs_clean)
             f["chi_clean"] = np.stack(clean)
             f["row"] = np.asarray(keep)
             f["split"] = np.asarray([str(idx["split"][r]) for r in keep], dtype="S5")
     return path
+
+
+def _unet_val_set(data: str | Path) -> ValidationSet:
+    rows = H5Rows(data, "val", KEYS)
+    if rows.rows.size == 0:
+        raise ValueError(f"{rows.path}: the val split is empty; validation needs held-out subjects")
+    cor = [np.asarray(rows.read(KEYS[0], (int(r),)), np.float32) for r in rows.rows]
+    cln = [np.asarray(rows.read(KEYS[1], (int(r),)), np.float32) for r in rows.rows]
+    return ValidationSet(cor, cln, cln)
+
+
+def _prenet_val_set(h5: Path) -> ValidationSet:
+    with h5py.File(h5, "r") as f:
+        sel = np.flatnonzero(f["split"][()].astype(str) == "val")
+        return ValidationSet(
+            [f["unet"][i] for i in sel],
+            [f["unet_clean"][i] for i in sel],
+            [f["chi_clean"][i] for i in sel],
+        )
+
+
+def _stage_data(name: str, cfg: TrainConfig, data, out: Path, unet):
+    """The stage's training pairs (with identity pairs) and its validation set."""
+    if name == "unet":
+        kw = {"patch_size": cfg.patch, "stride": tuple(max(1, p // 2) for p in cfg.patch)}
+        main = PatchDataset(data, "train", KEYS, **kw)
+        extra = PatchDataset(data, "train", IDENTITY_KEYS, **kw)
+        vs = _unet_val_set(data)
+    else:
+        h5 = _unet_outputs(unet, data, out)
+        with h5py.File(h5, "r") as f:
+            train_vols = np.flatnonzero(f["split"][()].astype(str) == "train")
+        main = VolumeSlices(h5, ("unet", "chi_clean"), axis=cfg.slice_axis, volumes=train_vols)
+        extra = VolumeSlices(
+            h5, ("unet_clean", "chi_clean"), axis=cfg.slice_axis, volumes=train_vols
+        )
+        vs = _prenet_val_set(h5)
+    stage_seed = [cfg.seed, 0 if name == "unet" else 1]
+    seed = int(np.random.SeedSequence(stage_seed).generate_state(1)[0])
+    return MixedPairs(main, extra, cfg.identity_fraction, seed=seed), vs
 
 
 def train(
@@ -137,7 +206,9 @@ def train(
     torch.manual_seed(cfg.seed)
     unet = build_unet(cfg.model).to(dev)
     prenet = build_prenet(cfg.model).to(dev)
-    stage0, step0, opt_state, history = 0, 0, None, []
+    stage0, step0, opt_state, history, val_history = 0, 0, None, [], []
+    best: dict | None = None  # {"step", "val_l1", "state"} of the running stage
+    selected: dict = {}  # stage -> {"step", "val_l1"} of the kept weights
     ckpt_path = out / "checkpoint_last.pt"
     if resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path, map_location=dev)
@@ -149,6 +220,7 @@ def train(
         unet.load_state_dict(ck["unet"])
         prenet.load_state_dict(ck["prenet"])
         stage0, step0, opt_state, history = ck["stage"], ck["step"], ck["optimizer"], ck["history"]
+        val_history, best, selected = ck["val_history"], ck["best"], ck["selected"]
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     def checkpoint(stage: int, step: int, opt) -> None:
@@ -163,6 +235,9 @@ def train(
                 "stage": stage,
                 "step": step,
                 "history": history,
+                "val_history": val_history,
+                "best": best,
+                "selected": selected,
             },
             ckpt_path,
         )
@@ -177,29 +252,41 @@ def train(
     for si in range(stage0, len(stages)):
         name, n_steps, batch = stages[si]
         net = unet if name == "unet" else prenet
-        if name == "unet":
-            ds = PatchDataset(
-                data,
-                "train",
-                KEYS,
-                patch_size=cfg.patch,
-                stride=tuple(max(1, p // 2) for p in cfg.patch),
+        ds, vs = _stage_data(name, cfg, data, out, unet)
+
+        def run_validation(step: int, name=name, net=net, vs=vs) -> None:
+            nonlocal best
+            net.eval()
+            model = Corrector(unet, prenet, cfg.slice_axis)
+            apply = (
+                (lambda v: unet_volume(model, v))
+                if name == "unet"
+                else (lambda v: prenet_volume(model, v))
             )
-        else:
-            h5 = _unet_outputs(unet, data, out, dev)
-            with h5py.File(h5, "r") as f:
-                split = f["split"][()].astype(str)
-            ds = VolumeSlices(
-                h5,
-                ("unet", "chi_clean"),
-                axis=cfg.slice_axis,
-                volumes=np.flatnonzero(split == "train"),
-            )
+            rec = {
+                "stage": name,
+                "step": step,
+                **validate(apply, vs, cfg.identity_fraction, CHI_SCALE_PPM),
+                "best": 0,
+            }
+            net.train()
+            val_history.append(rec)
+            if best is None or rec["val_l1"] < best["val_l1"]:
+                best = {
+                    "step": step,
+                    "val_l1": rec["val_l1"],
+                    "state": copy.deepcopy(net.state_dict()),
+                }
+
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         start = step0 if si == stage0 else 0
         if si == stage0 and opt_state is not None:
             opt.load_state_dict(opt_state)
         sampler = _StageBatches(len(ds), batch, cfg.seed, si, start, n_steps)
+        val_every = cfg.val_every or sampler.per_epoch
+        if start == 0:
+            best = None
+            run_validation(0)
         loader = DataLoader(ds, batch_sampler=sampler, collate_fn=_collate, num_workers=num_workers)
         bar = tqdm(total=n_steps, initial=start, disable=not progress, desc=f"qsmnet {name}")
         step = start
@@ -218,6 +305,8 @@ def train(
             history.append(
                 {"stage": name, "step": step, "l1": value, "wall_s": wall0 + time.monotonic() - t0}
             )
+            if step % val_every == 0 or step == n_steps:
+                run_validation(step)
             bar.update(1)
             bar.set_postfix(l1=f"{value:.4g}")
             stopped = (stop_after_steps is not None and done_this_call >= stop_after_steps) or (
@@ -229,15 +318,22 @@ def train(
                 break
         bar.close()
         if step < n_steps:
-            _write_history(out, history)
+            write_curves(out, history, val_history)
             return False
+        # keep the weights of the lowest validation objective (the last step is a candidate)
+        net.load_state_dict(best["state"])
+        selected[name] = {"step": best["step"], "val_l1": best["val_l1"]}
+        for rec in val_history:
+            if rec["stage"] == name:
+                rec["best"] = int(rec["step"] == best["step"])
+        best = None
         if name == "unet":
             save_checkpoint(
                 {"unet_config": unet.config.to_dict(), "unet": unet.state_dict()}, out / "unet.pt"
             )
         checkpoint(si + 1, 0, None)
         if stopped and si + 1 < len(stages):
-            _write_history(out, history)
+            write_curves(out, history, val_history)
             return False
     save_checkpoint(
         {
@@ -248,10 +344,11 @@ def train(
             "train_config": cfg.to_dict(),
             "slice_axis": cfg.slice_axis,
             "voxel_size_mm": _voxel_size(data),
+            "selected": selected,
         },
         out / "model.pt",
     )
-    _write_history(out, history)
+    write_curves(out, history, val_history)
     return True
 
 
@@ -264,10 +361,3 @@ def _voxel_size(data: str | Path) -> list[float] | None:
         return None
     vox = read_json(plan).get("recipe", {}).get("params", {}).get("voxel_size_mm")
     return None if vox is None else [float(v) for v in vox]
-
-
-def _write_history(out: Path, history: list[dict]) -> None:
-    with open(out / "history.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["stage", "step", "l1", "wall_s"])
-        w.writeheader()
-        w.writerows(history)

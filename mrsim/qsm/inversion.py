@@ -137,9 +137,11 @@ def tv_inversion(
     lam : float, optional
         Regularisation weight lambda (field and chi in ppm, gradients per voxel).
         Default 1.5e-5 for ADMM, 1e-5 for IRLS. With their iteration counts,
-        ADMM's chi NRMSE on the benchmark phantom is 0.6-1.3 percentage points
-        lower than IRLS's, motion-free and corrupted (docs/qsm.md). Both counts
-        are early stops, which regularise on top of lambda.
+        ADMM's chi NRMSE on the benchmark phantom is 0.6 percentage points lower
+        than IRLS's on motion-free input; on six motion-corrupted profiles it is
+        6.3 lower to 7.8 higher, and no single lambda brings all of them within
+        1 point (docs/qsm.md). Both counts are early stops, which regularise on
+        top of lambda.
     solver : {"admm", "irls"}
         ``"admm"`` (default): split ``z = d * chi`` and ``y = grad chi``
         (weighted linear FANSI); the chi step is a division in k-space, the z
@@ -150,9 +152,9 @@ def tv_inversion(
         ADMM: at most ``n_iter`` iterations, stopped when the relative change
         of chi per iteration falls below ``tol``. The default 100 iterations
         is an early stop, as the IRLS's 10 x 30 CG iterations were. On the
-        benchmark phantom (docs/qsm.md) it gives the IRLS's chi NRMSE to about
-        1 percentage point. 500 iterations at lambda 1e-5 fit more noise and are
-        3.7 points worse.
+        motion-free benchmark phantom (docs/qsm.md) it gives the IRLS's chi
+        NRMSE to 0.6 percentage points. 500 iterations at lambda 1e-5 fit more
+        noise and are 3.7 points worse.
     mu_grad, mu_data : float
         ADMM penalties of the gradient and data splits (FANSI defaults:
         ``mu_grad = 100 lambda``, ``mu_data = 1``, for W of mean 1).
