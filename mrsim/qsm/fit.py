@@ -104,7 +104,8 @@ def fit_field(
     if m.shape != spatial:
         raise ValueError(f"mask shape {m.shape} != signal spatial shape {spatial}")
     x = s[m]  # (V, E)
-    w = np.abs(x) ** 2
+    ax = np.abs(x)
+    w = ax**2
     dte = float(np.median(np.diff(te)))
     tt = 2 * np.pi * te
 
@@ -117,14 +118,16 @@ def fit_field(
         f, p0 = _weighted_line(ph, tt, w)
     else:
         p0 = np.angle(np.sum(x * np.exp(-1j * tt[None] * f[:, None]), axis=1))
+        ang = np.angle(x)
+        line = _LineFit(tt, w)  # the weights do not change between iterations
         for _ in range(n_iter):
-            r = wrap_phase(np.angle(x) - p0[:, None] - tt[None] * f[:, None])
-            dfreq, dp0 = _weighted_line(r, tt, w)
+            r = wrap_phase(ang - p0[:, None] - tt[None] * f[:, None])
+            dfreq, dp0 = line(r)
             f = f + dfreq
             p0 = p0 + dp0
             if np.all(np.abs(dfreq) < tol_hz):
                 break
-    resid = x - np.abs(x) * np.exp(1j * (p0[:, None] + tt[None] * f[:, None]))
+    resid = x - ax * np.exp(1j * (p0[:, None] + tt[None] * f[:, None]))
     dof = max(te.size - 2, 1)
     sigma = np.sqrt(np.sum(np.abs(resid) ** 2, axis=1) / dof)
     sw = w.sum(axis=1)
@@ -143,14 +146,25 @@ def fit_field(
 
 def _weighted_line(y: np.ndarray, tt: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-row weighted LS fit ``y ~ a + b * tt``; returns (b, a). Rows with no weight -> 0."""
-    sw = w.sum(1)
-    st = (w * tt).sum(1)
-    stt = (w * tt * tt).sum(1)
-    sy = (w * y).sum(1)
-    sty = (w * tt * y).sum(1)
-    det = sw * stt - st * st
-    ok = det > 1e-30 * np.maximum(sw * stt, 1e-300)
-    det = np.where(ok, det, 1.0)
-    b = np.where(ok, (sw * sty - st * sy) / det, 0.0)
-    a = np.where(ok, (stt * sy - st * sty) / det, 0.0)
-    return b, a
+    return _LineFit(tt, w)(y)
+
+
+class _LineFit:
+    """:func:`_weighted_line` for fixed ``tt`` and ``w``: the y-free sums are formed once."""
+
+    def __init__(self, tt: np.ndarray, w: np.ndarray) -> None:
+        self.w = w
+        self.wt = w * tt
+        self.sw = w.sum(1)
+        self.st = self.wt.sum(1)
+        self.stt = (self.wt * tt).sum(1)
+        det = self.sw * self.stt - self.st * self.st
+        self.ok = det > 1e-30 * np.maximum(self.sw * self.stt, 1e-300)
+        self.det = np.where(self.ok, det, 1.0)
+
+    def __call__(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sy = (self.w * y).sum(1)
+        sty = (self.wt * y).sum(1)
+        b = np.where(self.ok, (self.sw * sty - self.st * sy) / self.det, 0.0)
+        a = np.where(self.ok, (self.stt * sy - self.st * sty) / self.det, 0.0)
+        return b, a
