@@ -14,9 +14,11 @@ motion-free signal and motion-corrupted signals (seed-002 event profiles, seeds
   (the current defaults);
 
 both with complex fit and graph-cut unwrapping, and also ``after`` with Laplacian
-unwrapping. Reports wall time per stage (``qsm_recon(..., timings=...)``) and chi
-NRMSE against the true chi. Each configuration runs ``--repeats`` times; the table
-gives the median time per stage.
+unwrapping. Fit and graph cut are the current code in every configuration (their speed-ups
+of issue 15's second session give bit-identical results), so the "before" fit and unwrap
+times are lower bounds of the former ones too. Reports wall time per stage
+(``qsm_recon(..., timings=...)``) and chi NRMSE against the true chi. Each configuration
+runs ``--repeats`` times; the table gives the median time per stage.
 
     .venv/bin/python benchmarks/qsm_chain_speed.py --repeats 3
 """
