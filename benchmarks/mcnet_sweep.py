@@ -79,7 +79,16 @@ def cpu_recipe(recipe_path: Path, overrides: dict):
 def cmd_data(a: argparse.Namespace) -> int:
     from mrsim.dataset.build import build_dataset
 
-    overrides = json.loads(a.overrides) if a.overrides else CPU_OVERRIDES
+    overrides = json.loads(a.overrides) if a.overrides else json.loads(json.dumps(CPU_OVERRIDES))
+    # the anatomy/contrast/source options on top (None: the recipe file's value)
+    chosen = {
+        "phantom": a.phantom,
+        "contrast": a.contrast,
+        "source_oversample": a.source_oversample,
+    }
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    if chosen:
+        overrides["params"] = {**overrides.get("params", {}), **chosen}
     recipe = cpu_recipe(Path(a.recipe), overrides)
     t0 = time.perf_counter()
     build_dataset(recipe, a.out, workers=a.workers, threads=a.threads)
@@ -288,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"JSON overrides of the recipe (default {json.dumps(CPU_OVERRIDES)})",
     )
+    d.add_argument("--phantom", choices=("template", "head"), default=None, help="params.phantom")
+    d.add_argument(
+        "--contrast", choices=("static", "echo-train"), default=None, help="params.contrast"
+    )
+    d.add_argument("--source-oversample", type=int, default=None, help="params.source_oversample")
     d.add_argument("--workers", type=int, default=1)
     d.add_argument("--threads", type=int, default=None)
     s = sub.add_parser("sweep", help="SSIM vs motion magnitude on held-out data")

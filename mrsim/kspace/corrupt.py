@@ -43,7 +43,7 @@ from mrsim.kspace.poses import (
     motion_states,
 )
 from mrsim.kspace.schedule import Schedule, mprage_schedule
-from mrsim.kspace.severity import motion_severity, noise_sigma_for_snr
+from mrsim.kspace.severity import add_kspace_noise, motion_severity, noise_sigma_for_snr
 
 __all__ = [
     "CorruptionSettings",
@@ -381,10 +381,7 @@ def corrupt(
     sigma = 0.0
     if settings.noise_snr is not None:
         sigma = noise_sigma_for_snr(clean_c, settings.noise_snr)
-        rng = np.random.default_rng(settings.seed)
-        acquired = schedule.to_grid(np.ones((schedule.n_lines, schedule.n_readout), bool))
-        noise = rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape)
-        k = k + sigma * noise * acquired
+        k = add_kspace_noise(k, schedule, sigma, settings.seed)
     img_c = recon(k)
     if settings.output == "magnitude":
         img_out, clean_out = np.abs(img_c).astype(np.float32), np.abs(clean_c).astype(np.float32)
