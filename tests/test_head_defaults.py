@@ -41,9 +41,9 @@ def test_choose_defaults():
 
 
 def test_corrupt_default_is_head_echo_train(tmp_path, capsys):
-    # 22 x 32 x 32, readout axis 2: 32 shots x 2.3 s = 73.6 s; a 40 s trajectory is stretched
-    short = _pace(tmp_path, 40.0, "short.csv")
-    base = ["corrupt", "--trajectory", str(short), "--matrix", "22,32,32"]
+    # 12 x 16 x 16, readout axis 2: 16 shots x 2.3 s = 36.8 s; a 20 s trajectory is stretched
+    short = _pace(tmp_path, 20.0, "short.csv")
+    base = ["corrupt", "--trajectory", str(short), "--matrix", "12,16,16"]
     assert main(base + ["-o", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
     assert "stretched over the scan" in out and "--mapping seconds" in out
@@ -52,15 +52,15 @@ def test_corrupt_default_is_head_echo_train(tmp_path, capsys):
     assert info["settings"]["contrast"] == "echo-train" and info["settings"]["phantom"] == "head"
     assert info["readout_axis"] == 2 and info["settings"]["readout_axis"] == 2
     assert info["mapping"] == "stretch" and info["settings"]["mapping"] == "stretch"
-    assert info["settings"]["shape"] == [22, 32, 32]
+    assert info["settings"]["shape"] == [12, 16, 16]
     # explicit --mapping seconds refuses the short trajectory, naming it
     rc = main(base + ["--mapping", "seconds", "-o", str(tmp_path / "x")])
     assert rc == 2
     err = capsys.readouterr().err
     assert "short.csv" in err and "stretch" in err
     # a trajectory covering the scan keeps scan seconds, without the notice
-    long = _pace(tmp_path, 100.0, "long.csv")
-    argv = ["corrupt", "--trajectory", str(long), "--matrix", "22,32,32", "-o", str(tmp_path / "s")]
+    long = _pace(tmp_path, 50.0, "long.csv")
+    argv = ["corrupt", "--trajectory", str(long), "--matrix", "12,16,16", "-o", str(tmp_path / "s")]
     assert main(argv) == 0
     assert "stretched" not in capsys.readouterr().out
     info = json.loads((tmp_path / "s" / "corruption.json").read_text())
@@ -121,7 +121,7 @@ def test_echo_train_coils_rank_one_equals_static_coils():
     traj = pace_like(n=16, scale=6.0, duration_s=sched.duration_s + 1, seed=4)
     vox = head.voxel_size_mm
     for method in ("states", "fourier"):
-        kw = dict(output="complex", coil_sensitivities=sens, coil_method=method)
+        kw = dict(output="complex", coil_sensitivities=sens, coil_method=method, granularity="shot")
         et = corrupt_echo_train(frac, flat, traj, sched, vox, **kw)
         st = corrupt(image, traj, sched, vox, **kw)
         assert et.settings["lowrank_rank"] == 1 and et.settings["n_coils"] == 4
@@ -135,7 +135,7 @@ def test_echo_train_coils_rank_one_equals_static_coils():
 
 def test_cli_echo_train_with_coils_and_noise(tmp_path):
     traj = _pace(tmp_path, 100.0)
-    argv = ["corrupt", "--trajectory", str(traj), "--matrix", "22,32,32", "--coils", "2"]
+    argv = ["corrupt", "--trajectory", str(traj), "--matrix", "12,16,16", "--coils", "2"]
     out = tmp_path / "c"
     assert main(argv + ["--noise-snr", "30", "-o", str(out)]) == 0
     info = json.loads((out / "corruption.json").read_text())

@@ -68,7 +68,7 @@ def test_head_subject_cache_is_bit_identical():
     from mrsim.kspace.reuse import reuse_spectra
 
     raw = _small_raw()
-    raw["params"].update(phantom="head", contrast="echo-train", shape=[32, 32, 32])
+    raw["params"].update(phantom="head", contrast="echo-train", shape=[24, 24, 24])
     raw["params"]["n_trajectories"] = 2
     plan = plan_samples(recipe_from_dict(raw, source="head.toml"))
     same_subject = [p for p in plan if p["subject"] == plan[0]["subject"]][:3]
