@@ -153,3 +153,21 @@ def test_make_demo_command_full_size(tmp_path, monkeypatch):
     assert info["settings"]["shape"] == [176, 256, 256]
     assert info["contrast"] == "echo-train" and info["mapping"] == "stretch"
     assert 0.3 < info["ssim"] < 0.99
+
+
+def test_input_is_static_and_refuses_head_options(tmp_path, capsys):
+    from mrsim.io.nifti import save_volume
+
+    nii = tmp_path / "t1.nii.gz"
+    vol = np.zeros((10, 10, 8), np.float32)
+    vol[2:8, 2:8, 2:6] = 1.0
+    save_volume(nii, vol, np.eye(4))
+    traj = _pace(tmp_path, 50.0)
+    base = ["corrupt", "--trajectory", str(traj), "--input", str(nii)]
+    for extra in (["--phantom", "head"], ["--contrast", "echo-train"]):
+        assert main(base + extra + ["-o", str(tmp_path / "x")]) == 2
+        assert "--input" in capsys.readouterr().err
+    assert main(base + ["-o", str(tmp_path / "ok")]) == 0
+    info = json.loads((tmp_path / "ok" / "corruption.json").read_text())
+    assert info["phantom"] is None and info["contrast"] == "static"
+    assert info["readout_axis"] == 0 and info["mapping"] == "seconds"
