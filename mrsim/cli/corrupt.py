@@ -27,7 +27,7 @@ k-space line carries the contrast of its own echo after the inversion, ADNI 3 T 
 TR 2.3 s, TI 0.9 s to the k-space centre, 9 deg). Its default acquisition is a sagittal
 ADNI-like MP-RAGE: readout S-I (``--readout-axis 2``, seed 001), the 176 L-R partitions
 in each echo train and 256 A-P lines as shots, i.e. 256 x 2.3 s = 588.8 s. A trajectory
-shorter than that (``examples/pace.csv`` spans 404.8 s) is stretched over the scan
+that does not cover it (``examples/pace.csv`` spans 404.8 s) is stretched over the scan
 (seed 001's mapping of its 128 trajectory points onto the shots), with a notice; give
 ``--mapping seconds`` to refuse it instead. ``--phantom template`` uses the embedded
 MNI152 T1 (1 mm, padded/cropped to 256 x 256 x 176, one static image, readout axis 0):
@@ -297,13 +297,15 @@ def choose_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 def default_mapping(traj, schedule, builtin_head: bool) -> str:
     """``--mapping`` when none was given: ``seconds``; for the built-in head phantom, a
-    trajectory that ends before its scan does is stretched over the scan (with a notice)."""
-    scan_s = float(schedule.time_s.max())
-    if builtin_head and len(traj) > 1 and float(traj.t_s[-1]) < scan_s:
+    trajectory that does not cover its scan's readouts is stretched over the scan (with a
+    notice)."""
+    s0, s1 = float(schedule.time_s.min()), float(schedule.time_s.max())
+    t0, t1 = (float(traj.t_s[0]), float(traj.t_s[-1])) if len(traj) else (0.0, 0.0)
+    if builtin_head and len(traj) > 1 and (t0 > s0 or t1 < s1):
         print(
-            f"note      the trajectory spans {float(traj.t_s[-1] - traj.t_s[0]):.1f} s, the "
-            f"head phantom's scan {scan_s:.1f} s: stretched over the scan (--mapping "
-            "stretch); --mapping seconds refuses it instead",
+            f"note      the trajectory covers {t0:g}-{t1:g} s, the head phantom's readouts "
+            f"{s0:g}-{s1:.1f} s: stretched over the scan (--mapping stretch); --mapping "
+            "seconds refuses it instead",
             flush=True,
         )
         return "stretch"
