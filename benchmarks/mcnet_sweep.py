@@ -132,6 +132,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     from mrsim.dataset.recipe import recipe_from_dict
     from mrsim.dataset.samples import make_sample
     from mrsim.io.hdf5 import read_json
+    from mrsim.kspace.reuse import reuse_spectra
 
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -145,22 +146,25 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     rows = []
     t0 = time.perf_counter()
     cache = Path(a.cache) if a.cache else None
-    for subject, variant, scale, j, params in tqdm(jobs, desc="mcnet sweep"):
-        item = _sweep_item(params, cache, a.threads or 1, make_sample)
-        per_slice = evaluate_samples(model, [item])
-        rows.append(
-            {
-                "subject": subject,
-                "variant": variant,
-                "scale": scale,
-                "trajectory": j,
-                "motion_std": item["motion_magnitude"],
-                "ssim_corrupted": float(np.mean([r["ssim_corrupted"] for r in per_slice])),
-                "ssim_corrected": float(np.mean([r["ssim_corrected"] for r in per_slice])),
-                "psnr_corrupted": float(np.mean([r["psnr_corrupted"] for r in per_slice])),
-                "psnr_corrected": float(np.mean([r["psnr_corrected"] for r in per_slice])),
-            }
-        )
+    # as in a dataset build: one subject's spectra / head model reused by its samples
+    # (bit-identical to recomputing, tests/test_perf_reuse.py, test_head_recipe_defaults.py)
+    with reuse_spectra(2):
+        for subject, variant, scale, j, params in tqdm(jobs, desc="mcnet sweep"):
+            item = _sweep_item(params, cache, a.threads or 1, make_sample)
+            per_slice = evaluate_samples(model, [item])
+            rows.append(
+                {
+                    "subject": subject,
+                    "variant": variant,
+                    "scale": scale,
+                    "trajectory": j,
+                    "motion_std": item["motion_magnitude"],
+                    "ssim_corrupted": float(np.mean([r["ssim_corrupted"] for r in per_slice])),
+                    "ssim_corrected": float(np.mean([r["ssim_corrected"] for r in per_slice])),
+                    "psnr_corrupted": float(np.mean([r["psnr_corrupted"] for r in per_slice])),
+                    "psnr_corrected": float(np.mean([r["psnr_corrected"] for r in per_slice])),
+                }
+            )
     elapsed = time.perf_counter() - t0
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
