@@ -4,8 +4,13 @@ Two steps, around ``python -m correctors.mcnet train`` / ``eval``::
 
     # 1. a CPU-sized build of the shipped mcnet_mprage recipe (same physics: 128^3
     #    MP-RAGE k-space by NUFFT, 10 sagittal slices at 5 mm, PACE-like x8 motion,
-    #    rot / rot_trans; only fewer synthetic subjects and trajectories)
-    .venv/bin/python benchmarks/mcnet_sweep.py data --out data/mcnet_cpu
+    #    rot / rot_trans; only fewer synthetic subjects and trajectories). The recipe's
+    #    anatomy, contrast and source resolution (full head, echo-train, 1 mm) can be set:
+    #    the shipped head-trained weights used --phantom head --contrast echo-train
+    #    --source-oversample 1, the earlier template-trained ones --phantom template
+    #    --contrast static --source-oversample 1.
+    .venv/bin/python benchmarks/mcnet_sweep.py data --out data/mcnet_cpu_head \
+        --phantom head --contrast echo-train --source-oversample 1
     # 2. train, then evaluate on the test split (seed 001 Fig. 4 table)
     .venv/bin/python -m correctors.mcnet train --data data/mcnet_cpu --out runs/mcnet_cpu
     .venv/bin/python -m correctors.mcnet eval --model runs/mcnet_cpu --data data/mcnet_cpu \\
@@ -28,7 +33,8 @@ the whole clean reference volume, the sample's ``clean_volume_max``), averaged
 over the sample's slices. Each bin (scale) reports mean and std over subjects x trajectories.
 
 Outputs: ``OUT.csv`` (one row per sample), ``OUT_summary.csv`` (one row per
-variant and scale) and ``OUT.png``.
+variant and scale) and ``OUT.png``. With ``--cache DIR`` the simulated samples are kept
+(.npz, atomic) so another model is swept on the very same samples without re-simulating.
 """
 
 from __future__ import annotations
@@ -79,7 +85,16 @@ def cpu_recipe(recipe_path: Path, overrides: dict):
 def cmd_data(a: argparse.Namespace) -> int:
     from mrsim.dataset.build import build_dataset
 
-    overrides = json.loads(a.overrides) if a.overrides else CPU_OVERRIDES
+    overrides = json.loads(a.overrides) if a.overrides else json.loads(json.dumps(CPU_OVERRIDES))
+    # the anatomy/contrast/source options on top (None: the recipe file's value)
+    chosen = {
+        "phantom": a.phantom,
+        "contrast": a.contrast,
+        "source_oversample": a.source_oversample,
+    }
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    if chosen:
+        overrides["params"] = {**overrides.get("params", {}), **chosen}
     recipe = cpu_recipe(Path(a.recipe), overrides)
     t0 = time.perf_counter()
     build_dataset(recipe, a.out, workers=a.workers, threads=a.threads)
@@ -117,6 +132,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     from mrsim.dataset.recipe import recipe_from_dict
     from mrsim.dataset.samples import make_sample
     from mrsim.io.hdf5 import read_json
+    from mrsim.kspace.reuse import reuse_spectra
 
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -129,31 +145,26 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     jobs = list(_sweep_samples(plan, scales, a.seeds, variants))
     rows = []
     t0 = time.perf_counter()
-    for subject, variant, scale, j, params in tqdm(jobs, desc="mcnet sweep"):
-        s = make_sample(params, threads=a.threads or 1)
-        per_slice = evaluate_samples(
-            model,
-            [
+    cache = Path(a.cache) if a.cache else None
+    # as in a dataset build: one subject's spectra / head model reused by its samples
+    # (bit-identical to recomputing, tests/test_perf_reuse.py, test_head_recipe_defaults.py)
+    with reuse_spectra(2):
+        for subject, variant, scale, j, params in tqdm(jobs, desc="mcnet sweep"):
+            item = _sweep_item(params, cache, a.threads or 1, make_sample)
+            per_slice = evaluate_samples(model, [item])
+            rows.append(
                 {
-                    "corrupted": s.arrays["corrupted"],
-                    "clean": s.arrays["clean"],
-                    "data_range": s.attrs["clean_volume_max"],
+                    "subject": subject,
+                    "variant": variant,
+                    "scale": scale,
+                    "trajectory": j,
+                    "motion_std": item["motion_magnitude"],
+                    "ssim_corrupted": float(np.mean([r["ssim_corrupted"] for r in per_slice])),
+                    "ssim_corrected": float(np.mean([r["ssim_corrected"] for r in per_slice])),
+                    "psnr_corrupted": float(np.mean([r["psnr_corrupted"] for r in per_slice])),
+                    "psnr_corrected": float(np.mean([r["psnr_corrected"] for r in per_slice])),
                 }
-            ],
-        )
-        rows.append(
-            {
-                "subject": subject,
-                "variant": variant,
-                "scale": scale,
-                "trajectory": j,
-                "motion_std": s.attrs["motion_magnitude"],
-                "ssim_corrupted": float(np.mean([r["ssim_corrupted"] for r in per_slice])),
-                "ssim_corrected": float(np.mean([r["ssim_corrected"] for r in per_slice])),
-                "psnr_corrupted": float(np.mean([r["psnr_corrupted"] for r in per_slice])),
-                "psnr_corrected": float(np.mean([r["psnr_corrected"] for r in per_slice])),
-            }
-        )
+            )
     elapsed = time.perf_counter() - t0
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +178,40 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         f"({platform.processor() or platform.machine()}), torch threads {torch.get_num_threads()}"
     )
     return 0
+
+
+def _sweep_item(params: dict, cache: Path | None, threads: int, make_sample) -> dict:
+    """One sweep sample's arrays: made by the dataset's sample function, or read back from
+    ``cache`` (an .npz per sample, keyed by a digest of its params) so that a second model
+    is evaluated on the same samples without re-simulating them."""
+    import hashlib
+
+    path = None
+    if cache is not None:
+        key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:24]
+        path = cache / f"{key}.npz"
+        if path.exists():
+            with np.load(path) as z:
+                return {
+                    "corrupted": z["corrupted"],
+                    "clean": z["clean"],
+                    "data_range": float(z["data_range"]),
+                    "motion_magnitude": float(z["motion_magnitude"]),
+                }
+    s = make_sample(params, threads=threads)
+    item = {
+        "corrupted": s.arrays["corrupted"],
+        "clean": s.arrays["clean"],
+        "data_range": s.attrs["clean_volume_max"],
+        "motion_magnitude": s.attrs["motion_magnitude"],
+    }
+    if path is not None:
+        from mrsim.io.atomic import atomic_path
+
+        cache.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **item)
+    return item
 
 
 def summarize_sweep(rows: list[dict]) -> list[dict]:
@@ -288,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"JSON overrides of the recipe (default {json.dumps(CPU_OVERRIDES)})",
     )
+    d.add_argument("--phantom", choices=("template", "head"), default=None, help="params.phantom")
+    d.add_argument(
+        "--contrast", choices=("static", "echo-train"), default=None, help="params.contrast"
+    )
+    d.add_argument("--source-oversample", type=int, default=None, help="params.source_oversample")
     d.add_argument("--workers", type=int, default=1)
     d.add_argument("--threads", type=int, default=None)
     s = sub.add_parser("sweep", help="SSIM vs motion magnitude on held-out data")
@@ -303,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--variants", default="rot,rot_trans")
     s.add_argument("--threads", type=int, default=None)
     s.add_argument("--device", default="auto")
+    s.add_argument(
+        "--cache",
+        default=None,
+        help="folder of simulated sweep samples (.npz): written on the first run, read by "
+        "later runs with other models",
+    )
     a = ap.parse_args(argv)
     return {"data": cmd_data, "sweep": cmd_sweep}[a.cmd](a)
 

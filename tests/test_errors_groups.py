@@ -365,6 +365,8 @@ def test_issue_high_resolution_command_runs(tmp_path, monkeypatch):
             "corrupt",
             "--trajectory",
             str(repo / "examples" / "pace.csv"),
+            "--phantom",
+            "template",
             "--matrix",
             "288,288,192",
             "--mapping",

@@ -20,10 +20,22 @@ cycles/FOV (``--coil-terms K``); ``states`` is exact for the given maps but cost
 NUFFT + N FFTs per motion state (use it with ``--granularity shot``). See
 docs/physics.md, section 5.
 
-Without ``--input`` the embedded MNI152 T1 (1 mm, padded/cropped to 256 x 256 x 176) is
-used: 176 shots x 2.3 s = 404.8 s, the span of ``mrsim motion generate pace`` traces.
-A trajectory to start with: ``examples/pace.csv`` in the source tree, or make one anywhere
-with ``mrsim motion generate pace --seed 0 -o pace.csv`` (the same trace).
+Without ``--input`` the embedded full-head phantom is used (``--phantom head``, default:
+:func:`mrsim.phantoms.head.make_head`, 176 x 256 x 256 at 1 mm, scalp, fat, marrow and
+bone around the brain) with MP-RAGE echo-train physics (``--contrast echo-train``: every
+k-space line carries the contrast of its own echo after the inversion, ADNI 3 T timing:
+TR 2.3 s, TI 0.9 s to the k-space centre, 9 deg). Its default acquisition is a sagittal
+ADNI-like MP-RAGE: readout S-I (``--readout-axis 2``, seed 001), the 176 L-R partitions
+in each echo train and 256 A-P lines as shots, i.e. 256 x 2.3 s = 588.8 s. A trajectory
+that does not cover it (``examples/pace.csv`` spans 404.8 s) is stretched over the scan
+(seed 001's mapping of its 128 trajectory points onto the shots), with a notice; give
+``--mapping seconds`` to refuse it instead. ``--phantom template`` uses the embedded
+MNI152 T1 (1 mm, padded/cropped to 256 x 256 x 176, one static image, readout axis 0):
+176 shots x 2.3 s = 404.8 s, the span of ``mrsim motion generate pace`` traces, the
+input of earlier versions. ``--contrast static`` corrupts the head as one image at the
+k-space-centre echo. A trajectory to start with: ``examples/pace.csv`` in the source
+tree, or make one anywhere with ``mrsim motion generate pace --seed 0 -o pace.csv`` (the
+same trace).
 
 The MP-RAGE timing (``--ti-s``, ``--echo-spacing-s``, ``--shot-tr-s``; seed 001: 0.9 s,
 7 ms, 2.3 s) is derived where not given so that the echo train fits the matrix (a 288- or
@@ -55,6 +67,7 @@ DEFAULT_GRID = (256, 256, 176)
 
 EXAMPLES = """examples:
   mrsim corrupt --trajectory examples/pace.csv -o demo_out
+  mrsim corrupt --trajectory examples/pace.csv --phantom template -o demo_template
   mrsim corrupt --trajectory pace.csv --matrix 128 --ordering centric -o out_128
   mrsim corrupt --trajectory rp_sub01.txt --format spm --tr 2.0 --mapping stretch \\
                 --input t1w.nii.gz --noise-snr 30 --save-kspace out/k.h5 -o out
@@ -113,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p.add_argument(
         "--input",
         default=None,
-        help="3D NIfTI to corrupt (default: embedded MNI152 T1, 256x256x176 at 1 mm)",
+        help="3D NIfTI to corrupt (default: the embedded phantom of --phantom)",
     )
     p.add_argument(
         "--matrix",
@@ -130,9 +143,9 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p.add_argument(
         "--readout-axis",
         type=int,
-        default=0,
+        default=None,
         choices=[0, 1, 2],
-        help="fully sampled array axis (default 0)",
+        help="fully sampled array axis (default 2, S-I, for the head phantom; 0 otherwise)",
     )
     p.add_argument(
         "--shot-tr-s",
@@ -161,10 +174,11 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     )
     p.add_argument(
         "--mapping",
-        default="seconds",
+        default=None,
         choices=["seconds", "stretch"],
         help="trajectory times are scan seconds (default), or stretch the "
-        "trajectory over the whole scan",
+        "trajectory over the whole scan (default for the head phantom when the trajectory "
+        "is shorter than its scan, with a notice)",
     )
     p.add_argument(
         "--granularity",
@@ -246,20 +260,56 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     add_motion_warnings_flag(p)
     p.add_argument(
         "--phantom",
-        default="template",
+        default=None,
         choices=["template", "head"],
-        help="without --input: the MNI152 T1 template (default) or the full-head phantom "
-        "(mrsim phantom head, 176x256x256 at 1 mm, ADNI 3 T MP-RAGE)",
+        help="without --input: the full-head phantom (head, default: mrsim phantom head, "
+        "176x256x256 at 1 mm, ADNI 3 T MP-RAGE) or the MNI152 T1 template (the input of "
+        "earlier versions, 256x256x176 at 1 mm)",
     )
     p.add_argument(
         "--contrast",
-        default="static",
+        default=None,
         choices=["static", "echo-train"],
-        help="--phantom head only: one image at the k-space-centre echo (static, default) or "
-        "each line at its own echo of the MP-RAGE train (echo-train; no --coils/--noise-snr)",
+        help="head phantom: each line at its own echo of the MP-RAGE train (echo-train, "
+        "default) or one image at the k-space-centre echo (static); other inputs: static",
     )
     add_prospective_arguments(p)
     p.set_defaults(func=run)
+
+
+def choose_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in the defaults that depend on the input (in place; also returned).
+
+    Without ``--input``: ``--phantom head`` with ``--contrast echo-train`` and readout
+    axis 2 (S-I, sagittal ADNI-like MP-RAGE, seed 001); ``--phantom template``: static,
+    readout axis 0 (earlier versions' defaults). With ``--input``: static, readout axis 0.
+    ``--mapping`` is resolved later (:func:`default_mapping`), once the scan is known.
+    """
+    if args.phantom is None and args.input is None:
+        args.phantom = "head"
+    head = args.input is None and args.phantom == "head"
+    if args.contrast is None:
+        args.contrast = "echo-train" if head else "static"
+    if args.readout_axis is None:
+        args.readout_axis = 2 if head else 0
+    return args
+
+
+def default_mapping(traj, schedule, builtin_head: bool) -> str:
+    """``--mapping`` when none was given: ``seconds``; for the built-in head phantom, a
+    trajectory that does not cover its scan's readouts is stretched over the scan (with a
+    notice)."""
+    s0, s1 = float(schedule.time_s.min()), float(schedule.time_s.max())
+    t0, t1 = (float(traj.t_s[0]), float(traj.t_s[-1])) if len(traj) else (0.0, 0.0)
+    if builtin_head and len(traj) > 1 and (t0 > s0 or t1 < s1):
+        print(
+            f"note      the trajectory covers {t0:g}-{t1:g} s, the head phantom's readouts "
+            f"{s0:g}-{s1:.1f} s: stretched over the scan (--mapping stretch); --mapping "
+            "seconds refuses it instead",
+            flush=True,
+        )
+        return "stretch"
+    return "seconds"
 
 
 #: SSIM uses 7 x 7 windows on the slices of every axis-0 cut; smaller volumes cannot be scored.
@@ -322,6 +372,7 @@ def run(args: argparse.Namespace) -> int:
     with user_input(args.trajectory):
         traj = read_trajectory(args.trajectory, format=args.format, tr_s=args.tr_s)
     head = None
+    choose_defaults(args)
     if args.input is None and args.phantom == "head":
         from mrsim.phantoms.head import DEFAULT_SHAPE, make_head
 
@@ -330,9 +381,10 @@ def run(args: argparse.Namespace) -> int:
         head = make_head(shape, np.asarray(DEFAULT_SHAPE, float) / np.asarray(shape))
         image, affine = head.fractions[0], head.affine  # the grid only; contrast comes later
         source = f"embedded full-head phantom {tuple(shape)}, FOV 176 x 256 x 256 mm"
-    elif args.contrast != "static" or args.phantom != "template":
+    elif args.contrast != "static" or args.phantom == "head":
         raise MrsimInputError(
-            "--phantom head / --contrast echo-train: the head phantom is used without --input"
+            "--phantom head / --contrast echo-train: the head phantom is used without --input; "
+            "a NIfTI --input is corrupted as one static image"
         )
     elif args.input is None:
         from mrsim.phantoms.mni152 import load_mni152
@@ -366,6 +418,8 @@ def run(args: argparse.Namespace) -> int:
             ti_s=protocol.ti_s,
             echo_spacing_s=protocol.echo_spacing_s,
         )
+    if args.mapping is None:  # the default: seconds, or stretch for the built-in head
+        args.mapping = default_mapping(traj, schedule, head is not None)
     traj, interp, prospective = prospective_trajectory(args, traj, schedule)
     settings = CorruptionSettings(
         mapping=args.mapping,
@@ -421,6 +475,10 @@ def run(args: argparse.Namespace) -> int:
         "trajectory": str(args.trajectory),
         "prospective": prospective,
         "input": source,
+        "phantom": args.phantom if args.input is None else None,
+        "contrast": args.contrast,
+        "readout_axis": args.readout_axis,
+        "mapping": args.mapping,
     }
     with StagedOutputs() as stage:  # all files or none
         save_volume(stage.path(out / "clean.nii.gz"), res.clean, vol.affine)
@@ -499,7 +557,7 @@ def _summary(args, source: str, res, traj, vol) -> str:
             + ", R=1 SENSE combination\n"
         )
     return (
-        f"input     {source}\n"
+        f"input     {source}, contrast {args.contrast}\n"
         f"matrix    {schedule.shape}, voxel {vox_out} mm\n"
         f"schedule  {schedule.name}, {schedule.n_lines} lines, {schedule.duration_s:.1f} s\n"
         f"{coil_line}"

@@ -10,12 +10,14 @@ same stream, each layer thickness of :data:`mrsim.phantoms.head.THICKNESS_MM` is
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from mrsim.dataset.subjects import random_warp_coords, seeded_rng
+from mrsim.kspace.reuse import reuse_active
 from mrsim.phantoms.head import THICKNESS_MM, HeadPhantom, make_head
 from mrsim.phantoms.tissues import jitter_tissues
 
@@ -96,13 +98,31 @@ def head_kspace(
     )
     from mrsim.kspace.engine import moved_kspace
 
-    head = synthetic_head(spec, shape, voxel_size_mm)
+    if contrast not in ("static", "echo-train"):
+        raise ValueError(f"contrast must be 'static' or 'echo-train', got {contrast!r}")
     prot = protocol_for_schedule(default_protocol(schedule), schedule)
-    names, frac = head.tissue_fractions()
-    sig = head.tissue_signals(prot, names)
+
+    def build():
+        head = synthetic_head(spec, shape, voxel_size_mm)
+        names, frac = head.tissue_fractions()
+        sig = head.tissue_signals(prot, names)
+        if contrast == "static":
+            return np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
+        return lowrank_contrast(frac, sig, 1e-3)
+
+    # every sample of a subject has the same anatomy and contrast: built once per subject
+    # inside the dataset builder's reuse block (deterministic, so bit-identical)
+    key = (
+        json.dumps({k: v for k, v in spec.items() if k != "split"}, sort_keys=True),
+        tuple(int(n) for n in shape),
+        tuple(np.broadcast_to(np.asarray(voxel_size_mm, float), (3,)).tolist()),
+        contrast,
+        json.dumps(prot.to_dict(), sort_keys=True),
+    )
+    obj = _subject_cache(key, build)
     eye, zero = np.eye(3), np.zeros(3)
     if contrast == "static":
-        image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
+        image = obj
         k = moved_kspace(
             image, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
         )
@@ -110,11 +130,25 @@ def head_kspace(
             image, schedule, eye, zero, voxel_size_mm=voxel_size_mm, eps=eps, nthreads=threads
         )
         return k, clean
-    if contrast != "echo-train":
-        raise ValueError(f"contrast must be 'static' or 'echo-train', got {contrast!r}")
-    lr = lowrank_contrast(frac, sig, 1e-3)
+    lr = obj
     k = echo_train_kspace(
         lr, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
     )
     clean = echo_train_kspace(lr, schedule, eye, zero, voxel_size_mm, eps=eps, nthreads=threads)
     return k, clean
+
+
+#: The last subject's image or low-rank contrast (one entry: ~4 basis images of the source).
+_CACHE: dict[tuple, Any] = {}
+
+
+def _subject_cache(key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``, kept for the next call with the same key while the dataset builder's
+    :func:`~mrsim.kspace.reuse.reuse_spectra` block is active (nothing kept outside it)."""
+    if not reuse_active():
+        _CACHE.clear()
+        return build()
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = build()
+    return _CACHE[key]

@@ -45,7 +45,7 @@ from mrsim.kspace.poses import (
 )
 from mrsim.kspace.reuse import memoized
 from mrsim.kspace.schedule import Schedule, mprage_schedule
-from mrsim.kspace.severity import motion_severity, noise_sigma_for_snr
+from mrsim.kspace.severity import add_kspace_noise, motion_severity, noise_sigma_for_snr
 
 __all__ = [
     "CorruptionSettings",
@@ -440,10 +440,7 @@ def corrupt(
     sigma = 0.0
     if settings.noise_snr is not None:
         sigma = noise_sigma_for_snr(clean_c, settings.noise_snr)
-        rng = np.random.default_rng(settings.seed)
-        acquired = schedule.to_grid(np.ones((schedule.n_lines, schedule.n_readout), bool))
-        noise = rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape)
-        k = k + sigma * noise * acquired
+        k = add_kspace_noise(k, schedule, sigma, settings.seed)
     clean_max = None
     if settings.recon_slices is None:
         img_c = recon(k)

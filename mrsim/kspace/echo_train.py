@@ -269,6 +269,11 @@ def corrupt_echo_train(
     rereference_center: bool = True,
     granularity: str = "line",
     output: str = "magnitude",
+    noise_snr: float | None = None,
+    seed: int | None = 0,
+    coil_sensitivities: np.ndarray | None = None,
+    coil_method: str = "states",
+    coil_terms=None,
     **moved_kspace_options,
 ):
     """Motion corruption with echo-train contrast; same outputs as :func:`corrupt`.
@@ -284,18 +289,29 @@ def corrupt_echo_train(
     tol, rank
         Low-rank error target or fixed rank (:func:`lowrank_contrast`).
     output : {"magnitude", "complex"}
+    noise_snr, seed
+        Complex Gaussian k-space noise as in :func:`~mrsim.kspace.corrupt.corrupt`: sigma
+        from the SNR of the clean (coil-combined) image, drawn with ``seed``, on the
+        acquired samples.
+    coil_sensitivities, coil_method, coil_terms
+        Receive coils fixed in the scanner, as in :func:`~mrsim.kspace.corrupt.corrupt`:
+        every basis image goes through the same multi-coil engine (cost ``rank`` x one
+        multi-coil corruption) and the images are the R=1 SENSE combination with the maps
+        used.
     moved_kspace_options
         ``backend``, ``eps`` (default 1e-4), ``nthreads``, ``orientation``, ``upsampfac``.
 
     Returns
     -------
     CorruptionResult
-        With ``settings["contrast"] = "echo-train"``, the rank and its error bound. No
-        noise or coils here (use the static path for those).
+        With ``settings["contrast"] = "echo-train"``, the rank and its error bound.
     """
+    from mrsim.kspace.coils import combine_coil_kspace
     from mrsim.kspace.corrupt import CorruptionResult, motion_severity, motion_states
     from mrsim.kspace.fft import ifft_centered
+    from mrsim.kspace.multicoil import Coils
     from mrsim.kspace.schedule import poses_for_schedule
+    from mrsim.kspace.severity import add_kspace_noise, noise_sigma_for_snr
     from mrsim.motion.magnitude import motion_std
 
     if output not in ("magnitude", "complex"):
@@ -317,16 +333,34 @@ def corrupt_echo_train(
         rereference_center=rereference_center,
         granularity=granularity,
     )
+    coils = None
+    if coil_sensitivities is not None:
+        coils = Coils(coil_sensitivities, coil_method, coil_terms, False)
+        coils.check_grid(schedule.shape)
+        opts["coils"] = coils
     k = echo_train_kspace(lr, schedule, R, t, voxel_size_mm, **opts)
     k_clean = echo_train_kspace(lr, schedule, np.eye(3), np.zeros(3), voxel_size_mm, **opts)
     workers = opts.get("nthreads")
-    img = ifft_centered(k, workers=workers)
-    clean = ifft_centered(k_clean, workers=workers)
+    sens_used = None if coils is None else coils.maps_used()
+
+    def recon(kk: np.ndarray) -> np.ndarray:
+        if sens_used is None:
+            return ifft_centered(kk, workers=workers)
+        return combine_coil_kspace(kk, sens_used, workers=workers)
+
+    clean = recon(k_clean)
+    sigma = 0.0
+    if noise_snr is not None:
+        sigma = noise_sigma_for_snr(clean, noise_snr)
+        k = add_kspace_noise(k, schedule, sigma, seed)
+    img = recon(k)
     if output == "magnitude":
         img, clean = np.abs(img).astype(np.float32), np.abs(clean).astype(np.float32)
     else:
         img, clean = img.astype(np.complex64), clean.astype(np.complex64)
     energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
+    while energy.ndim > 1:  # summed over the coils
+        energy = energy.sum(axis=0)
     sev = motion_severity(R, t, line_weights=energy)
     sev["motion_std"] = float(motion_std(trajectory).combined)
     sev["n_states"] = int(len(motion_states(R, t)[0]))
@@ -340,12 +374,22 @@ def corrupt_echo_train(
         backend=opts.get("backend", "finufft"),
         eps=opts["eps"],
         upsampfac=opts.get("upsampfac"),
-        noise_snr=None,
+        noise_snr=noise_snr,
         output=output,
         schedule=schedule.name,
         shape=list(schedule.shape),
         readout_axis=schedule.readout_axis,
-        n_coils=0,
+        n_coils=0 if sens_used is None else int(sens_used.shape[0]),
+        **(
+            {}
+            if coils is None
+            else {
+                "coil_method": coils.method,
+                "coil_terms": None
+                if coils.resolved_terms() is None
+                else list(coils.resolved_terms()),
+            }
+        ),
         contrast="echo-train",
         lowrank_rank=lr.rank,
         lowrank_error_bound=lr.error_bound,
@@ -360,7 +404,9 @@ def corrupt_echo_train(
         translations_mm=t,
         schedule=schedule,
         severity=sev,
+        noise_sigma=sigma,
         settings=settings,
+        coil_sensitivities=sens_used,
     )
 
 
@@ -400,15 +446,15 @@ def head_corruption(
     contrast : {"echo-train", "static"}
         ``echo-train``: every line at its own echo (:func:`corrupt_echo_train`).
         ``static``: one image at the k-space-centre echo through
-        :func:`mrsim.kspace.corrupt.corrupt` (coils and noise available there).
+        :func:`mrsim.kspace.corrupt.corrupt`.
     protocol : MPRAGEProtocol, optional
         Default: ADNI 3 T timing (:data:`mrsim.signal.mprage.ADNI_3T`) with the schedule's
         echo spacing (median readout gap) and lines per shot.
     tol : float
         Low-rank error target (echo-train).
     corrupt_options
-        Keyword options of :func:`~mrsim.kspace.corrupt.corrupt` (echo-train: the
-        pose and NUFFT ones; ``noise_snr`` and coils are refused there).
+        Keyword options of :func:`~mrsim.kspace.corrupt.corrupt` (echo-train: those of
+        :func:`corrupt_echo_train`, coils and noise included).
 
     Returns
     -------
@@ -427,16 +473,7 @@ def head_corruption(
         image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
         res = corrupt(image, trajectory, schedule, vox, **corrupt_options)
     else:
-        refused = [k for k in ("noise_snr", "coil_sensitivities") if corrupt_options.get(k)]
-        if refused:
-            raise MrsimInputError(
-                f"contrast='echo-train' does not support {refused} yet; use contrast='static'"
-            )
-        opts = {
-            k: v for k, v in corrupt_options.items() if k not in ("noise_snr", "seed", "progress")
-        }
-        for k in ("coil_sensitivities", "coil_method", "coil_terms"):
-            opts.pop(k, None)
+        opts = {k: v for k, v in corrupt_options.items() if k != "progress"}
         res = corrupt_echo_train(frac, sig, trajectory, schedule, vox, tol=tol, **opts)
     res.settings.update(contrast=contrast, phantom="head", protocol=prot.to_dict())
     return res

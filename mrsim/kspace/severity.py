@@ -6,7 +6,7 @@ import numpy as np
 
 from mrsim.errors import MrsimInputError
 
-__all__ = ["motion_severity", "noise_sigma_for_snr"]
+__all__ = ["motion_severity", "noise_sigma_for_snr", "add_kspace_noise"]
 
 
 def motion_severity(
@@ -71,3 +71,13 @@ def noise_sigma_for_snr(clean_image: np.ndarray, snr: float, threshold: float = 
     if not obj.any():
         raise MrsimInputError("clean image is empty; cannot set noise from an SNR")
     return float(mag[obj].mean() / snr)
+
+
+def add_kspace_noise(kspace: np.ndarray, schedule, sigma: float, seed) -> np.ndarray:
+    """``kspace`` plus complex Gaussian noise of std ``sigma`` per real/imaginary part on the
+    acquired samples only (unacquired lines stay zero). The draw is
+    ``default_rng(seed)``: real parts, then imaginary parts, over ``kspace.shape``."""
+    rng = np.random.default_rng(seed)
+    acquired = schedule.to_grid(np.ones((schedule.n_lines, schedule.n_readout), bool))
+    noise = rng.standard_normal(kspace.shape) + 1j * rng.standard_normal(kspace.shape)
+    return kspace + sigma * noise * acquired

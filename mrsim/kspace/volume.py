@@ -128,7 +128,7 @@ def corrupt_head_volume(
     contrast : {"echo-train", "static"}
         See :func:`mrsim.kspace.echo_train.head_corruption`.
     n_coils : int, optional
-        Receive coils (static contrast only).
+        Receive coils (:func:`scanner_coils`); None: one uniform coil.
 
     Returns
     -------
@@ -140,8 +140,6 @@ def corrupt_head_volume(
     s = base.updated(**_geometry(head.affine))
     shape = head.fractions.shape[1:]
     sens = None if n_coils is None else scanner_coils(schedule, s, shape, n_coils)
-    if contrast == "echo-train" and (sens is not None or s.noise_snr is not None):
-        raise MrsimInputError("--contrast echo-train does not support --coils / --noise-snr yet")
     res = head_corruption(
         head,
         trajectory,
