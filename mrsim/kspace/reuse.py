@@ -124,15 +124,7 @@ def memoized(
         return compute()
     cache: OrderedDict = _state["cache"]
     key = _digest(kind, array, settings)
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    out = compute()
-    out.flags.writeable = False
-    cache[key] = out
-    while len(cache) > _state["max_entries"]:
-        cache.popitem(last=False)
-    return out
+    return _lookup_or_store(cache, key, compute)
 
 
 def memoized_derived(
@@ -162,6 +154,12 @@ def memoized_derived(
     h.update(repr((kind, settings, view)).encode())
     h.update(stored)
     key = h.digest()
+    return _lookup_or_store(cache, key, compute)
+
+
+def _lookup_or_store(cache: OrderedDict, key: bytes, compute: Callable[[], np.ndarray]):
+    """The stored result of ``key`` (made most recent), else ``compute()`` stored read-only,
+    dropping the least recently used entries beyond the cache size."""
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
