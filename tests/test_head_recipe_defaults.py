@@ -20,7 +20,7 @@ TEMPLATE_SMALL_SAMPLE0_SHA256 = "ff1e3d5e2060684989eadedd8c9ee636f556cf06e5cbb25
 #: ``corrupted`` of the same sample from 0378240. Issue 17's batched planar interpolation sums
 #: the same taps in another float32 order (docs/benchmarks.md), so it matches to rounding only.
 TEMPLATE_SMALL_SAMPLE0_CORRUPTED = (
-    Path(__file__).parent / "golden" / ("template_small_sample0_corrupted.npy")
+    Path(__file__).parent / "golden" / "template_small_sample0_corrupted.npy"
 )
 #: bound of that reordering (measured 2.1e-7 on this sample, <= 4.8e-7 on the medium recipe)
 CORRUPTED_ATOL = 1e-6
