@@ -171,3 +171,31 @@ def test_input_is_static_and_refuses_head_options(tmp_path, capsys):
     info = json.loads((tmp_path / "ok" / "corruption.json").read_text())
     assert info["phantom"] is None and info["contrast"] == "static"
     assert info["readout_axis"] == 0 and info["mapping"] == "seconds"
+
+
+def test_default_mapping_stretches_only_short_trajectories(tmp_path, capsys):
+    from mrsim.cli.corrupt import default_mapping
+    from mrsim.kspace.schedule import mprage_schedule
+    from mrsim.motion.formats import read_trajectory
+    from mrsim.motion.trajectory import Trajectory
+
+    sched = mprage_schedule((12, 16, 16), readout_axis=2)  # readouts over ~34.7 s
+    span = float(sched.time_s.max() - sched.time_s.min())
+    short = read_trajectory(_pace(tmp_path, 0.5 * span, "short.csv"))
+    assert default_mapping(short, sched, True) == "stretch"
+    assert f"{span / float(short.t_s[-1] - short.t_s[0]):.2f}x slower" in capsys.readouterr().out
+    # prospective runs keep scan seconds (latency is in seconds): refused later, not stretched
+    assert default_mapping(short, sched, True, prospective=True) == "seconds"
+    # a longer trajectory is never compressed, even when it does not start at the first readout
+    long = read_trajectory(_pace(tmp_path, 2.0 * span, "long.csv"))
+    late = Trajectory(long.t_s + 5.0, long.params)
+    assert default_mapping(late, sched, True) == "seconds"
+    assert default_mapping(short, sched, False) == "seconds"  # template / --input: never
+
+
+def test_prospective_with_short_trajectory_says_what_it_covers(tmp_path, capsys):
+    short = _pace(tmp_path, 10.0, "short.csv")
+    argv = ["corrupt", "--trajectory", str(short), "--matrix", "12,16,16"]
+    assert main(argv + ["--prospective", "persistence", "-o", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert "trajectory covers [0, 10] s" in err and "needs --mapping seconds" not in err

@@ -32,6 +32,7 @@ limit stops the call; re-running continues to the weights an uninterrupted run r
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import time
@@ -49,6 +50,7 @@ from correctors.mcnet.train import _StageBatches, select_device
 from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
 from correctors.qsmnet.model import CHI_SCALE_PPM, build_prenet, build_unet
 from correctors.qsmnet.monitor import ValidationSet, validate, write_curves
+from mrsim.errors import MrsimInputError
 from mrsim.io.atomic import atomic_path
 
 __all__ = ["TrainConfig", "TRAIN_DEFAULTS", "train", "KEYS", "IDENTITY_KEYS"]
@@ -89,9 +91,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.identity_fraction < 1.0:
-            raise ValueError(f"identity_fraction must be in [0, 1), got {self.identity_fraction}")
+            raise MrsimInputError(
+                f"identity_fraction must be in [0, 1), got {self.identity_fraction}"
+            )
         if self.val_every < 0:
-            raise ValueError(f"val_every must be >= 0, got {self.val_every}")
+            raise MrsimInputError(f"val_every must be >= 0, got {self.val_every}")
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> TrainConfig:
@@ -114,11 +118,27 @@ def _collate(items):
     return tuple(torch.stack(t) for t in zip(*items, strict=True))
 
 
+def _weights_digest(net: torch.nn.Module) -> str:
+    """sha256 of a network's parameters and buffers (names and bytes, in state-dict order)."""
+    h = hashlib.sha256()
+    for name, t in net.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
 def _unet_outputs(unet, data: str | Path, out: Path) -> Path:
-    """UNet-correct every train / val volume once (corrupted and motion-free input)."""
+    """UNet-correct every train / val volume once (corrupted and motion-free input).
+
+    The file is reused (e.g. on resume) only when it was made by these very UNet weights:
+    a run restarted with ``--no-resume`` or a retrained UNet rebuilds it, so the PReNet
+    never trains on another UNet's outputs."""
     path = out / "unet_outputs.h5"
+    digest = _weights_digest(unet)
     if path.exists():
-        return path
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("unet_sha256") == digest and "unet_clean" in f:
+                return path
     rows = H5Rows(data, "all", KEYS)
     idx = rows.index
     keep = [int(r) for r in rows.rows if idx["split"][r] in ("train", "val")]
@@ -137,13 +157,16 @@ def _unet_outputs(unet, data: str | Path, out: Path) -> Path:
             f["chi_clean"] = np.stack(clean)
             f["row"] = np.asarray(keep)
             f["split"] = np.asarray([str(idx["split"][r]) for r in keep], dtype="S5")
+            f.attrs["unet_sha256"] = digest
     return path
 
 
 def _unet_val_set(data: str | Path) -> ValidationSet:
     rows = H5Rows(data, "val", KEYS)
     if rows.rows.size == 0:
-        raise ValueError(f"{rows.path}: the val split is empty; validation needs held-out subjects")
+        raise MrsimInputError(
+            f"{rows.path}: the val split is empty; validation needs held-out subjects"
+        )
     cor = [np.asarray(rows.read(KEYS[0], (int(r),)), np.float32) for r in rows.rows]
     cln = [np.asarray(rows.read(KEYS[1], (int(r),)), np.float32) for r in rows.rows]
     return ValidationSet(cor, cln, cln)

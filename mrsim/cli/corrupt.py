@@ -295,17 +295,18 @@ def choose_defaults(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def default_mapping(traj, schedule, builtin_head: bool) -> str:
+def default_mapping(traj, schedule, builtin_head: bool, prospective: bool = False) -> str:
     """``--mapping`` when none was given: ``seconds``; for the built-in head phantom, a
-    trajectory that does not cover its scan's readouts is stretched over the scan (with a
-    notice)."""
+    trajectory shorter than its scan is stretched over the scan (with a notice naming the
+    factor). Prospective runs keep ``seconds``: latency is in scan seconds, so a short
+    trajectory is refused there with the time it covers."""
     s0, s1 = float(schedule.time_s.min()), float(schedule.time_s.max())
     t0, t1 = (float(traj.t_s[0]), float(traj.t_s[-1])) if len(traj) else (0.0, 0.0)
-    if builtin_head and len(traj) > 1 and (t0 > s0 or t1 < s1):
+    if builtin_head and not prospective and len(traj) > 1 and t1 - t0 < s1 - s0:
         print(
             f"note      the trajectory covers {t0:g}-{t1:g} s, the head phantom's readouts "
-            f"{s0:g}-{s1:.1f} s: stretched over the scan (--mapping stretch); --mapping "
-            "seconds refuses it instead",
+            f"{s0:g}-{s1:.1f} s: stretched over the scan, {(s1 - s0) / (t1 - t0):.2f}x slower "
+            "(--mapping stretch); --mapping seconds refuses it instead",
             flush=True,
         )
         return "stretch"
@@ -419,7 +420,8 @@ def run(args: argparse.Namespace) -> int:
             echo_spacing_s=protocol.echo_spacing_s,
         )
     if args.mapping is None:  # the default: seconds, or stretch for the built-in head
-        args.mapping = default_mapping(traj, schedule, head is not None)
+        prospective_run = args.prospective is not None or args.applied_poses is not None
+        args.mapping = default_mapping(traj, schedule, head is not None, prospective_run)
     traj, interp, prospective = prospective_trajectory(args, traj, schedule)
     settings = CorruptionSettings(
         mapping=args.mapping,
