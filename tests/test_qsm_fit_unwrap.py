@@ -80,3 +80,17 @@ def test_fit_errors():
         fit_field(np.zeros((2, 2, 2, 3), complex), TE)
     with pytest.raises(ValueError, match="method"):
         fit_field(np.zeros((2, 2, 2, 11), complex), TE, method="x")
+
+
+def test_graphcut_weights_checked():
+    rng = np.random.default_rng(1)
+    true = 3.0 * np.cumsum(rng.standard_normal((8, 8, 8)) * 0.5, axis=0)
+    wrapped = wrap_phase(true)
+    uniform = unwrap_graphcut(wrapped)
+    assert np.array_equal(unwrap_graphcut(wrapped, weights=2.0), uniform)  # scalar: uniform
+    with pytest.raises(ValueError, match="weights must be finite, >= 0"):
+        unwrap_graphcut(wrapped, weights=-np.ones((8, 8, 8)))
+    with pytest.raises(ValueError, match="phase's shape"):
+        unwrap_graphcut(wrapped, weights=np.ones((4, 1, 1)))
+    with pytest.raises(ValueError, match="finite"):
+        unwrap_graphcut(wrapped, weights=np.full((8, 8, 8), np.nan))

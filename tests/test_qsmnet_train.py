@@ -288,3 +288,22 @@ def test_validation_history_and_kept_weights(dataset, tmp_path):
 
     got = validate(lambda v: unet_volume(model, v), _unet_val_set(dataset), 0.25, CHI_SCALE_PPM)
     assert got["val_l1"] == pytest.approx(ck["selected"]["unet"]["val_l1"], rel=1e-5)
+
+
+def test_unet_outputs_rebuilt_for_other_unet_weights(dataset, tmp_path):
+    from correctors.qsmnet.model import build_unet
+    from correctors.qsmnet.train import _unet_outputs
+
+    torch.manual_seed(0)
+    a = build_unet("tiny")
+    path = _unet_outputs(a, dataset, tmp_path)
+    with h5py.File(path, "r") as f:
+        first = f["unet"][()]
+    assert _unet_outputs(a, dataset, tmp_path) == path  # same weights: reused
+    b = build_unet("tiny")
+    with torch.no_grad():
+        for t in b.parameters():
+            t.add_(0.1)  # other weights (e.g. a --no-resume run): the file is remade
+    _unet_outputs(b, dataset, tmp_path)
+    with h5py.File(path, "r") as f:
+        assert not np.array_equal(f["unet"][()], first)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mrsim.errors import MrsimInputError
 from mrsim.io.hdf5 import read_index, resolve_dataset_file
 
 __all__ = [
@@ -410,12 +411,12 @@ class MixedPairs(Dataset):
 
     def __init__(self, main: Dataset, extra: Dataset, fraction: float, seed: int = 0) -> None:
         if not 0.0 <= fraction < 1.0:
-            raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+            raise MrsimInputError(f"fraction must be in [0, 1), got {fraction}")
         self.main, self.extra = main, extra
         n_main, n_extra = len(main), len(extra)
         m = int(round(n_main * fraction / (1.0 - fraction)))
         if m and n_extra == 0:
-            raise ValueError("extra dataset is empty but fraction > 0")
+            raise MrsimInputError("extra dataset is empty but fraction > 0")
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1D]))
         self.extra_items = (
             rng.choice(n_extra, size=m, replace=m > n_extra).astype(int) if m else np.zeros(0, int)

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.fft
 from scipy.sparse.linalg import LinearOperator, cg
 
+from mrsim.errors import MrsimInputError
 from mrsim.qsm.fit import wrap_phase
 
 __all__ = ["unwrap_laplacian", "unwrap_graphcut"]
@@ -183,6 +184,14 @@ def unwrap_graphcut(
     if m.shape != psi.shape:
         raise ValueError(f"mask shape {m.shape} != phase shape {psi.shape}")
     q = np.ones(psi.shape) if weights is None else np.asarray(weights, dtype=float)
+    if q.shape != psi.shape:
+        q = np.broadcast_to(q, psi.shape) if q.ndim == 0 else q
+    if q.shape != psi.shape or not np.isfinite(q).all() or (q < 0).any():
+        # the bounding-box and early-stop shortcuts (Notes) rest on weights >= 0
+        raise MrsimInputError(
+            f"weights must be finite, >= 0 and of the phase's shape {psi.shape} (or a scalar), "
+            f"got shape {q.shape}"
+        )
     out = np.zeros(psi.shape)
     if not m.any():
         return out
