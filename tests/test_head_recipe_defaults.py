@@ -101,3 +101,18 @@ def test_nifti_subjects_need_the_template():
     raw["subjects"].update(source="nifti", glob="/nowhere/*.nii.gz")
     with pytest.raises(ValueError, match="phantom"):
         recipe_from_dict(raw, source="mine.toml")
+
+
+def test_cached_head_contrast_is_read_only():
+    # frozen, owned arrays: the spectrum memo hashes a subject's basis once, and no sample
+    # can alter what the next one reuses
+    from mrsim.dataset import head_subjects
+    from mrsim.kspace.reuse import _frozen, reuse_spectra
+
+    raw = _small_raw()
+    raw["params"].update(phantom="head", contrast="echo-train", shape=[24, 24, 24])
+    plan = plan_samples(recipe_from_dict(raw, source="head.toml"))
+    with reuse_spectra(2):
+        make_sample(plan[0], threads=1)
+        (lr,) = head_subjects._CACHE.values()
+        assert _frozen(lr.basis) and all(_frozen(b) for b in lr.basis)

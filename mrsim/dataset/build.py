@@ -464,7 +464,8 @@ def _run_serial(out, todo, shards, plan, threads, shard_attrs, record) -> None:
             for k in todo:
                 samples, phases = _make_shard_samples([plan[i] for i in shards[k]], nthreads)
                 if pending is not None:
-                    record(*pending.result())
+                    done, pending = pending, None  # recorded once, even if record raises
+                    record(*done.result())
                 pending = writer.submit(
                     lambda k=k, s=samples, p=phases: (
                         k,
@@ -472,8 +473,8 @@ def _run_serial(out, todo, shards, plan, threads, shard_attrs, record) -> None:
                     )
                 )
             if pending is not None:
-                record(*pending.result())
-                pending = None
+                done, pending = pending, None
+                record(*done.result())
         finally:
             if pending is not None:  # an error while making a shard: let its write land
                 landed = pending.result()

@@ -10,7 +10,9 @@ same stream, each layer thickness of :data:`mrsim.phantoms.head.THICKNESS_MM` is
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -102,13 +104,21 @@ def head_kspace(
         raise ValueError(f"contrast must be 'static' or 'echo-train', got {contrast!r}")
     prot = protocol_for_schedule(default_protocol(schedule), schedule)
 
+    def frozen(a: np.ndarray) -> np.ndarray:
+        # an owned, read-only copy: the spectrum memo then hashes its bytes once per subject
+        # instead of once per sample (a writeable base would defeat its frozen check)
+        out = np.array(a, copy=True)
+        out.flags.writeable = False
+        return out
+
     def build():
         head = synthetic_head(spec, shape, voxel_size_mm)
         names, frac = head.tissue_fractions()
         sig = head.tissue_signals(prot, names)
         if contrast == "static":
-            return np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
-        return lowrank_contrast(frac, sig, 1e-3)
+            return frozen(np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0)))
+        lr = lowrank_contrast(frac, sig, 1e-3)
+        return dataclasses.replace(lr, basis=frozen(lr.basis))
 
     # every sample of a subject has the same anatomy and contrast: built once per subject
     # inside the dataset builder's reuse block (deterministic, so bit-identical)
@@ -140,15 +150,21 @@ def head_kspace(
 
 #: The last subject's image or low-rank contrast (one entry: ~4 basis images of the source).
 _CACHE: dict[tuple, Any] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def _subject_cache(key: tuple, build: Callable[[], Any]) -> Any:
     """``build()``, kept for the next call with the same key while the dataset builder's
     :func:`~mrsim.kspace.reuse.reuse_spectra` block is active (nothing kept outside it)."""
     if not reuse_active():
-        _CACHE.clear()
+        with _CACHE_LOCK:
+            _CACHE.clear()
         return build()
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = build()
-    return _CACHE[key]
+    with _CACHE_LOCK:  # dask workers may build shards in threads of one process
+        hit = _CACHE.get(key)
+    if hit is None:
+        hit = build()
+        with _CACHE_LOCK:
+            _CACHE.clear()
+            _CACHE[key] = hit
+    return hit

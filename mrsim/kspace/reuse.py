@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -33,6 +34,9 @@ import numpy as np
 __all__ = ["reuse_spectra", "keep_spectra", "memoized", "memoized_derived", "reuse_active"]
 
 _state: dict[str, Any] = {"depth": 0, "max_entries": 0, "cache": OrderedDict(), "digests": {}}
+#: Guards the two dicts above: a dask worker may run several shards in threads of one
+#: process. Held for dict operations only, never while computing or hashing.
+_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -92,17 +96,19 @@ def _content_digest(array: np.ndarray) -> bytes:
         array.strides,
         array.dtype.str,
     )
-    hit = _state["digests"].get(key)
+    with _LOCK:
+        hit = _state["digests"].get(key)
     if hit is not None and hit[0]() is owner and _frozen(array):
         return hit[1]
     h = hashlib.blake2b(digest_size=20)
     h.update(np.ascontiguousarray(array).view(np.uint8).reshape(-1).data)
     digest = h.digest()
     if _frozen(array):
-        digests = _state["digests"]
-        digests[key] = (weakref.ref(owner), digest)
-        while len(digests) > 16:  # a few volumes per worker at a time
-            digests.pop(next(iter(digests)))
+        with _LOCK:
+            digests = _state["digests"]
+            digests[key] = (weakref.ref(owner), digest)
+            while len(digests) > 16:  # a few volumes per worker at a time
+                digests.pop(next(iter(digests)))
     return digest
 
 
@@ -139,9 +145,10 @@ def memoized_derived(
         return compute()
     cache: OrderedDict = _state["cache"]
     stored, a = None, parent
-    while isinstance(a, np.ndarray) and stored is None:
-        stored = next((k for k, v in cache.items() if v is a), None)
-        base, a = a, a.base
+    with _LOCK:
+        while isinstance(a, np.ndarray) and stored is None:
+            stored = next((k for k, v in cache.items() if v is a), None)
+            base, a = a, a.base
     if stored is None:
         return compute()
     view = (
@@ -160,12 +167,14 @@ def memoized_derived(
 def _lookup_or_store(cache: OrderedDict, key: bytes, compute: Callable[[], np.ndarray]):
     """The stored result of ``key`` (made most recent), else ``compute()`` stored read-only,
     dropping the least recently used entries beyond the cache size."""
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    out = compute()
+    with _LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    out = compute()  # outside the lock: another thread may compute the same key meanwhile
     out.flags.writeable = False
-    cache[key] = out
-    while len(cache) > _state["max_entries"]:
-        cache.popitem(last=False)
+    with _LOCK:
+        cache[key] = out
+        while len(cache) > _state["max_entries"]:
+            cache.popitem(last=False)
     return out
