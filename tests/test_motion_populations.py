@@ -139,3 +139,15 @@ def test_motion_windows_recipe_rejects_an_unknown_population():
            "params": {"n_subjects": 2, "population": "ukb+hcp"}}  # fmt: skip
     with pytest.raises(MrsimInputError, match="params.population"):
         build_dataset(recipe_from_dict(raw), "/nonexistent/never-written", progress=False)
+
+
+def test_bad_protocol_is_a_clear_error():
+    from mrsim.errors import MrsimInputError
+    from mrsim.motion.populations import population_magnitudes, target_mean_fd
+
+    with pytest.raises(MrsimInputError, match="tr_s must be a positive"):
+        target_mean_fd("ukb", 0.0, tr_s=-1.0)
+    with pytest.raises(MrsimInputError, match="tr_s must be a positive"):
+        population_magnitudes("ukb", 2, 0, tr_s=0.0, n_frames=100)
+    with pytest.raises(MrsimInputError, match="n_frames must be >= 2"):
+        population_magnitudes("ukb", 2, 0, tr_s=0.8, n_frames=1)

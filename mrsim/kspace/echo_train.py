@@ -270,7 +270,7 @@ def corrupt_echo_train(
     granularity: str = "line",
     output: str = "magnitude",
     noise_snr: float | None = None,
-    seed: int | None = 0,
+    seed: int | None = None,
     coil_sensitivities: np.ndarray | None = None,
     coil_method: str = "states",
     coil_terms=None,

@@ -110,21 +110,29 @@ def target_mean_fd(population: str, z: float, tr_s: float | None = None) -> floa
     0.895 at 0.72 s vs 0.8 s, 300 runs; docs/motion_realism.md).
     """
     pop = _population(population)
+    _check_tr(tr_s)
     mu, sigma = pop["lognormal"]
     scale = 1.0 if tr_s is None else float(tr_s) / pop["tr_s"]
     return float(np.exp(mu + sigma * float(z)) * scale)
 
 
+def _check_tr(tr_s: float | None) -> None:
+    if tr_s is not None and not (np.isfinite(tr_s) and tr_s > 0):
+        raise MrsimInputError(f"tr_s must be a positive number of seconds, got {tr_s!r}")
+
+
 def _protocol(pop: dict, i: int, tr_s: float | None, n_frames) -> tuple[float, int]:
+    _check_tr(tr_s)
     tr = pop["tr_s"] if tr_s is None else float(tr_s)
     if n_frames is None:
         return tr, int(pop["n_frames"])
-    if np.ndim(n_frames) == 0:
-        return tr, int(n_frames)
-    frames = list(n_frames)
+    frames = [n_frames] if np.ndim(n_frames) == 0 else list(n_frames)
     if not frames:
         raise MrsimInputError("n_frames must be an int or a non-empty sequence of ints")
-    return tr, int(frames[int(i) % len(frames)])
+    frames_i = int(frames[int(i) % len(frames)])
+    if frames_i < 2:  # FD needs two frames
+        raise MrsimInputError(f"n_frames must be >= 2 (FD is frame to frame), got {frames_i}")
+    return tr, frames_i
 
 
 def _unit_fd(n_frames: int, tr_s: float, seed) -> float:
