@@ -183,12 +183,16 @@ def cmd_sweep(a: argparse.Namespace) -> int:
 def _sweep_item(params: dict, cache: Path | None, threads: int, make_sample) -> dict:
     """One sweep sample's arrays: made by the dataset's sample function, or read back from
     ``cache`` (an .npz per sample, keyed by a digest of its params) so that a second model
-    is evaluated on the same samples without re-simulating them."""
+    is evaluated on the same samples without re-simulating them. The key includes the
+    fingerprint of mrsim's code, so samples cached by other physics are never reused."""
     import hashlib
+
+    from mrsim.dataset.build import code_fingerprint
 
     path = None
     if cache is not None:
-        key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:24]
+        keyed = {"params": params, "mrsim_code": code_fingerprint()}
+        key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:24]
         path = cache / f"{key}.npz"
         if path.exists():
             with np.load(path) as z:
