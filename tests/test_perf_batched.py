@@ -308,3 +308,5 @@ def test_corrupt_recon_slices_equal_the_sliced_volumes():
         corrupt(image, traj, sched, settings=settings.updated(recon_slices=(1, (14,))))
     with pytest.raises(ValueError, match="axis, indices"):
         CorruptionSettings(recon_slices=5)
+    with pytest.raises(ValueError, match="integer indices"):  # 3.7 must not become slice 3
+        CorruptionSettings(recon_slices=(0, (3.7,)))

@@ -179,10 +179,14 @@ class CorruptionSettings:
         if self.recon_slices is not None:
             try:
                 axis, idx = self.recon_slices
-                rs = (int(axis), tuple(int(i) for i in np.asarray(idx).reshape(-1)))
+                idx_a = np.asarray(idx).reshape(-1)
+                if idx_a.size and idx_a.dtype.kind not in "iu":  # 3.7 is not slice 3
+                    raise ValueError
+                rs = (int(axis), tuple(int(i) for i in idx_a))
             except (TypeError, ValueError):
                 raise MrsimInputError(
-                    f"recon_slices must be (axis, indices), got {self.recon_slices!r}"
+                    "recon_slices must be (axis, indices) with integer indices, got "
+                    f"{self.recon_slices!r}"
                 ) from None
             if not rs[1]:
                 raise MrsimInputError("recon_slices needs at least one slice index")
@@ -390,6 +394,12 @@ def corrupt(
     image = np.asarray(image)
     schedule = _check_inputs(image, schedule)
     nd = schedule.ndim
+    if settings.recon_slices is not None:  # checked before the (expensive) NUFFT
+        ax_s, idx_s = settings.recon_slices
+        if not -nd <= ax_s < nd or min(idx_s) < 0 or max(idx_s) >= schedule.shape[ax_s]:
+            raise MrsimInputError(
+                f"recon_slices {settings.recon_slices} do not fit the grid {schedule.shape}"
+            )
     vox = settings.voxel_size_for(nd)
     orientation = settings.orientation_for(nd)
     coils = None
@@ -446,10 +456,6 @@ def corrupt(
         img_c = recon(k)
     else:
         ax_s, idx_s = settings.recon_slices
-        if not -nd <= ax_s < nd or min(idx_s) < 0 or max(idx_s) >= schedule.shape[ax_s]:
-            raise MrsimInputError(
-                f"recon_slices {settings.recon_slices} do not fit the grid {schedule.shape}"
-            )
         ax_s = ax_s % nd - nd  # counted from the end: a batch axis may precede the grid
         if sens_used is None:
             img_c = ifft_centered_slices(k, ax_s, idx_s, axes=axes, workers=opt.threads)
