@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from tqdm.auto import tqdm
 
 from correctors.common.checkpoints import load_checkpoint
 from correctors.common.checkpoints import save_checkpoint as _save_checkpoint
+from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.losses import mcnet_loss
 from correctors.mcnet.model import MCNet, build_model, normalize_pair
@@ -317,12 +317,7 @@ def train(
         for c, r in loader:
             c, r = normalize_pair(c.to(dev), r.to(dev))
             loss, parts = mcnet_loss(model(c), r, st.alpha, st.beta, cfg.tv_reduction)
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                raise FloatingPointError(f"stage {st.name} step {step}: loss is {loss_value}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss_value = optimizer_step(opt, loss, f"stage {st.name} step {step}")
             step += 1
             steps_this_call += 1
             history.append(

@@ -34,7 +34,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.optim import optimizer_step
 from correctors.common.readers import H5Rows, MixedPairs, PatchDataset, VolumeSlices
 from correctors.mcnet.train import _StageBatches, select_device
 from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
@@ -317,12 +317,7 @@ def train(
         for x, y in loader:
             x, y = _scaled(x, dev), _scaled(y, dev)
             loss = (net(x) - y).abs().mean()
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{name} step {step}: loss is {value}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = optimizer_step(opt, loss, f"{name} step {step}")
             step += 1
             done_this_call += 1
             history.append(

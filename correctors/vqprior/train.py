@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.train import collate_pairs, select_device
 from correctors.vqprior.config import TrainConfig, model_config
@@ -207,12 +207,7 @@ def train(
         for step in range(start, ph.steps):
             corr.set_phase(ph.name)
             loss, parts = _phase_loss(corr, ph.name, cfg, bank, pairs_train, pi, step, dev)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"phase {ph.name} step {step}: loss is {value}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = optimizer_step(opt, loss, f"phase {ph.name} step {step}")
             steps_this_call += 1
             gstep = sum(p.steps for p in cfg.phases[:pi]) + step + 1
             history.append(
