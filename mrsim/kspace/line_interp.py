@@ -20,18 +20,20 @@ the point's fractional offset, which a least-squares fit recovers to ~1e-13, so 
 interpolation equals finufft's ``spreadinterponly`` interpolation up to float rounding and
 keeps finufft's accuracy (tested in ``tests/test_kspace_line_interp.py``).
 
-Why it exists: single-threaded this loop costs about what finufft's interpolation does at
-eps 1e-3 (5 taps in 3D: 0.77 vs 0.73 CPU-s for the 11.5 M samples of a 256 x 256 x 176
-per-line corruption), but it scales 2x on 2 threads against finufft's 1.7x and makes the
-coordinate arrays, finufft's point check and the separate ramp/mask pass unnecessary: the
-whole corruption is ~18 % faster in wall time (docs/benchmarks.md). From ``ns = 6`` on,
-finufft's SIMD loop is faster (0.47 vs 0.65 s wall), so
-:func:`mrsim.kspace.nufft.nufft_type2_lines` uses this module only up to :data:`MAX_NS`.
+Why it exists: finufft's interpolation makes and checks three ``M``-long coordinate arrays,
+then applies the translation ramp and band mask in a separate pass; here the coordinates are
+made on the fly and the ramp, band and scale applied as each sample is written. For kernels
+of up to 8 taps (every single-precision tolerance at finufft's upsampling 1.5, e.g. 5 taps at
+eps 1e-3 and 6 at 1e-4 in 3D) each stencil row is one SIMD vector operation
+(:mod:`mrsim.kspace.line_simd`); that is ~2.4x less CPU than this module's scalar loop and
+faster than finufft's own interpolation (docs/benchmarks.md). The scalar loop remains for
+wider kernels (``USE_SIMD`` off, or where the vector kernel cannot be built).
 
-The loop body is generated per kernel width (every tap and stencil row unrolled into scalar
-variables, which numba compiles to ~2x faster code than loops over small arrays). Compiling
-it takes 10-25 s, so the generated source is written to a cache folder and numba keeps the
-machine code there: paid once per machine (:func:`_load_generated`).
+The scalar loop body is generated per kernel width (every tap and stencil row unrolled into
+scalar variables, which numba compiles to ~2x faster code than loops over small arrays).
+Compiling it takes 10-25 s (the vector kernels ~2 s), so the generated source is written to a
+cache folder and numba keeps the machine code there: paid once per machine
+(:func:`_load_generated`).
 
 References
 ----------
@@ -53,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mrsim.kspace.line_simd import SIMD_MAX_NS, kernel_source, simd_coefficients
 from mrsim.kspace.planar_interp import (
     contracted_planes,
     interp_plane_batched,
@@ -69,9 +72,15 @@ __all__ = [
     "compile_cached",
 ]
 
-# Widest kernel for which the corruption is faster with this loop than with finufft's own
-# interpolation (2 threads on the 2-core project VM, docs/benchmarks.md): 5 yes, 6 no.
-MAX_NS = 5
+# Widest kernel this module interpolates (wider ones go to finufft's own interpolation):
+# every kernel whose stencil rows fit one vector (mrsim.kspace.line_simd), faster than
+# finufft's interpolation at every such width (docs/benchmarks.md). The scalar loop alone
+# was faster than finufft only up to 5 taps.
+MAX_NS = SIMD_MAX_NS
+
+#: Use the vector-row kernels of :mod:`mrsim.kspace.line_simd` (False: the scalar loop, kept
+#: for kernels wider than 8 taps, as the fallback, and for benchmarks).
+USE_SIMD = True
 
 
 @dataclass(frozen=True)
@@ -225,8 +234,8 @@ def interp_lines(
     else:
         ph0 = np.ascontiguousarray(phase[0], dtype=np.float64).reshape(L)
         dph = np.ascontiguousarray(phase[1], dtype=np.float64).reshape(L)
-    coef = kernel.coef.astype(np.float32)
-    fn = _compiled(d, kernel.ns, coef.shape[0])
+    fn, layout = _compiled(d, kernel.ns, kernel.coef.shape[0])
+    coef = layout(kernel.coef)
     import numba
 
     previous = numba.get_num_threads()
@@ -321,13 +330,49 @@ _COMPILE_LOCK = threading.Lock()
 
 
 def _compiled(d: int, ns: int, nc: int):
+    """The kernel for ``d`` axes, ``ns`` taps, ``nc`` coefficients, and the function that
+    lays out :attr:`KernelTaps.coef` for it."""
     with _COMPILE_LOCK:
-        return _compile(d, ns, nc)
+        if USE_SIMD and ns <= SIMD_MAX_NS:
+            fn = _compile_simd(d, ns, nc)
+            if fn is not None:
+                return fn, simd_coefficients
+        return _compile(d, ns, nc), _scalar_coefficients
+
+
+def _scalar_coefficients(coef: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(coef, dtype=np.float32)
+
+
+@cache
+def _compile_simd(d: int, ns: int, nc: int):
+    """The vector-row kernel (:mod:`mrsim.kspace.line_simd`), compiled by one call on a tiny
+    grid; None (after a warning) where this numba/llvmlite cannot build it, so the caller
+    falls back to the scalar loop."""
+    try:
+        fn = _load_generated(kernel_source(d, ns, nc), f"simd_d{d}_ns{ns}_nc{nc}").kernel
+        g = np.zeros((8,) * (d - 1) + (32,), np.float32)
+        one = np.zeros((1, d))
+        fn(
+            g, one, one, 1, np.zeros((nc, 2, 16), np.float32), np.zeros(1, np.int64),
+            np.zeros(1, np.int64), np.zeros(1), np.zeros(1), 1.0, np.empty((1, 1), np.complex64),
+        )  # fmt: skip
+        return fn
+    except Exception as exc:  # noqa: BLE001 -- any failure to build: the scalar loop is exact
+        import warnings
+
+        warnings.warn(
+            f"mrsim: vector line-interpolation kernel unavailable ({type(exc).__name__}: "
+            f"{exc}); using the scalar loop (same values, slower)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
 
 
 @cache
 def _compile(d: int, ns: int, nc: int):
-    """numba kernel for ``d`` axes, ``ns`` taps and ``nc`` polynomial coefficients.
+    """Scalar numba kernel for ``d`` axes, ``ns`` taps and ``nc`` polynomial coefficients.
 
     The generated body holds the ``d x ns`` tap weights and the ``2 ns`` partial sums of the
     readout stencil (real and imaginary parts) in scalar variables: for each stencil row

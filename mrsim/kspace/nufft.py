@@ -194,12 +194,12 @@ def nufft_type2_lines(
     accuracy as :func:`nufft_type2`.
 
     With the finufft backend in single precision and a kernel of at most
-    :data:`mrsim.kspace.line_interp.MAX_NS` taps per axis (e.g. eps 1e-3 at the default
-    upsampling 1.5), the upsampled grid is interpolated by
+    :data:`mrsim.kspace.line_interp.MAX_NS` taps per axis (8: every single-precision eps at
+    the default upsampling 1.5), the upsampled grid is interpolated by
     :func:`mrsim.kspace.line_interp.interp_lines`: finufft's kernel, read off finufft, in a
-    loop that makes each line's coordinates on the fly (equal to finufft's interpolation to
-    float rounding; the 256 x 256 x 176 per-line corruption is ~18 % faster in wall time on
-    2 threads, docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
+    loop that makes each line's coordinates on the fly, one SIMD operation per stencil row
+    (equal to finufft's interpolation to float rounding and faster than it,
+    docs/benchmarks.md). Otherwise the coordinates are built and :func:`nufft_type2` is
     called. Lines with ``step[:, 0] == 0`` (rotations about the first array axis only) take
     :func:`mrsim.kspace.line_interp.interp_lines_planar` at any kernel width (``ns^2``
     taps per sample after one contraction per plane). Either way each value depends only
