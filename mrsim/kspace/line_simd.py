@@ -78,7 +78,7 @@ def simd_coefficients(coef: np.ndarray) -> np.ndarray:
     return out
 
 
-def make_stencil(d: int, ns: int, nc: int):
+def make_stencil(d: int, ns: int, nc: int, prefetch_floats: int = PREFETCH_FLOATS):
     """numba intrinsic ``stencil(g, coef, z_0 .. z_{d-1}, rows_0 .. rows_{d-2}, c)``.
 
     Returns ``(re, im)`` (float32) of one sample: ``z_a`` is the sample's reduced offset on
@@ -86,7 +86,8 @@ def make_stencil(d: int, ns: int, nc: int):
     ``rows_a`` a tuple of ``ns`` int64 float offsets (stencil row index times the axis'
     stride in floats, already wrapped), ``c`` the float offset of the first readout tap;
     ``g`` the grid viewed as float32 (any dimension, C-contiguous), ``coef`` the
-    :func:`simd_coefficients` array (C-contiguous).
+    :func:`simd_coefficients` array (C-contiguous). Each row load prefetches the grid
+    ``prefetch_floats`` floats further on (0: no prefetch).
     """
     import llvmlite.ir as ir
     from numba import types
@@ -114,7 +115,7 @@ def make_stencil(d: int, ns: int, nc: int):
 
         def prefetch(offset):
             # A hint, never a fault: the address may lie past the grid (plain gep).
-            ptr = builder.gep(grid, [builder.add(offset, ir.Constant(i64, PREFETCH_FLOATS))])
+            ptr = builder.gep(grid, [builder.add(offset, ir.Constant(i64, prefetch_floats))])
             builder.call(prefetch_fn, [ptr, *(ir.Constant(i32, v) for v in (0, 3, 1))])
 
         def splat(x):
@@ -142,7 +143,8 @@ def make_stencil(d: int, ns: int, nc: int):
             return splat(builder.extract_element(weights[a], ir.Constant(i32, i)))
 
         def row_load(offset):
-            prefetch(offset)
+            if prefetch_floats:
+                prefetch(offset)
             return vload(grid, offset)
 
         acc = ir.Constant(vt, None)
@@ -191,11 +193,12 @@ def _own_digest() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
-def kernel_source(d: int, ns: int, nc: int) -> str:
+def kernel_source(d: int, ns: int, nc: int, prefetch_floats: int = PREFETCH_FLOATS) -> str:
     """Source of the numba kernel ``kernel(g, org, step, nsamp, coef, lo, hi, ph0, dph,
     scale, out)`` with the signature and meaning of the scalar kernels of
     :mod:`mrsim.kspace.line_interp` (``g``: the grid as float32, ``coef``:
-    :func:`simd_coefficients`)."""
+    :func:`simd_coefficients`). The prefetch distance is part of the source (so of the
+    cached machine code's key)."""
     pe = list(range(d - 1))
     ro = d - 1
     vw = VECTOR_FLOATS
@@ -212,7 +215,7 @@ def kernel_source(d: int, ns: int, nc: int) -> str:
     emit("")
     emit("from mrsim.kspace.line_simd import make_stencil")
     emit("")
-    emit(f"stencil = make_stencil({d}, {ns}, {nc})")
+    emit(f"stencil = make_stencil({d}, {ns}, {nc}, prefetch_floats={int(prefetch_floats)})")
     emit("")
     emit("")
     # Scalar path for stencils crossing the readout edge: every tap wrapped.
