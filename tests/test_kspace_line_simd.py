@@ -88,7 +88,7 @@ def test_falls_back_to_the_scalar_loop_with_a_warning(monkeypatch):
     origin, step = rng.uniform(-30, 60, (40, 2)), rng.uniform(-1.6, 1.6, (40, 2))
     vector = interp_lines(g, origin, step, 20, kernel)
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise NotImplementedError("no vector IR here")
 
     monkeypatch.setattr(line_simd, "make_stencil", broken)
