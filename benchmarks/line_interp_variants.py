@@ -8,7 +8,9 @@ call; then, interleaved and repeated, each kernel interpolates them:
 * ``scalar``: the scalar numba loop (every tap and row unrolled; mrsim up to session 4);
 * ``vector``: one 16-float SIMD vector per stencil row (:mod:`mrsim.kspace.line_simd`),
   no software prefetch;
-* ``vector+prefetch``: the same with each row prefetched 128 bytes ahead (the default);
+* ``vector+prefetch``: the same with each row prefetched 128 bytes ahead;
+* ``vector+prefetch+passes``: and 8 neighbouring lines interpolated side by side (sample
+  ``j`` of each before ``j + 1``; the default);
 * ``finufft``: finufft's own interpolation (``spreadinterponly`` type 2) of the same grid at
   the same points, point set-up (``setpts``) included, the phase ramp and band mask not
   (so it is a lower bound of that path).
@@ -39,7 +41,7 @@ from timing import timed
 
 import mrsim.kspace.line_interp as line_interp
 from mrsim.kspace import NufftOptions, line_poses, moved_kspace
-from mrsim.kspace.line_simd import kernel_source, simd_coefficients
+from mrsim.kspace.line_simd import PREFETCH_FLOATS, kernel_source, simd_coefficients
 from mrsim.kspace.schedule import mprage_schedule
 from mrsim.motion import pace_like
 from mrsim.phantoms.mni152 import load_mni152
@@ -86,11 +88,17 @@ def variants(c: dict) -> dict:
     out = np.empty((origin.shape[0], S), np.complex64)
     g32 = grid.view(np.float32)
     scalar = line_interp._compile(d, ns, nc)
-    vec = line_interp._load_generated(kernel_source(d, ns, nc, 0), f"bench_nopf_{d}_{ns}_{nc}")
+
+    def generated(prefetch, passes):
+        src = kernel_source(d, ns, nc, prefetch_floats=prefetch, lines_per_pass=passes)
+        return line_interp._load_generated(src, f"bench_{prefetch}_{passes}_{d}_{ns}_{nc}").kernel
+
+    vcoef = simd_coefficients(kernel.coef)
     kernels = {
         "scalar": (scalar, kernel.coef.astype(np.float32)),
-        "vector": (vec.kernel, simd_coefficients(kernel.coef)),
-        "vector+prefetch": (line_interp._compile_simd(d, ns, nc), simd_coefficients(kernel.coef)),
+        "vector": (generated(0, 1), vcoef),
+        "vector+prefetch": (generated(PREFETCH_FLOATS, 1), vcoef),
+        "vector+prefetch+passes": (line_interp._compile_simd(d, ns, nc), vcoef),
     }
 
     def run(fn, coef):
@@ -138,7 +146,7 @@ def main(argv=None) -> int:
         taps = samples * c["kernel"].ns ** 3
         runs = variants(c)
         ref = runs["scalar"](2).copy()
-        for name in ("vector", "vector+prefetch"):
+        for name in ("vector", "vector+prefetch", "vector+prefetch+passes"):
             got = runs[name](2)
             err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
             print(f"eps {eps:g}: {name} vs scalar, relative l2 {err:.2e}")
@@ -165,7 +173,7 @@ def main(argv=None) -> int:
                 )  # fmt: skip
                 r = rows[-1]
                 print(
-                    f"eps {eps:g} ns {r['ns']} threads {th} {name:16s} wall {wall:.3f} s, "
+                    f"eps {eps:g} ns {r['ns']} threads {th} {name:22s} wall {wall:.3f} s, "
                     f"CPU {cpu:.3f} s, {r['x_scalar_wall']:.2f}x scalar, {r['gflops']:.1f} "
                     f"GFLOP/s (BLAS {gflops_np:.0f}), load {r['load_1min']}"
                 )

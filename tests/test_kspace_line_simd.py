@@ -7,6 +7,7 @@ scalar loop.
   interpolation in double precision to float rounding;
 * the padded coefficient lanes are exactly zero (what makes the over-wide row loads add
   nothing);
+* the values do not depend on how many lines are interpolated side by side;
 * where the vector kernel cannot be built, a warning names the cause and the scalar loop
   gives the same values.
 """
@@ -110,3 +111,26 @@ def test_scalar_switch_gives_the_same_values(monkeypatch):
     scalar = interp_lines(g, origin, step, 24, kernel, **kw)
     assert rel(vector, scalar) < 1e-6
     assert np.array_equal(vector == 0, scalar == 0)  # the same samples outside the band
+
+
+def test_lines_per_pass_do_not_change_a_bit():
+    rng = np.random.default_rng(7)
+    kernel = finufft_kernel(1e-3, 1.5, 3)
+    g = (rng.standard_normal((20, 18, 32)) + 1j * rng.standard_normal((20, 18, 32))).astype(
+        np.complex64
+    )
+    L, S = 37, 30  # not a multiple of the pass length
+    origin, step = rng.uniform(-30, 60, (L, 3)), rng.uniform(-1.6, 1.6, (L, 3))
+    lo, hi = rng.integers(-3, 12, L), rng.integers(0, 40, L)  # some empty bands
+    ph0, dph = rng.uniform(-3, 3, L), rng.uniform(-1, 1, L)
+    coef = simd_coefficients(kernel.coef)
+    outs = []
+    for passes in (1, 3, 8):
+        src = line_simd.kernel_source(3, kernel.ns, kernel.coef.shape[0], lines_per_pass=passes)
+        fn = line_interp._load_generated(src, f"test_passes_{passes}").kernel
+        out = np.empty((L, S), np.complex64)
+        fn(g.view(np.float32), origin, step, S, coef, lo, hi, ph0, dph, 0.5, out)
+        outs.append(out.tobytes())
+    assert outs[0] == outs[1] == outs[2]
+    default = interp_lines(g, origin, step, S, kernel, band=(lo, hi), phase=(ph0, dph), scale=0.5)
+    assert default.tobytes() == outs[0]

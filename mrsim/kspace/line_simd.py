@@ -14,7 +14,10 @@ one vector product (weights duplicated per real/imaginary lane) and a pairwise t
 even and odd lanes. numba has no vector types, so the per-sample stencil is a numba
 ``intrinsic`` that emits the LLVM vector IR directly (:func:`make_stencil`); LLVM lowers it to
 AVX-512, AVX2 or NEON as the CPU has. The loop around it (coordinates, wrapping, band,
-phase ramp) is ordinary generated numba code (:func:`kernel_source`).
+phase ramp) is ordinary generated numba code (:func:`kernel_source`). Two memory measures
+matter once the arithmetic is vectorised: each row load prefetches the row 128 bytes ahead,
+and 8 neighbouring lines are interpolated side by side so that their shared stencil rows are
+fetched into L1 once (:data:`PREFETCH_FLOATS`, :data:`LINES_PER_PASS`).
 
 The lanes beyond ``2 ns`` read the next floats of the same grid row (a load of 16 floats is
 issued only where ``i + 8 <= n`` along the readout, so it never leaves the row); their weights
@@ -39,7 +42,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VECTOR_FLOATS", "SIMD_MAX_NS", "simd_coefficients", "make_stencil", "kernel_source"]
+__all__ = [
+    "VECTOR_FLOATS",
+    "SIMD_MAX_NS",
+    "PREFETCH_FLOATS",
+    "LINES_PER_PASS",
+    "simd_coefficients",
+    "make_stencil",
+    "kernel_source",
+]
 
 #: Floats per row vector (one AVX-512 register; two AVX2 registers).
 VECTOR_FLOATS = 16
@@ -50,6 +61,11 @@ SIMD_MAX_NS = VECTOR_FLOATS // 2
 #: hardware prefetcher follows (-20 % CPU time for the 256 x 256 x 176 per-line corruption's
 #: interpolation, docs/benchmarks.md).
 PREFETCH_FLOATS = 32
+#: Lines interpolated side by side, sample ``j`` of each before sample ``j + 1``: consecutive
+#: lines of a shot (neighbouring partitions) share most stencil rows, so each grid cache line
+#: is fetched once per pass, not once per line (-8 % CPU time, same case). The values do not
+#: depend on it (each sample is computed alone, tested bytewise).
+LINES_PER_PASS = 8
 
 
 def simd_coefficients(coef: np.ndarray) -> np.ndarray:
@@ -193,12 +209,18 @@ def _own_digest() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
-def kernel_source(d: int, ns: int, nc: int, prefetch_floats: int = PREFETCH_FLOATS) -> str:
+def kernel_source(
+    d: int,
+    ns: int,
+    nc: int,
+    prefetch_floats: int = PREFETCH_FLOATS,
+    lines_per_pass: int = LINES_PER_PASS,
+) -> str:
     """Source of the numba kernel ``kernel(g, org, step, nsamp, coef, lo, hi, ph0, dph,
     scale, out)`` with the signature and meaning of the scalar kernels of
     :mod:`mrsim.kspace.line_interp` (``g``: the grid as float32, ``coef``:
-    :func:`simd_coefficients`). The prefetch distance is part of the source (so of the
-    cached machine code's key)."""
+    :func:`simd_coefficients`). The prefetch distance and the lines per pass are part of the
+    source (so of the cached machine code's key); ``prange`` runs over passes."""
     pe = list(range(d - 1))
     ro = d - 1
     vw = VECTOR_FLOATS
@@ -259,42 +281,70 @@ def kernel_source(d: int, ns: int, nc: int, prefetch_floats: int = PREFETCH_FLOA
     else:
         emit("    st0 = g.shape[1]")
     emit(f"    hns = {ns / 2.0}")
-    emit("    for l in numba.prange(org.shape[0]):")
+    k = int(lines_per_pass)
+    emit("    n_lines = org.shape[0]")
+    emit(f"    for q in numba.prange((n_lines + {k - 1}) // {k}):")
+    emit(f"        l0 = q * {k}")
+    emit(f"        l1 = min(l0 + {k}, n_lines)")
+    for name, dtype in (
+        ("j0s", "np.int64"),
+        ("j1s", "np.int64"),
+        ("ecs", "np.float64"),
+        ("ess", "np.float64"),
+        ("crs", "np.float64"),
+        ("srs", "np.float64"),
+    ):
+        emit(f"        {name} = np.empty({k}, {dtype})")
+    emit("        jmin = nsamp")
+    emit("        jmax = -1")
+    emit("        for l in range(l0, l1):")
+    emit("            m = l - l0")
+    emit("            j0 = max(lo[l], 0)")
+    emit("            j1 = min(hi[l], nsamp - 1)")
+    emit("            for j in range(0, min(j0, nsamp)):")
+    emit("                out[l, j] = 0")
+    emit("            for j in range(max(j1 + 1, 0), nsamp):")
+    emit("                out[l, j] = 0")
+    emit("            j0s[m] = j0")
+    emit("            j1s[m] = j1")
+    emit("            crs[m] = math.cos(dph[l])")
+    emit("            srs[m] = math.sin(dph[l])")
+    emit("            ecs[m] = scale * math.cos(ph0[l] + j0 * dph[l])")
+    emit("            ess[m] = scale * math.sin(ph0[l] + j0 * dph[l])")
+    emit("            jmin = min(jmin, j0)")
+    emit("            jmax = max(jmax, j1)")
+    # Sample j of all the pass's lines before sample j + 1: neighbouring lines (the next
+    # partitions of a shot) share most stencil rows, which are then still in L1.
+    emit("        for j in range(jmin, jmax + 1):")
+    emit("            for l in range(l0, l1):")
+    emit("                m = l - l0")
+    emit("                if j < j0s[m] or j > j1s[m]:")
+    emit("                    continue")
+    ind = " " * 16
     for a in range(d):
-        emit(f"        o{a} = org[l, {a}]")
-        emit(f"        d{a} = step[l, {a}]")
-    emit("        j0 = max(lo[l], 0)")
-    emit("        j1 = min(hi[l], nsamp - 1)")
-    emit("        for j in range(0, min(j0, nsamp)):")
-    emit("            out[l, j] = 0")
-    emit("        for j in range(max(j1 + 1, 0), nsamp):")
-    emit("            out[l, j] = 0")
-    emit("        cr = math.cos(dph[l])")
-    emit("        sr = math.sin(dph[l])")
-    emit("        ec = scale * math.cos(ph0[l] + j0 * dph[l])")
-    emit("        es = scale * math.sin(ph0[l] + j0 * dph[l])")
-    emit("        for j in range(j0, j1 + 1):")
-    for a in range(d):
-        emit(f"            x{a} = o{a} + j * d{a} - hns")
-        emit(f"            s{a} = math.ceil(x{a})")
-        emit(f"            z{a} = np.float32(2.0 * (s{a} - x{a}) - 1.0)")
-        emit(f"            i{a} = int(s{a})")
+        emit(f"{ind}x{a} = org[l, {a}] + j * step[l, {a}] - hns")
+        emit(f"{ind}s{a} = math.ceil(x{a})")
+        emit(f"{ind}z{a} = np.float32(2.0 * (s{a} - x{a}) - 1.0)")
+        emit(f"{ind}i{a} = int(s{a})")
     for a in pe:  # points lie within a few grid lengths: a modulo only when outside
-        emit(f"            if i{a} < 0 or i{a} >= n{a}:")
-        emit(f"                i{a} = i{a} % n{a}")
-    emit(f"            if i{ro} >= 0 and i{ro} + {vw // 2} <= n{ro}:")
+        emit(f"{ind}if i{a} < 0 or i{a} >= n{a}:")
+        emit(f"{ind}    i{a} = i{a} % n{a}")
+    emit(f"{ind}if i{ro} >= 0 and i{ro} + {vw // 2} <= n{ro}:")
     for a in pe:
         for t in range(ns):
-            emit(f"                a{a}_{t} = i{a} + {t}")
-            emit(f"                if a{a}_{t} >= n{a}:")
-            emit(f"                    a{a}_{t} -= n{a}")
+            emit(f"{ind}    a{a}_{t} = i{a} + {t}")
+            emit(f"{ind}    if a{a}_{t} >= n{a}:")
+            emit(f"{ind}        a{a}_{t} -= n{a}")
     tuples = [
         "(" + ", ".join(f"a{a}_{t} * st{a}" for t in range(ns)) + ",)" for a in pe
     ]  # fmt: skip
     zs = ", ".join(f"z{a}" for a in range(d))
-    emit(f"                re, im = stencil(g, coef, {zs}, {', '.join(tuples)}, 2 * i{ro})")
-    emit("            else:")
-    emit(f"                re, im = edge(g, coef, {args})")
-    emit("            out[l, j] = complex(re * ec - im * es, re * es + im * ec)")
-    emit("            ec, es = ec * cr - es * sr, ec * sr + es * cr")
+    emit(f"{ind}    re, im = stencil(g, coef, {zs}, {', '.join(tuples)}, 2 * i{ro})")
+    emit(f"{ind}else:")
+    emit(f"{ind}    re, im = edge(g, coef, {args})")
+    emit(f"{ind}ec = ecs[m]")
+    emit(f"{ind}es = ess[m]")
+    emit(f"{ind}out[l, j] = complex(re * ec - im * es, re * es + im * ec)")
+    emit(f"{ind}ecs[m] = ec * crs[m] - es * srs[m]")
+    emit(f"{ind}ess[m] = ec * srs[m] + es * crs[m]")
     return "\n".join(src) + "\n"
