@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsim.kspace.line_simd import SIMD_MAX_NS, kernel_source, simd_coefficients
+from mrsim.kspace.line_simd import SIMD_MAX_NS, band_source, kernel_source, simd_coefficients
 from mrsim.kspace.planar_interp import (
     contracted_planes,
     interp_plane_batched,
@@ -393,12 +393,7 @@ def _compile(d: int, ns: int, nc: int):
     emit("    for l in numba.prange(org.shape[0]):")
     for a in range(d):
         emit(f"        o{a} = org[l, {a}]; d{a} = step[l, {a}]")
-    emit("        j0 = max(lo[l], 0)")
-    emit("        j1 = min(hi[l], nsamp - 1)")
-    emit("        for j in range(0, min(j0, nsamp)):")
-    emit("            out[l, j] = 0")
-    emit("        for j in range(max(j1 + 1, 0), nsamp):")
-    emit("            out[l, j] = 0")
+    src.extend(band_source(" " * 8))
     emit("        cr = math.cos(dph[l]); sr = math.sin(dph[l])")
     emit("        ec = scale * math.cos(ph0[l] + j0 * dph[l])")
     emit("        es = scale * math.sin(ph0[l] + j0 * dph[l])")

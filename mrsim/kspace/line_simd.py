@@ -202,6 +202,20 @@ def make_stencil(d: int, ns: int, nc: int, prefetch_floats: int = PREFETCH_FLOAT
     return intrinsic(namespace["stencil"])
 
 
+def band_source(indent: str) -> list[str]:
+    """Generated lines: line ``l``'s computed interval ``j0 .. j1`` (its band clipped to the
+    samples) and zeros outside it, at ``indent`` (shared by the scalar and vector kernels)."""
+    body = [
+        "j0 = max(lo[l], 0)",
+        "j1 = min(hi[l], nsamp - 1)",
+        "for j in range(0, min(j0, nsamp)):",
+        "    out[l, j] = 0",
+        "for j in range(max(j1 + 1, 0), nsamp):",
+        "    out[l, j] = 0",
+    ]
+    return [indent + line for line in body]
+
+
 def _own_digest() -> str:
     """sha256 of this module's source: written into every generated kernel so that numba's
     cached machine code is keyed on the intrinsic's code too (the cache is named by the
@@ -299,12 +313,7 @@ def kernel_source(
     emit("        jmax = -1")
     emit("        for l in range(l0, l1):")
     emit("            m = l - l0")
-    emit("            j0 = max(lo[l], 0)")
-    emit("            j1 = min(hi[l], nsamp - 1)")
-    emit("            for j in range(0, min(j0, nsamp)):")
-    emit("                out[l, j] = 0")
-    emit("            for j in range(max(j1 + 1, 0), nsamp):")
-    emit("                out[l, j] = 0")
+    src.extend(band_source(" " * 12))
     emit("            j0s[m] = j0")
     emit("            j1s[m] = j1")
     emit("            crs[m] = math.cos(dph[l])")
