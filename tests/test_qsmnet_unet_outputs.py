@@ -8,39 +8,19 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from qsmnet_tiny_data import build_tiny_qsm
 from torch.utils.data import DataLoader
 
 from correctors.qsmnet import train as qtrain
 from correctors.qsmnet.infer import Corrector, unet_volume
 from correctors.qsmnet.model import build_unet
 from correctors.qsmnet.train import KEYS, TrainConfig, _stage_data, _unet_outputs
-from mrsim.dataset.build import build_dataset
-from mrsim.dataset.recipe import recipe_from_dict
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    """3 subjects (1 / 1 / 1) x 2 profiles, 16 x 16 x 12 voxels (as test_qsmnet_train)."""
-    raw = {
-        "name": "qsm_tiny",
-        "kind": "qsm_motion",
-        "seed": 3,
-        "samples_per_shard": 2,
-        "subjects": {"source": "synthetic", "n": 3},
-        "split": {"train": 1, "val": 1, "test": 1},
-        "params": {
-            "shape": [16, 16, 12],
-            "voxel_size_mm": [12.0, 12.0, 12.0],
-            "n_echoes": 3,
-            "profiles_per_subject": 2,
-            "profile_points": 32,
-            "snr": 100.0,
-            "recon": True,
-        },
-    }
-    out = tmp_path_factory.mktemp("qsmnet_outputs") / "ds"
-    build_dataset(recipe_from_dict(raw), out, progress=False)
-    return out
+    """3 subjects (1 / 1 / 1) x 2 profiles, 16 x 16 x 12 voxels of 12 mm, 3 echoes."""
+    return build_tiny_qsm(tmp_path_factory.mktemp("qsmnet_outputs") / "ds")
 
 
 def _unet(seed: int = 0):

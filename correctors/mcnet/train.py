@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from correctors.common.checkpoints import load_checkpoint
+from correctors.common.checkpoints import load_checkpoint, require_same_config
 from correctors.common.checkpoints import save_checkpoint as _save_checkpoint
 from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_history_csv
 from correctors.common.optim import optimizer_step
@@ -267,11 +267,7 @@ def train(
     if resume and ckpt_path.exists():
         # weights_only: a planted checkpoint_last.pt in a shared runs/ folder must not run code
         ck = load_checkpoint(ckpt_path, map_location=dev)
-        if ck.get("train_config") != cfg.to_dict():
-            raise ValueError(
-                f"{ckpt_path}: checkpoint was written with a different train config "
-                f"({ck.get('train_config')}); pass the same config or resume=False"
-            )
+        require_same_config(ckpt_path, ck.get("train_config"), cfg.to_dict())
         model.load_state_dict(ck["model"])
         stage0, step0, opt_state = ck["stage_index"], ck["step"], ck["optimizer"]
         history, val_history = ck["history"], ck["val_history"]

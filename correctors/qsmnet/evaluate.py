@@ -39,9 +39,14 @@ KEYS = ("chi_corrupted", "chi_clean", "chi_true", "chi_mask")
 METHODS = ("input", "unet", "unet+prenet")
 
 
-def evaluate(model: Corrector | None, data: str | Path, split: str = "test") -> list[dict]:
-    """One row per (sample, input, method) with all metrics."""
-    rows_h5 = H5Rows(data, split, KEYS)
+def evaluate(model: Corrector | None, data: str | Path | H5Rows, split: str = "test") -> list[dict]:
+    """One row per (sample, input, method) with all metrics.
+
+    ``data`` is a dataset directory / ``dataset.h5``, or its ``split`` already opened as
+    ``H5Rows(data, split, KEYS)`` (the command line opens it first, to report a bad file
+    as a user error).
+    """
+    rows_h5 = data if isinstance(data, H5Rows) else H5Rows(data, split, KEYS)
     idx = rows_h5.index
     out = []
     for r in rows_h5.rows:

@@ -46,7 +46,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.checkpoints import (
+    load_checkpoint,
+    require_same_config,
+    save_checkpoint,
+)
 from correctors.common.optim import optimizer_step
 from correctors.common.readers import H5Rows, MixedPairs, PatchDataset, VolumeSlices
 from correctors.mcnet.train import _StageBatches, select_device
@@ -285,11 +289,7 @@ def train(
     ckpt_path = out / "checkpoint_last.pt"
     if resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path, map_location=dev)
-        if ck["train_config"] != cfg.to_dict():
-            raise ValueError(
-                f"{ckpt_path}: written with a different train config {ck['train_config']}; "
-                "pass the same options or --no-resume"
-            )
+        require_same_config(ckpt_path, ck.get("train_config"), cfg.to_dict())
         unet.load_state_dict(ck["unet"])
         prenet.load_state_dict(ck["prenet"])
         stage0, step0, opt_state, history = ck["stage"], ck["step"], ck["optimizer"], ck["history"]

@@ -36,7 +36,11 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.checkpoints import (
+    load_checkpoint,
+    require_same_config,
+    save_checkpoint,
+)
 from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_history_csv
 from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
@@ -154,11 +158,7 @@ def train(
     ckpt_path = out / "checkpoint_last.pt"
     if resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path, map_location=dev)
-        if ck["train_config"] != cfg.to_dict():
-            raise ValueError(
-                f"{ckpt_path}: checkpoint was written with a different train config "
-                f"({ck['train_config']}); pass the same config or resume=False"
-            )
+        require_same_config(ckpt_path, ck.get("train_config"), cfg.to_dict())
         corr.load_state(ck)
         phase0, step0, opt_state = ck["phase_index"], ck["step"], ck["optimizer"]
         history, val_history = ck["history"], ck["val_history"]
