@@ -23,6 +23,7 @@ __all__ = [
     "corrector_parser",
     "add_command",
     "add_data_out",
+    "add_split",
     "add_config",
     "add_run_flags",
     "add_device",
@@ -73,6 +74,11 @@ def add_data_out(
     """``--data`` and ``--out``, both required."""
     p.add_argument("--data", required=True, help=data_help)
     p.add_argument("--out", required=True, help=out_help)
+
+
+def add_split(p: argparse.ArgumentParser) -> None:
+    """``--split`` (the dataset split to evaluate; default test)."""
+    p.add_argument("--split", default="test")
 
 
 def add_config(p: argparse.ArgumentParser) -> None:

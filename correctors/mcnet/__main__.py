@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ccli.add_model(e, "model.pt / checkpoint or training directory")
     ccli.add_data_out(e)
-    e.add_argument("--split", default="test")
+    ccli.add_split(e)
     e.add_argument("--batch-size", type=int, default=16)
     ccli.add_device(e)
     ccli.add_threads(e)

@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ccli.add_model(e, _MODEL_HELP)
     ccli.add_data_out(e)
-    e.add_argument("--split", default="test")
+    ccli.add_split(e)
     e.add_argument("--baseline", action="store_true", help="no model: corrupted input only")
     ccli.add_device(e)
     ccli.add_threads(e)

@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ccli.add_model(e, _MODEL_HELP)
     ccli.add_data_out(e, data_help="dataset directory")
-    e.add_argument("--split", default="test")
+    ccli.add_split(e)
     add_refine(e)
     c = ccli.add_command(
         sub,
