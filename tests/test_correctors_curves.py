@@ -12,7 +12,7 @@ from correctors.common.curves import (
     moving_mean,
     plot_train_loss,
     save_figure,
-    write_history_csv,
+    write_csv,
 )
 
 
@@ -26,24 +26,24 @@ def test_moving_mean_hand_computed():
         moving_mean([1, 2], 0)
 
 
-def test_write_history_csv_columns_and_order(tmp_path):
+def test_write_csv_columns_and_order(tmp_path):
     rows = [{"stage": "a", "step": 1, "l1": 0.5}, {"stage": "b", "step": 2, "extra": 7}]
-    write_history_csv(tmp_path / "h.csv", rows)
+    write_csv(tmp_path / "h.csv", rows)
     lines = (tmp_path / "h.csv").read_text().splitlines()
     assert lines == ["stage,step,l1,extra", "a,1,0.5,", "b,2,,7"]  # first-seen key order
-    write_history_csv(tmp_path / "f.csv", rows[:1], ["step", "stage", "l1", "wall_s"])
+    write_csv(tmp_path / "f.csv", rows[:1], ["step", "stage", "l1", "wall_s"])
     with open(tmp_path / "f.csv", newline="") as fh:
         got = list(csv.DictReader(fh))
     assert got == [{"step": "1", "stage": "a", "l1": "0.5", "wall_s": ""}]
-    write_history_csv(tmp_path / "empty.csv", [], ["stage", "step"])
+    write_csv(tmp_path / "empty.csv", [], ["stage", "step"])
     assert (tmp_path / "empty.csv").read_text().splitlines() == ["stage,step"]
 
 
-def test_write_history_csv_is_atomic(tmp_path):
+def test_write_csv_is_atomic(tmp_path):
     p = tmp_path / "h.csv"
-    write_history_csv(p, [{"a": 1}], ["a"])
+    write_csv(p, [{"a": 1}], ["a"])
     with pytest.raises(ValueError):  # a key outside the header: DictWriter refuses it
-        write_history_csv(p, [{"a": 2}, {"b": 3}], ["a"])
+        write_csv(p, [{"a": 2}, {"b": 3}], ["a"])
     assert p.read_text().splitlines() == ["a", "1"]  # the earlier file is intact
     assert sorted(x.name for x in tmp_path.iterdir()) == ["h.csv"]  # no temporary left
 

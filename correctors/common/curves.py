@@ -19,13 +19,15 @@ import numpy as np
 
 from mrsim.io.atomic import atomic_path
 
-__all__ = ["write_history_csv", "moving_mean", "loss_figure", "plot_train_loss", "save_figure"]
+__all__ = ["write_csv", "moving_mean", "loss_figure", "plot_train_loss", "save_figure"]
 
 
-def write_history_csv(
+def write_csv(
     path: str | os.PathLike, rows: Sequence[dict], fieldnames: Sequence[str] | None = None
 ) -> None:
     """Write ``rows`` (dicts) as a CSV with a header line, atomically.
+
+    The one CSV writer of the correctors: training histories and evaluation rows.
 
     Parameters
     ----------

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from correctors.common.checkpoints import load_checkpoint, require_same_config
 from correctors.common.checkpoints import save_checkpoint as _save_checkpoint
-from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_history_csv
+from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_csv
 from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.losses import mcnet_loss
@@ -377,10 +377,10 @@ def train(
 
 def _write_history(out: Path, history: list[dict], val_history: list[dict]) -> None:
     keys = ["stage", "step", "global_step", "loss", "l1", "tv", "wall_s", "cpu_s"]
-    write_history_csv(out / "history.csv", history, keys)
+    write_csv(out / "history.csv", history, keys)
     if val_history:
         val_keys = ["stage", "global_step", "val_l1", "val_ssim"]
-        write_history_csv(out / "val_history.csv", val_history, val_keys)
+        write_csv(out / "val_history.csv", val_history, val_keys)
 
 
 def plot_loss_curve(history: list[dict], val_history: list[dict], path: str | Path) -> None:

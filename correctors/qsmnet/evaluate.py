@@ -22,13 +22,13 @@ outside the mask and measure the mask's edge, not the map.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from correctors.common.curves import write_csv
 from correctors.common.readers import H5Rows
 from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
 from mrsim.qsm.metrics import chi_metrics
@@ -169,10 +169,7 @@ def table_markdown(table: list[dict]) -> str:
 
 def write_rows(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "rows.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(out / "rows.csv", rows, list(rows[0]))
     table = summarize(rows)
     (out / "summary.json").write_text(json.dumps(table, indent=2))
     (out / "table.md").write_text(table_markdown(table) + "\n")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_history_csv
+from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_csv
 
 __all__ = ["ValidationSet", "validate", "write_curves", "plot_loss_curve", "VAL_FIELDS"]
 
@@ -80,8 +80,8 @@ def validate(
 
 def write_curves(out: Path, history: list[dict], val_history: list[dict]) -> None:
     """``history.csv`` (train L1 per step), ``val_history.csv`` and ``loss_curve.png``."""
-    write_history_csv(out / "history.csv", history, ["stage", "step", "l1", "wall_s"])
-    write_history_csv(out / "val_history.csv", val_history, [*VAL_FIELDS, "best"])
+    write_csv(out / "history.csv", history, ["stage", "step", "l1", "wall_s"])
+    write_csv(out / "val_history.csv", val_history, [*VAL_FIELDS, "best"])
     if history or val_history:
         plot_loss_curve(history, val_history, out / "loss_curve.png")
 

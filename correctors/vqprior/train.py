@@ -41,7 +41,7 @@ from correctors.common.checkpoints import (
     require_same_config,
     save_checkpoint,
 )
-from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_history_csv
+from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_csv
 from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.train import collate_pairs, select_device
@@ -318,7 +318,7 @@ def _validate(corr, name, cfg, bank, val_bank, pairs_val, gstep, dev) -> dict:
 def _write_history(out: Path, history: list[dict], val_history: list[dict]) -> None:
     for rows, name in ((history, "history.csv"), (val_history, "val_history.csv")):
         if rows:
-            write_history_csv(out / name, rows)
+            write_csv(out / name, rows)
 
 
 def plot_loss_curve(history: list[dict], path: str | Path) -> None:
