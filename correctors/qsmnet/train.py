@@ -193,13 +193,16 @@ def _partial_outputs(
         except OSError:  # a build killed mid-write can leave an unreadable file: start over
             path.unlink()
         else:
-            same = (
-                f.attrs.get("unet_sha256") == digest
-                and "done" in f
-                and "row" in f
-                and all(k in f and f[k].shape == (len(keep), *shape) for k in OUTPUT_KEYS)
-                and np.array_equal(f["row"][()], np.asarray(keep))
-            )
+            try:
+                same = (
+                    f.attrs.get("unet_sha256") == digest
+                    and "done" in f
+                    and "row" in f
+                    and all(k in f and f[k].shape == (len(keep), *shape) for k in OUTPUT_KEYS)
+                    and np.array_equal(f["row"][()], np.asarray(keep))
+                )
+            except (OSError, KeyError):  # damaged metadata: start over
+                same = False
             if same:
                 return f
             f.close()
