@@ -117,3 +117,16 @@ def test_errors_name_the_file(toy_data, capsys):
     assert rc == 2 and "nope.pt" in capsys.readouterr().err
     rc = main(["eval", "--data", str(toy_data / "missing"), "--out", str(toy_data / "e")])
     assert rc == 2 and "missing" in capsys.readouterr().err
+
+
+def test_resume_with_other_options_is_one_line(toy_data, capsys):
+    out = toy_data / "resume_other"
+    base = ["train", "--data", str(toy_data / "data"), "--out", str(out), "--config", "tiny"]
+    base += ["--batch-size", "2", "--stage2-steps", "0"]
+    assert main([*base, "--stage1-steps", "1"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--stage1-steps", "2"]) == 2  # the checkpoint holds 1-step options
+    err = capsys.readouterr().err
+    assert "checkpoint_last.pt" in err and "different train config" in err
+    assert "--no-resume" in err and "Traceback" not in err
+    assert main([*base, "--stage1-steps", "2", "--no-resume"]) == 0

@@ -10,6 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
+from qsmnet_tiny_data import build_tiny_qsm
 from torch.utils.data import DataLoader
 
 from correctors.common import readers
@@ -19,8 +20,7 @@ from correctors.qsmnet.infer import correct_nifti, correct_volume, load_model
 from correctors.qsmnet.model import CHI_SCALE_PPM
 from correctors.qsmnet.monitor import validate
 from correctors.qsmnet.train import KEYS, TrainConfig, _stage_data, _unet_val_set, train
-from mrsim.dataset.build import build_dataset
-from mrsim.dataset.recipe import load_recipe, recipe_from_dict
+from mrsim.dataset.recipe import load_recipe
 from mrsim.errors import MrsimInputError
 
 TINY = TrainConfig.for_model("tiny", unet_steps=4, prenet_steps=3, checkpoint_every=2, val_every=2)
@@ -29,26 +29,7 @@ TINY = TrainConfig.for_model("tiny", unet_steps=4, prenet_steps=3, checkpoint_ev
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """3 subjects (1 / 1 / 1) x 2 profiles, 16 x 16 x 12 voxels of 12 mm, 3 echoes."""
-    raw = {
-        "name": "qsm_tiny",
-        "kind": "qsm_motion",
-        "seed": 3,
-        "samples_per_shard": 2,
-        "subjects": {"source": "synthetic", "n": 3},
-        "split": {"train": 1, "val": 1, "test": 1},
-        "params": {
-            "shape": [16, 16, 12],
-            "voxel_size_mm": [12.0, 12.0, 12.0],
-            "n_echoes": 3,
-            "profiles_per_subject": 2,
-            "profile_points": 32,
-            "snr": 100.0,
-            "recon": True,
-        },
-    }
-    out = tmp_path_factory.mktemp("qsmnet") / "ds"
-    build_dataset(recipe_from_dict(raw), out, progress=False)
-    return out
+    return build_tiny_qsm(tmp_path_factory.mktemp("qsmnet") / "ds")
 
 
 def test_dataset_has_chi_pairs(dataset):

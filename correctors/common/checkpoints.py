@@ -75,6 +75,19 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return obj
 
 
+def require_same_config(path: str | Path, stored: Any, current: dict[str, Any]) -> None:
+    """Refuse to resume from checkpoint ``path`` written with another train config.
+
+    Raises :class:`MrsimInputError` (the user's options or ``--out`` folder) naming the file
+    and the stored config, so a resumed run never mixes two recipes.
+    """
+    if stored != current:
+        raise MrsimInputError(
+            f"{path}: checkpoint was written with a different train config ({stored}); "
+            "pass the same options, or --no-resume (resume=False) to start over"
+        )
+
+
 def write_model_card(folder: str | Path, card: dict[str, Any]) -> Path:
     """Write ``folder/model_card.json`` for ``folder/model.pt``, adding its sha256 and size.
 

@@ -7,7 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from mrsim.command import BROAD_USER_ERRORS, run_command
+from correctors.common import cli as ccli
+from mrsim.command import run_command, user_input
+from mrsim.errors import MrsimInputError
 
 EXAMPLES_TRAIN = """examples:
   # build the (small) seed-001 dataset, then train the documented CPU config
@@ -40,25 +42,22 @@ EXAMPLES_CORRECT = """examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m correctors.mcnet",
-        description="MC-Net motion correction (seed 001): a 2D UNet trained in two stages "
+    p, sub = ccli.corrector_parser(
+        "mcnet",
+        "MC-Net motion correction (seed 001): a 2D UNet trained in two stages "
         "(L1, then L1 + TV of the residual) on motion-corrupted / clean slice pairs.",
     )
-    sub = p.add_subparsers(dest="command", required=True)
-    fmt = argparse.RawDescriptionHelpFormatter
-
-    t = sub.add_parser(
+    t = ccli.add_command(
+        sub,
         "train",
+        _train,
         help="train MC-Net",
         epilog=EXAMPLES_TRAIN,
-        formatter_class=fmt,
         description="Train MC-Net on an mcnet_mprage HDF5 dataset (train split; "
         "the val split is monitored). Resumes from OUT/checkpoint_last.pt.",
     )
-    t.add_argument("--data", required=True, help="dataset directory (or its dataset.h5)")
-    t.add_argument("--out", required=True, help="output directory (checkpoints, plots)")
-    t.add_argument("--config", default="cpu", help="model config: tiny, cpu (default), paper")
+    ccli.add_data_out(t, out_help="output directory (checkpoints, plots)")
+    ccli.add_config(t)
     t.add_argument("--stage1-steps", type=int, default=6000)
     t.add_argument("--stage2-steps", type=int, default=2000)
     t.add_argument("--stage1-lr", type=float, default=1e-3)
@@ -70,67 +69,52 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--val-every", type=int, default=200)
-    t.add_argument(
-        "--time-limit-min",
-        type=float,
-        default=None,
-        help="stop (with a checkpoint) after this many minutes",
-    )
-    t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
-    t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
-    t.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ccli.add_run_flags(t)
 
-    e = sub.add_parser(
+    e = ccli.add_command(
+        sub,
         "eval",
+        _eval,
         help="SSIM/PSNR table on a split",
         epilog=EXAMPLES_EVAL,
-        formatter_class=fmt,
         description="Per-slice SSIM and PSNR (data_range = reference volume "
         "max) of corrupted and corrected test samples; writes rows.csv, "
         "table.md and summary.json.",
     )
-    e.add_argument("--model", default=None, help="model.pt / checkpoint or training directory")
-    e.add_argument("--data", required=True, help="dataset directory (or its dataset.h5)")
-    e.add_argument("--split", default="test")
-    e.add_argument("--out", required=True, help="output directory")
+    ccli.add_model(e, "model.pt / checkpoint or training directory")
+    ccli.add_data_out(e)
+    ccli.add_split(e)
     e.add_argument("--batch-size", type=int, default=16)
-    e.add_argument("--device", default="auto")
+    ccli.add_device(e)
+    ccli.add_threads(e)
 
-    c = sub.add_parser(
+    c = ccli.add_command(
+        sub,
         "correct",
+        _correct,
         help="correct a NIfTI volume slice-wise",
         epilog=EXAMPLES_CORRECT,
-        formatter_class=fmt,
         description="Correct every 2D slice of a NIfTI volume along --axis and "
         "save the result with the input's affine to --output. Model files are read "
         "with torch.load(weights_only=True): a file that would run code is refused.",
     )
-    c.add_argument(
-        "--model",
-        default=None,
-        help="model.pt / checkpoint or training directory (default: the shipped cpu weights "
+    ccli.add_model(
+        c,
+        "model.pt / checkpoint or training directory (default: the shipped cpu weights "
         "in correctors/weights/mcnet/, verified against their model card's sha256)",
     )
-    c.add_argument("-i", "--input", required=True, help="input NIfTI (.nii/.nii.gz)")
-    c.add_argument("-o", "--output", required=True, help="output NIfTI")
-    c.add_argument("--axis", type=int, default=0, help="slice axis (default 0)")
+    ccli.add_nifti_io(c)
     c.add_argument("--batch-size", type=int, default=16)
-    c.add_argument("--device", default="auto")
-    t.set_defaults(func=_train)
-    e.set_defaults(func=_eval)
-    c.set_defaults(func=_correct)
+    ccli.add_device(c)
+    ccli.add_threads(c)
     return p
 
 
 def _train(a: argparse.Namespace) -> int:
-    import torch
-
     from correctors.mcnet.data import open_pairs
     from correctors.mcnet.train import StageConfig, TrainConfig, train
 
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    ccli.set_threads(a)
     stages = tuple(
         s
         for s in (
@@ -146,7 +130,7 @@ def _train(a: argparse.Namespace) -> int:
         if s.steps > 0
     )
     if not stages:
-        raise ValueError("--stage1-steps and --stage2-steps are both 0: nothing to train")
+        raise MrsimInputError("--stage1-steps and --stage2-steps are both 0: nothing to train")
     cfg = TrainConfig(
         model=a.config,
         stages=stages,
@@ -156,8 +140,9 @@ def _train(a: argparse.Namespace) -> int:
         checkpoint_every=a.checkpoint_every,
         val_every=a.val_every,
     )
-    train_ds = open_pairs(a.data, "train")
-    val_ds = open_pairs(a.data, "val", required=False)
+    with user_input(a.data):
+        train_ds = open_pairs(a.data, "train")
+        val_ds = open_pairs(a.data, "val", required=False)
     res = train(
         train_ds,
         a.out,
@@ -166,7 +151,7 @@ def _train(a: argparse.Namespace) -> int:
         resume=not a.no_resume,
         device=a.device,
         num_workers=a.workers,
-        time_limit_s=None if a.time_limit_min is None else 60.0 * a.time_limit_min,
+        time_limit_s=ccli.time_limit_s(a),
     )
     state = "finished" if res.finished else "stopped early (run again to resume)"
     print(f"training {state}: {len(res.history)} steps, outputs in {res.out_dir}")
@@ -183,10 +168,12 @@ def _eval(a: argparse.Namespace) -> int:
     )
     from correctors.mcnet.infer import load_model
 
+    ccli.set_threads(a)
     model = None if a.model is None else load_model(a.model, a.device)
-    rows = evaluate_samples(model, iter_samples(a.data, a.split), a.batch_size, progress=True)
-    if not rows:
-        raise ValueError(f"{a.data}: split {a.split!r} has no samples")
+    with user_input(a.data):
+        samples = iter_samples(a.data, a.split)
+    rows = evaluate_samples(model, samples, a.batch_size, progress=True)
+    ccli.require_rows(rows, a.data, a.split)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows, out / "rows.csv")
@@ -201,13 +188,15 @@ def _eval(a: argparse.Namespace) -> int:
 def _correct(a: argparse.Namespace) -> int:
     from correctors.mcnet.infer import correct_nifti
 
+    ccli.set_threads(a)
     correct_nifti(a.model, a.input, a.output, axis=a.axis, batch_size=a.batch_size, device=a.device)
     print(f"wrote {a.output}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(_parser(), argv, "mcnet", user_errors=BROAD_USER_ERRORS)
+    """Run a subcommand; bad input (MrsimInputError) prints one line and exits 2."""
+    return run_command(_parser(), argv, "mcnet")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from correctors.common.readers import H5Rows, SliceDataset
+from mrsim.errors import MrsimInputError
 
 __all__ = ["open_pairs", "iter_samples"]
 
@@ -24,7 +25,7 @@ def open_pairs(
     ds = SliceDataset(path, split=split, keys=("corrupted", "clean"), variant=variant)
     if len(ds) == 0:
         if required:
-            raise ValueError(f"{ds.rows.path}: split {split!r} has no samples")
+            raise MrsimInputError(f"{ds.rows.path}: split {split!r} has no samples")
         return None
     return ds
 
@@ -38,8 +39,14 @@ def iter_samples(path: str | os.PathLike, split: str, variant: str | None = None
     attribute, the maximum of the whole clean reference volume (DESIGN.md);
     datasets written before that attribute existed fall back to the max of
     the stored clean slices, which can only be smaller or equal.
+
+    The file is opened and checked here (a bad ``path`` / ``split`` raises at the call,
+    not at the first sample); the samples are read one at a time as the iterator runs.
     """
-    rows = H5Rows(path, split, ("corrupted", "clean"), variant)
+    return _samples(H5Rows(path, split, ("corrupted", "clean"), variant))
+
+
+def _samples(rows: H5Rows) -> Iterator[dict]:
     idx = rows.index
     for r in rows.rows:
         r = int(r)

@@ -10,12 +10,12 @@ translation), with the number of test slices.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from correctors.common.curves import write_csv
 from correctors.mcnet.infer import correct_slices
 from correctors.mcnet.model import MCNet
 from mrsim.metrics import psnr, ssim
@@ -141,10 +141,4 @@ def table_markdown(table: list[dict], group_by: str = "variant") -> str:
 
 def write_rows_csv(rows: list[dict], path: str | Path) -> None:
     """Per-slice rows to CSV (columns: union of the rows' keys, in first-seen order)."""
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(path, rows)

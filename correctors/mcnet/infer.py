@@ -135,8 +135,10 @@ def correct_nifti(
     if not isinstance(model, MCNet):
         model = load_model(model, device)
     data, affine = load_volume(in_path, dtype=np.complex64)
+    if data.ndim != 3:
+        raise MrsimInputError(f"{in_path}: expected a 3D volume, got shape {data.shape}")
     if not -3 <= axis < 3:
-        raise ValueError(f"axis must be 0, 1 or 2 for a 3D volume, got {axis}")
+        raise MrsimInputError(f"axis must be 0, 1 or 2 for a 3D volume, got {axis}")
     out = correct_volume(model, np.abs(data), axis=axis, batch_size=batch_size)
     save_volume(out_path, out, affine)
     return out

@@ -19,7 +19,6 @@ and ``loss_curve.png``.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import Iterator
@@ -31,8 +30,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from correctors.common.checkpoints import load_checkpoint
+from correctors.common.checkpoints import load_checkpoint, require_same_config
 from correctors.common.checkpoints import save_checkpoint as _save_checkpoint
+from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_csv
 from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.losses import mcnet_loss
@@ -267,11 +267,7 @@ def train(
     if resume and ckpt_path.exists():
         # weights_only: a planted checkpoint_last.pt in a shared runs/ folder must not run code
         ck = load_checkpoint(ckpt_path, map_location=dev)
-        if ck.get("train_config") != cfg.to_dict():
-            raise ValueError(
-                f"{ckpt_path}: checkpoint was written with a different train config "
-                f"({ck.get('train_config')}); pass the same config or resume=False"
-            )
+        require_same_config(ckpt_path, ck.get("train_config"), cfg.to_dict())
         model.load_state_dict(ck["model"])
         stage0, step0, opt_state = ck["stage_index"], ck["step"], ck["optimizer"]
         history, val_history = ck["history"], ck["val_history"]
@@ -381,32 +377,28 @@ def train(
 
 def _write_history(out: Path, history: list[dict], val_history: list[dict]) -> None:
     keys = ["stage", "step", "global_step", "loss", "l1", "tv", "wall_s", "cpu_s"]
-    with open(out / "history.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(history)
+    write_csv(out / "history.csv", history, keys)
     if val_history:
-        with open(out / "val_history.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=["stage", "global_step", "val_l1", "val_ssim"])
-            w.writeheader()
-            w.writerows(val_history)
+        val_keys = ["stage", "global_step", "val_l1", "val_ssim"]
+        write_csv(out / "val_history.csv", val_history, val_keys)
 
 
 def plot_loss_curve(history: list[dict], val_history: list[dict], path: str | Path) -> None:
     """Training loss (raw and 50-step moving average) and validation L1 vs step, to a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     g = np.array([h["global_step"] for h in history])
     l1 = np.array([h["l1"] for h in history])
     loss = np.array([h["loss"] for h in history])
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, (ax,) = loss_figure(1, (7, 4))
     k = min(50, len(l1))
-    ma = np.convolve(l1, np.ones(k) / k, mode="valid")
-    ax.plot(g, loss, color="0.8", lw=0.5, label="train loss (per step)")
-    ax.plot(g[k - 1 :], ma, color="C0", label=f"train L1 ({k}-step mean)")
+    plot_train_loss(
+        ax,
+        g,
+        loss,
+        k,
+        smoothed=l1,
+        raw_label="train loss (per step)",
+        mean_label=f"train L1 ({k}-step mean)",
+    )
     if val_history:
         ax.plot(
             [v["global_step"] for v in val_history],
@@ -425,6 +417,4 @@ def plot_loss_curve(history: list[dict], val_history: list[dict], path: str | Pa
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     ax.set_title("MC-Net training")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)

@@ -7,7 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from mrsim.command import run_command
+from correctors.common import cli as ccli
+from mrsim.command import run_command, user_input
+
+_MODEL_HELP = "model.pt or training dir (default: shipped)"
 
 EXAMPLES_TRAIN = """examples:
   # build the CPU-size seed-002 dataset (corrupted + motion-free chi per sample), then train
@@ -31,26 +34,23 @@ EXAMPLES_CORRECT = """examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m correctors.qsmnet",
-        description="QSM motion correction (seed 002): a 3D UNet on chi patches followed by a "
+    p, sub = ccli.corrector_parser(
+        "qsmnet",
+        "QSM motion correction (seed 002): a 3D UNet on chi patches followed by a "
         "2D PReNet denoiser, trained on corrupted / motion-free chi pairs (qsm_motion, recon).",
     )
-    sub = p.add_subparsers(dest="command", required=True)
-    fmt = argparse.RawDescriptionHelpFormatter
-
-    t = sub.add_parser(
+    t = ccli.add_command(
+        sub,
         "train",
+        _train,
         help="train UNet, then PReNet",
         epilog=EXAMPLES_TRAIN,
-        formatter_class=fmt,
         description="Train on the train split of a qsm_motion dataset built with recon = true "
         "(validation on the val split; each stage keeps its best-validation weights). "
         "Resumes from OUT/checkpoint_last.pt.",
     )
-    t.add_argument("--data", required=True, help="dataset directory (or its dataset.h5)")
-    t.add_argument("--out", required=True, help="output directory")
-    t.add_argument("--config", default="cpu", choices=("tiny", "cpu", "paper"))
+    ccli.add_data_out(t)
+    ccli.add_config(t)
     t.add_argument("--unet-steps", type=int, default=2000)
     t.add_argument("--prenet-steps", type=int, default=800)
     t.add_argument("--unet-batch", type=int, default=None, help="default per config")
@@ -69,64 +69,53 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--val-every", type=int, default=0, help="validation period in steps (0: once per epoch)"
     )
-    t.add_argument("--time-limit-min", type=float, default=None)
-    t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
-    t.add_argument("--device", default="auto")
-    t.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ccli.add_run_flags(t)
 
-    e = sub.add_parser(
+    e = ccli.add_command(
+        sub,
         "eval",
+        _eval,
         help="metrics table and box plot on a split",
         epilog=EXAMPLES_EVAL,
-        formatter_class=fmt,
         description="SSIM / PSNR / RMSE against the motion-free recon and NRMSE / HFEN / XSIM "
         "against the true chi, for the corrupted input, UNet and UNet + PReNet; also on the "
         "motion-free input. Writes rows.csv, summary.json, table.md and boxplot.png.",
     )
-    e.add_argument("--model", default=None, help="model.pt or training dir (default: shipped)")
-    e.add_argument("--data", required=True)
-    e.add_argument("--split", default="test")
-    e.add_argument("--out", required=True)
+    ccli.add_model(e, _MODEL_HELP)
+    ccli.add_data_out(e)
+    ccli.add_split(e)
     e.add_argument("--baseline", action="store_true", help="no model: corrupted input only")
-    e.add_argument("--device", default="auto")
-    e.add_argument("--threads", type=int, default=None)
+    ccli.add_device(e)
+    ccli.add_threads(e)
 
-    c = sub.add_parser(
+    c = ccli.add_command(
+        sub,
         "correct",
+        _correct,
         help="correct a chi NIfTI",
         epilog=EXAMPLES_CORRECT,
-        formatter_class=fmt,
         description="Correct a 3D chi map (ppm) and save it with the input's affine.",
     )
-    c.add_argument("--model", default=None, help="model.pt or training dir (default: shipped)")
-    c.add_argument("-i", "--input", required=True, help="chi NIfTI (ppm, 3D, real)")
-    c.add_argument("-o", "--output", required=True, help="output NIfTI")
+    ccli.add_model(c, _MODEL_HELP)
+    ccli.add_nifti_io(c, input_help="chi NIfTI (ppm, 3D, real)", axis=False)
     c.add_argument("--no-prenet", action="store_true", help="UNet only")
     c.add_argument(
         "--any-voxel-size",
         action="store_true",
         help="skip the check against the training voxel size",
     )
-    c.add_argument("--device", default="auto")
-    c.add_argument("--threads", type=int, default=None)
-    t.set_defaults(func=_train)
-    e.set_defaults(func=_eval)
-    c.set_defaults(func=_correct)
+    ccli.add_device(c)
+    ccli.add_threads(c)
     return p
 
 
-def _threads(a: argparse.Namespace) -> None:
-    if a.threads:
-        import torch
-
-        torch.set_num_threads(a.threads)
-
-
 def _train(a: argparse.Namespace) -> int:
-    from correctors.qsmnet.train import TrainConfig, train
+    from correctors.common.readers import H5Rows
+    from correctors.qsmnet.train import KEYS, TrainConfig, train
 
-    _threads(a)
+    ccli.set_threads(a)
+    with user_input(a.data):  # the dataset's file and arrays, before any work
+        H5Rows(a.data, "train", KEYS)
     Path(a.out).mkdir(parents=True, exist_ok=True)
     cmd = "python -m correctors.qsmnet " + " ".join(sys.argv[1:])
     (Path(a.out) / "command.txt").write_text(cmd + "\n")
@@ -150,7 +139,7 @@ def _train(a: argparse.Namespace) -> int:
         resume=not a.no_resume,
         device=a.device,
         num_workers=a.workers,
-        time_limit_s=None if a.time_limit_min is None else 60.0 * a.time_limit_min,
+        time_limit_s=ccli.time_limit_s(a),
     )
     state = "finished" if done else "stopped early (run the same command again to resume)"
     print(f"training {state}; outputs in {a.out}")
@@ -158,16 +147,23 @@ def _train(a: argparse.Namespace) -> int:
 
 
 def _eval(a: argparse.Namespace) -> int:
-    from correctors.qsmnet.evaluate import box_plot, summarize, table_markdown, write_rows
+    from correctors.common.readers import H5Rows
+    from correctors.qsmnet.evaluate import (
+        KEYS,
+        box_plot,
+        evaluate,
+        summarize,
+        table_markdown,
+        write_rows,
+    )
     from correctors.qsmnet.infer import load_model
 
-    _threads(a)
+    ccli.set_threads(a)
     model = None if a.baseline else load_model(a.model, a.device)
-    from correctors.qsmnet.evaluate import evaluate
-
-    rows = evaluate(model, a.data, a.split)
-    if not rows:
-        raise ValueError(f"{a.data}: split {a.split!r} has no samples")
+    with user_input(a.data):
+        split = H5Rows(a.data, a.split, KEYS)
+    rows = evaluate(model, split, a.split)
+    ccli.require_rows(rows, a.data, a.split)
     out = Path(a.out)
     write_rows(rows, out)
     box_plot(rows, out / "boxplot.png", title=f"{a.data} ({a.split})")
@@ -180,7 +176,7 @@ def _eval(a: argparse.Namespace) -> int:
 def _correct(a: argparse.Namespace) -> int:
     from correctors.qsmnet.infer import correct_nifti
 
-    _threads(a)
+    ccli.set_threads(a)
     correct_nifti(
         a.model,
         a.input,

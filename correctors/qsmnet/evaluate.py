@@ -13,38 +13,48 @@ The corrector is also applied to the motion-free chi itself (``input = "motion-f
 a corrector that does no harm leaves its metrics against ``chi_clean`` near perfect.
 ``lap_ratio`` is the RMS of the Laplacian of the map over that of ``chi_clean`` in the mask:
 below 1 the map is smoother than the motion-free reconstruction (a smoothing corrector on
-motion-free input), above 1 it has more high-frequency content (ringing, ghosts).
+motion-free input), above 1 it has more high-frequency content (ringing, ghosts). The
+Laplacian is the 7-point stencil of :func:`scipy.ndimage.laplace`, and the RMS is taken
+only over mask voxels whose whole stencil (the voxel and its 6 face neighbours) lies in
+the mask (:func:`stencil_interior`): at the mask border the stencil would read the zeros
+outside the mask and measure the mask's edge, not the map.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from correctors.common.curves import write_csv
 from correctors.common.readers import H5Rows
 from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
 from mrsim.qsm.metrics import chi_metrics
 
-__all__ = ["evaluate", "summarize", "table_markdown", "box_plot"]
+__all__ = ["evaluate", "summarize", "table_markdown", "box_plot", "stencil_interior"]
 
 KEYS = ("chi_corrupted", "chi_clean", "chi_true", "chi_mask")
 METHODS = ("input", "unet", "unet+prenet")
 
 
-def evaluate(model: Corrector | None, data: str | Path, split: str = "test") -> list[dict]:
-    """One row per (sample, input, method) with all metrics."""
-    rows_h5 = H5Rows(data, split, KEYS)
+def evaluate(model: Corrector | None, data: str | Path | H5Rows, split: str = "test") -> list[dict]:
+    """One row per (sample, input, method) with all metrics.
+
+    ``data`` is a dataset directory / ``dataset.h5``, or its ``split`` already opened as
+    ``H5Rows(data, split, KEYS)`` (the command line opens it first, to report a bad file
+    as a user error).
+    """
+    rows_h5 = data if isinstance(data, H5Rows) else H5Rows(data, split, KEYS)
     idx = rows_h5.index
     out = []
     for r in rows_h5.rows:
         r = int(r)
         vol = {k: np.asarray(rows_h5.read(k, (r,))) for k in KEYS}
         mask = vol["chi_mask"].astype(bool)
-        lap_ref = _lap_rms(vol["chi_clean"], mask)
+        interior = stencil_interior(mask)
+        lap_ref = _lap_rms(vol["chi_clean"], interior)
         for what, x in (("corrupted", vol["chi_corrupted"]), ("motion-free", vol["chi_clean"])):
             outputs = {"input": x}
             if model is not None:
@@ -67,14 +77,35 @@ def evaluate(model: Corrector | None, data: str | Path, split: str = "test") -> 
                         "nrmse_true_pct": vs_true["nrmse_pct"],
                         "hfen_true": vs_true["hfen"],
                         "xsim_true": vs_true["xsim"],
-                        "lap_ratio": _lap_rms(y, mask) / lap_ref,
+                        "lap_ratio": _lap_rms(y, interior) / lap_ref,
                     }
                 )
     return out
 
 
-def _lap_rms(v: np.ndarray, mask: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(ndimage.laplace(np.asarray(v, np.float64))[mask] ** 2)))
+def stencil_interior(mask: np.ndarray) -> np.ndarray:
+    """Voxels of ``mask`` whose 7-point Laplacian stencil lies wholly inside it.
+
+    Parameters
+    ----------
+    mask : (X, Y, Z) bool array
+
+    Returns
+    -------
+    (X, Y, Z) bool array
+        ``mask`` eroded by the 6-connected cross (the voxel and its face neighbours);
+        voxels on the array's faces are excluded too (their stencil leaves the array).
+    """
+    cross = ndimage.generate_binary_structure(3, 1)
+    return ndimage.binary_erosion(np.asarray(mask, bool), structure=cross, border_value=0)
+
+
+def _lap_rms(v: np.ndarray, interior: np.ndarray) -> float:
+    """RMS of the 7-point Laplacian of ``v`` over ``interior`` (see :func:`stencil_interior`)."""
+    if not interior.any():
+        raise ValueError("lap_ratio: no mask voxel has its whole Laplacian stencil in the mask")
+    lap = ndimage.laplace(np.asarray(v, np.float64))
+    return float(np.sqrt(np.mean(lap[interior] ** 2)))
 
 
 METRICS = (
@@ -138,10 +169,7 @@ def table_markdown(table: list[dict]) -> str:
 
 def write_rows(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "rows.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(out / "rows.csv", rows, list(rows[0]))
     table = summarize(rows)
     (out / "summary.json").write_text(json.dumps(table, indent=2))
     (out / "table.md").write_text(table_markdown(table) + "\n")

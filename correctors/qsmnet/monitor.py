@@ -15,11 +15,12 @@ Three losses, in the training units (chi / ``CHI_SCALE_PPM``, mean over voxels):
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_csv
 
 __all__ = ["ValidationSet", "validate", "write_curves", "plot_loss_curve", "VAL_FIELDS"]
 
@@ -79,36 +80,25 @@ def validate(
 
 def write_curves(out: Path, history: list[dict], val_history: list[dict]) -> None:
     """``history.csv`` (train L1 per step), ``val_history.csv`` and ``loss_curve.png``."""
-    with open(out / "history.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["stage", "step", "l1", "wall_s"])
-        w.writeheader()
-        w.writerows(history)
-    with open(out / "val_history.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=[*VAL_FIELDS, "best"])
-        w.writeheader()
-        w.writerows(val_history)
+    write_csv(out / "history.csv", history, ["stage", "step", "l1", "wall_s"])
+    write_csv(out / "val_history.csv", val_history, [*VAL_FIELDS, "best"])
     if history or val_history:
         plot_loss_curve(history, val_history, out / "loss_curve.png")
 
 
 def plot_loss_curve(history: list[dict], val_history: list[dict], path: str | Path) -> None:
     """One panel per stage: train L1 (moving mean), validation L1s, the kept step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     stages = [s for s in ("unet", "prenet") if any(h["stage"] == s for h in history + val_history)]
-    fig, axes = plt.subplots(1, max(1, len(stages)), figsize=(5.2 * max(1, len(stages)), 3.8))
-    axes = np.atleast_1d(axes)
+    fig, axes = loss_figure(max(1, len(stages)), (5.2, 3.8))
     for ax, st in zip(axes, stages, strict=False):
         tr = [h for h in history if h["stage"] == st]
         if tr:
-            s = np.array([h["step"] for h in tr])
             l1 = np.array([h["l1"] for h in tr])
             k = max(1, min(50, len(l1) // 5))
-            ax.plot(s, l1, color="0.85", lw=0.5, label="train (per step)")
-            ax.plot(s[k - 1 :], np.convolve(l1, np.ones(k) / k, "valid"), "C0", label="train")
+            steps = np.array([h["step"] for h in tr])
+            plot_train_loss(
+                ax, steps, l1, k, raw_color="0.85", raw_label="train (per step)", mean_label="train"
+            )
         va = [v for v in val_history if v["stage"] == st]
         if va:
             vs = [v["step"] for v in va]
@@ -122,6 +112,4 @@ def plot_loss_curve(history: list[dict], val_history: list[dict], path: str | Pa
         ax.set_title(f"{st}: L1 (units of 0.1 ppm)")
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
+    save_figure(fig, path, dpi=72)

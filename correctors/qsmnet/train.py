@@ -3,10 +3,12 @@
 Stage ``unet``: L1 between ``UNet(chi_corrupted)`` and ``chi_clean`` (the motion-free
 reconstruction) on 3D patches (:class:`correctors.common.readers.PatchDataset`).
 Between the stages the trained UNet corrects every train / val volume once, the
-corrupted and the motion-free one; the outputs go to ``OUT/unet_outputs.h5`` (written
-atomically). Stage ``prenet``: L1 of the last PReNet stage against ``chi_clean`` on 2D
-axial slices of those outputs (:class:`correctors.common.readers.VolumeSlices`). Both:
-Adam; chi divided by ``CHI_SCALE_PPM`` so losses are in units of 0.1 ppm.
+corrupted and the motion-free one; the outputs are streamed volume by volume into
+``OUT/unet_outputs.h5`` (built as a resumable partial file, renamed when complete; memory
+holds one volume, not the stack). Stage ``prenet``: L1 of the last PReNet stage against
+``chi_clean`` on 2D axial slices of those outputs, read slice by slice
+(:class:`correctors.common.readers.VolumeSlices`). Both: Adam; chi divided by
+``CHI_SCALE_PPM`` so losses are in units of 0.1 ppm.
 
 Identity pairs (not in seed 002): a share ``identity_fraction`` of the training items
 are motion-free input -> motion-free target (``UNet(chi_clean)`` -> ``chi_clean`` for
@@ -34,6 +36,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,7 +46,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.checkpoints import (
+    load_checkpoint,
+    require_same_config,
+    save_checkpoint,
+)
 from correctors.common.optim import optimizer_step
 from correctors.common.readers import H5Rows, MixedPairs, PatchDataset, VolumeSlices
 from correctors.mcnet.train import _StageBatches, select_device
@@ -51,7 +58,6 @@ from correctors.qsmnet.infer import Corrector, prenet_volume, unet_volume
 from correctors.qsmnet.model import CHI_SCALE_PPM, build_prenet, build_unet
 from correctors.qsmnet.monitor import ValidationSet, validate, write_curves
 from mrsim.errors import MrsimInputError
-from mrsim.io.atomic import atomic_path
 
 __all__ = ["TrainConfig", "TRAIN_DEFAULTS", "train", "KEYS", "IDENTITY_KEYS"]
 
@@ -127,12 +133,23 @@ def _weights_digest(net: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _unet_outputs(unet, data: str | Path, out: Path) -> Path:
+#: Arrays of ``unet_outputs.h5``, one (X, Y, Z) float32 volume per kept dataset row.
+OUTPUT_KEYS = ("unet", "unet_clean", "chi_clean")
+
+
+def _unet_outputs(unet, data: str | Path, out: Path, slice_axis: int = 2) -> Path:
     """UNet-correct every train / val volume once (corrupted and motion-free input).
 
-    The file is reused (e.g. on resume) only when it was made by these very UNet weights:
-    a run restarted with ``--no-resume`` or a retrained UNet rebuilds it, so the PReNet
-    never trains on another UNet's outputs."""
+    Written volume by volume into ``OUT/unet_outputs.partial.h5`` (chunked so that one
+    slice along ``slice_axis`` is one chunk, the PReNet's read) and renamed to
+    ``OUT/unet_outputs.h5`` when every volume is in: memory holds one volume at a time,
+    not the stack (seed size: ~37 GB), and an interrupted build resumes at the first
+    volume not yet marked done in the partial file (when it was made by the same weights
+    for the same rows; otherwise it is rebuilt).
+
+    The finished file is reused (e.g. on resume) only when it was made by these very UNet
+    weights: a run restarted with ``--no-resume`` or a retrained UNet rebuilds it, so the
+    PReNet never trains on another UNet's outputs."""
     path = out / "unet_outputs.h5"
     digest = _weights_digest(unet)
     if path.exists():
@@ -142,23 +159,63 @@ def _unet_outputs(unet, data: str | Path, out: Path) -> Path:
     rows = H5Rows(data, "all", KEYS)
     idx = rows.index
     keep = [int(r) for r in rows.rows if idx["split"][r] in ("train", "val")]
+    split = np.asarray([str(idx["split"][r]) for r in keep], dtype="S5")
+    shape = tuple(rows.shapes[KEYS[1]][1:])
+    partial = out / "unet_outputs.partial.h5"
+    out.mkdir(parents=True, exist_ok=True)
     model = Corrector(unet.eval(), None)
-    outs, outs_clean, clean = [], [], []
-    for r in keep:
-        c = np.asarray(rows.read(KEYS[1], (r,)), np.float32)
-        outs.append(unet_volume(model, rows.read(KEYS[0], (r,))))
-        outs_clean.append(unet_volume(model, c))
-        clean.append(c)
-    unet.train()
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f["unet"] = np.stack(outs)
-            f["unet_clean"] = np.stack(outs_clean)
-            f["chi_clean"] = np.stack(clean)
-            f["row"] = np.asarray(keep)
-            f["split"] = np.asarray([str(idx["split"][r]) for r in keep], dtype="S5")
-            f.attrs["unet_sha256"] = digest
+    try:
+        with _partial_outputs(partial, digest, keep, split, shape, slice_axis) as f:
+            done = f["done"]
+            for i, r in enumerate(keep):
+                if done[i]:
+                    continue
+                c = np.asarray(rows.read(KEYS[1], (r,)), np.float32)
+                f["unet"][i] = unet_volume(model, rows.read(KEYS[0], (r,)))
+                f["unet_clean"][i] = unet_volume(model, c)
+                f["chi_clean"][i] = c
+                done[i] = 1
+                f.flush()
+    finally:
+        unet.train()
+    os.replace(partial, path)
     return path
+
+
+def _partial_outputs(
+    path: Path, digest: str, keep: list[int], split: np.ndarray, shape: tuple, slice_axis: int
+) -> h5py.File:
+    """The partial ``unet_outputs`` file to fill: the existing one if it was started by the
+    same weights for the same rows and volume shape, else a new one (all volumes to do)."""
+    if path.exists():
+        try:
+            f = h5py.File(path, "r+")
+        except OSError:  # a build killed mid-write can leave an unreadable file: start over
+            path.unlink()
+        else:
+            try:
+                same = (
+                    f.attrs.get("unet_sha256") == digest
+                    and "done" in f
+                    and "row" in f
+                    and all(k in f and f[k].shape == (len(keep), *shape) for k in OUTPUT_KEYS)
+                    and np.array_equal(f["row"][()], np.asarray(keep))
+                )
+            except (OSError, KeyError):  # damaged metadata: start over
+                same = False
+            if same:
+                return f
+            f.close()
+            path.unlink()
+    f = h5py.File(path, "w")
+    chunk = tuple(1 if a == slice_axis else n for a, n in enumerate(shape))
+    for k in OUTPUT_KEYS:
+        f.create_dataset(k, shape=(len(keep), *shape), dtype=np.float32, chunks=(1, *chunk))
+    f["row"] = np.asarray(keep)
+    f["split"] = split
+    f.create_dataset("done", data=np.zeros(len(keep), np.uint8))
+    f.attrs["unet_sha256"] = digest
+    return f
 
 
 def _unet_val_set(data: str | Path) -> ValidationSet:
@@ -190,7 +247,7 @@ def _stage_data(name: str, cfg: TrainConfig, data, out: Path, unet):
         extra = PatchDataset(data, "train", IDENTITY_KEYS, **kw)
         vs = _unet_val_set(data)
     else:
-        h5 = _unet_outputs(unet, data, out)
+        h5 = _unet_outputs(unet, data, out, cfg.slice_axis)
         with h5py.File(h5, "r") as f:
             train_vols = np.flatnonzero(f["split"][()].astype(str) == "train")
         main = VolumeSlices(h5, ("unet", "chi_clean"), axis=cfg.slice_axis, volumes=train_vols)
@@ -235,11 +292,7 @@ def train(
     ckpt_path = out / "checkpoint_last.pt"
     if resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path, map_location=dev)
-        if ck["train_config"] != cfg.to_dict():
-            raise ValueError(
-                f"{ckpt_path}: written with a different train config {ck['train_config']}; "
-                "pass the same options or --no-resume"
-            )
+        require_same_config(ckpt_path, ck.get("train_config"), cfg.to_dict())
         unet.load_state_dict(ck["unet"])
         prenet.load_state_dict(ck["prenet"])
         stage0, step0, opt_state, history = ck["stage"], ck["step"], ck["optimizer"], ck["history"]

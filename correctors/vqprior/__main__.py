@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mrsim.command import BROAD_USER_ERRORS, run_command
+from correctors.common import cli as ccli
+from mrsim.command import run_command
+
+_MODEL_HELP = "training dir / model.pt (default: shipped)"
 
 EXAMPLES_TRAIN = """examples:
   # build a seed-001 dataset (clean slices train the VQ-VAE and priors, pairs the
@@ -35,28 +38,26 @@ def _parser() -> argparse.ArgumentParser:
     from correctors.vqprior.corrector import MODES
     from correctors.vqprior.refine import QUANTILES
 
-    p = argparse.ArgumentParser(
-        prog="python -m correctors.vqprior",
-        description="Motion correction with a learned prior of clean images (seed 003): "
+    p, sub = ccli.corrector_parser(
+        "vqprior",
+        "Motion correction with a learned prior of clean images (seed 003): "
         "a two-level VQ-VAE and autoregressive priors trained on motion-free slices; "
         "corrupted slices are encoded, their codes refined under the prior coarse-to-fine, "
         "and decoded. Optional disentangled encoder trained on corrupted slices.",
     )
-    sub = p.add_subparsers(dest="command", required=True)
-    fmt = argparse.RawDescriptionHelpFormatter
-    t = sub.add_parser(
+    t = ccli.add_command(
+        sub,
         "train",
+        _train,
         help="train the VQ-VAE, the priors and the disentangled encoder",
         epilog=EXAMPLES_TRAIN,
-        formatter_class=fmt,
         description="Train on an mcnet_mprage dataset: clean slices of the train-split "
         "subjects (rebuilt from the recipe, all slices within --band-mm of the centre) for "
         "the VQ-VAE and priors; its (corrupted, clean) pairs for the disentangled encoder. "
         "Resumes from OUT/checkpoint_last.pt.",
     )
-    t.add_argument("--data", required=True, help="mcnet_mprage dataset directory")
-    t.add_argument("--out", required=True, help="output directory")
-    t.add_argument("--config", default="cpu", help="model config: tiny, cpu (default), paper")
+    ccli.add_data_out(t, data_help="mcnet_mprage dataset directory")
+    ccli.add_config(t)
     t.add_argument("--vqvae-steps", type=int, default=800)
     t.add_argument("--prior-top-steps", type=int, default=500)
     t.add_argument("--prior-bottom-steps", type=int, default=500)
@@ -66,15 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--band-mm", type=float, default=32.0, help="clean slices within +-this")
     t.add_argument("--checkpoint-every", type=int, default=100)
     t.add_argument("--val-every", type=int, default=250)
-    t.add_argument(
-        "--time-limit-min",
-        type=float,
-        default=None,
-        help="stop (with a checkpoint) after this many minutes",
-    )
-    t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
-    t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ccli.add_run_flags(t, workers=False)
 
     def add_refine(q: argparse.ArgumentParser) -> None:
         q.add_argument(
@@ -99,39 +92,35 @@ def _parser() -> argparse.ArgumentParser:
             help="factor on the calibrated encoder temperature T (default 1)",
         )
         q.add_argument("--batch-size", type=int, default=16)
-        q.add_argument("--device", default="auto")
-        q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        ccli.add_device(q)
+        ccli.add_threads(q)
 
-    e = sub.add_parser(
+    e = ccli.add_command(
+        sub,
         "eval",
+        _eval,
         help="SSIM/PSNR table on a split",
         epilog=EXAMPLES_EVAL,
-        formatter_class=fmt,
         description="Per-slice SSIM and PSNR (data_range = reference volume max) of corrupted "
         "and corrected samples; writes rows.csv, table.md and summary.json.",
     )
-    e.add_argument("--model", default=None, help="training dir / model.pt (default: shipped)")
-    e.add_argument("--data", required=True, help="dataset directory")
-    e.add_argument("--split", default="test")
-    e.add_argument("--out", required=True, help="output directory")
+    ccli.add_model(e, _MODEL_HELP)
+    ccli.add_data_out(e, data_help="dataset directory")
+    ccli.add_split(e)
     add_refine(e)
-    c = sub.add_parser(
+    c = ccli.add_command(
+        sub,
         "correct",
+        _correct,
         help="correct a NIfTI volume slice-wise",
         epilog=EXAMPLES_CORRECT,
-        formatter_class=fmt,
         description="Correct every 2D slice of a NIfTI volume along --axis (slices are "
         "zero-padded or centre-cropped to the model's slice shape and back) and save the "
         "result with the input's affine.",
     )
-    c.add_argument("--model", default=None, help="training dir / model.pt (default: shipped)")
-    c.add_argument("-i", "--input", required=True, help="input NIfTI (.nii/.nii.gz)")
-    c.add_argument("-o", "--output", required=True, help="output NIfTI")
-    c.add_argument("--axis", type=int, default=0, help="slice axis (default 0)")
+    ccli.add_model(c, _MODEL_HELP)
+    ccli.add_nifti_io(c)
     add_refine(c)
-    t.set_defaults(func=_train)
-    e.set_defaults(func=_eval)
-    c.set_defaults(func=_correct)
     return p
 
 
@@ -155,7 +144,7 @@ def _correct(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; user errors (bad files, fields, shapes) print one line, exit 2."""
-    return run_command(_parser(), argv, "vqprior", user_errors=BROAD_USER_ERRORS)
+    return run_command(_parser(), argv, "vqprior")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from correctors.common.cli import require_rows, set_threads, time_limit_s
+from mrsim.command import user_input
+from mrsim.errors import MrsimInputError
 from mrsim.io.atomic import atomic_path
 
 __all__ = ["train_command", "eval_command", "correct_command", "cached_clean_bank"]
@@ -31,14 +34,11 @@ def cached_clean_bank(data: str, split: str, band_mm: float, out: Path, threads:
 
 
 def train_command(a: argparse.Namespace) -> int:
-    import torch
-
     from correctors.mcnet.data import open_pairs
     from correctors.vqprior.config import PhaseConfig, TrainConfig, _default_phases
     from correctors.vqprior.train import train
 
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    set_threads(a)
     steps = {
         "vqvae": a.vqvae_steps,
         "prior_top": a.prior_top_steps,
@@ -49,7 +49,7 @@ def train_command(a: argparse.Namespace) -> int:
         PhaseConfig(p.name, steps[p.name], p.lr) for p in _default_phases() if steps[p.name] > 0
     )
     if not phases:
-        raise ValueError("every phase has 0 steps: nothing to train")
+        raise MrsimInputError("every phase has 0 steps: nothing to train")
     cfg = TrainConfig(
         model=a.config,
         phases=phases,
@@ -65,8 +65,9 @@ def train_command(a: argparse.Namespace) -> int:
         clean_val = cached_clean_bank(a.data, "val", a.band_mm, out, a.threads or 1)
     except ValueError:
         clean_val = None
-    pairs = open_pairs(a.data, "train") if a.disentangle_steps > 0 else None
-    pairs_val = open_pairs(a.data, "val", required=False) if pairs is not None else None
+    with user_input(a.data):
+        pairs = open_pairs(a.data, "train") if a.disentangle_steps > 0 else None
+        pairs_val = open_pairs(a.data, "val", required=False) if pairs is not None else None
     res = train(
         clean_train,
         out,
@@ -76,7 +77,7 @@ def train_command(a: argparse.Namespace) -> int:
         pairs_val=pairs_val,
         resume=not a.no_resume,
         device=a.device,
-        time_limit_s=None if a.time_limit_min is None else 60.0 * a.time_limit_min,
+        time_limit_s=time_limit_s(a),
     )
     state = "finished" if res.finished else "stopped early (run again to resume)"
     print(f"training {state}: {len(res.history)} steps, outputs in {res.out_dir}")
@@ -84,12 +85,9 @@ def train_command(a: argparse.Namespace) -> int:
 
 
 def _load(a: argparse.Namespace):
-    import torch
-
     from correctors.vqprior.infer import load_model
 
-    if getattr(a, "threads", None):
-        torch.set_num_threads(a.threads)
+    set_threads(a)
     model = load_model(a.model, a.device)
     for opt, attr in (
         ("mode", "mode"),
@@ -115,9 +113,10 @@ def eval_command(a: argparse.Namespace) -> int:
     )
 
     model = _load(a)
-    rows = evaluate_samples(model, iter_samples(a.data, a.split), a.batch_size, progress=True)
-    if not rows:
-        raise ValueError(f"{a.data}: split {a.split!r} has no samples")
+    with user_input(a.data):
+        samples = iter_samples(a.data, a.split)
+    rows = evaluate_samples(model, samples, a.batch_size, progress=True)
+    require_rows(rows, a.data, a.split)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     write_rows_csv(rows, out / "rows.csv")

@@ -26,6 +26,7 @@ from correctors.vqprior.config import PriorConfig, VQConfig
 from correctors.vqprior.model import HierarchicalVQVAE, LatentEncoder, check_slices, slice_scale
 from correctors.vqprior.prior import BottomPrior, TopPrior, code_log_likelihood
 from correctors.vqprior.refine import refine_codes, refine_codes_raster
+from mrsim.errors import MrsimInputError
 
 __all__ = ["VQPriorCorrector", "MODES"]
 
@@ -139,7 +140,7 @@ class VQPriorCorrector(nn.Module):
             obj = cls(VQConfig(**mc["vq"]), PriorConfig(**mc["prior"]), state["image_shape"])
             obj.load_state(state)
         except (KeyError, TypeError, RuntimeError) as exc:
-            raise ValueError(
+            raise MrsimInputError(
                 f"{where}: not a vqprior checkpoint ({type(exc).__name__}: {exc})"
             ) from None
         return obj

@@ -25,7 +25,6 @@ one (tested). Outputs: ``model.pt`` (when all phases are done), ``checkpoint_las
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from dataclasses import dataclass
@@ -37,7 +36,12 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from correctors.common.checkpoints import load_checkpoint, save_checkpoint
+from correctors.common.checkpoints import (
+    load_checkpoint,
+    require_same_config,
+    save_checkpoint,
+)
+from correctors.common.curves import loss_figure, plot_train_loss, save_figure, write_csv
 from correctors.common.optim import optimizer_step
 from correctors.common.ssim import ssim_slices
 from correctors.mcnet.train import collate_pairs, select_device
@@ -154,11 +158,7 @@ def train(
     ckpt_path = out / "checkpoint_last.pt"
     if resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path, map_location=dev)
-        if ck["train_config"] != cfg.to_dict():
-            raise ValueError(
-                f"{ckpt_path}: checkpoint was written with a different train config "
-                f"({ck['train_config']}); pass the same config or resume=False"
-            )
+        require_same_config(ckpt_path, ck.get("train_config"), cfg.to_dict())
         corr.load_state(ck)
         phase0, step0, opt_state = ck["phase_index"], ck["step"], ck["optimizer"]
         history, val_history = ck["history"], ck["val_history"]
@@ -317,33 +317,19 @@ def _validate(corr, name, cfg, bank, val_bank, pairs_val, gstep, dev) -> dict:
 
 def _write_history(out: Path, history: list[dict], val_history: list[dict]) -> None:
     for rows, name in ((history, "history.csv"), (val_history, "val_history.csv")):
-        if not rows:
-            continue
-        keys = list(dict.fromkeys(k for r in rows for k in r))
-        with open(out / name, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=keys)
-            w.writeheader()
-            w.writerows(rows)
+        if rows:
+            write_csv(out / name, rows)
 
 
 def plot_loss_curve(history: list[dict], path: str | Path) -> None:
     """Training loss per phase (raw and 50-step mean), one panel per phase, to a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     phases = list(dict.fromkeys(h["phase"] for h in history))
-    fig, axes = plt.subplots(1, len(phases), figsize=(3.5 * len(phases), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], phases, strict=True):
+    fig, axes = loss_figure(len(phases), (3.5, 3.2))
+    for ax, name in zip(axes, phases, strict=True):
         loss = np.array([h["loss"] for h in history if h["phase"] == name])
-        ax.plot(loss, color="0.75", lw=0.5)
-        k = min(50, len(loss))
-        ax.plot(np.arange(k - 1, len(loss)), np.convolve(loss, np.ones(k) / k, "valid"), "C0")
+        plot_train_loss(ax, np.arange(len(loss)), loss, min(50, len(loss)), raw_color="0.75")
         ax.set_title(name)
         ax.set_xlabel("step")
         ax.set_yscale("log")
-    axes[0][0].set_ylabel("training loss")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    axes[0].set_ylabel("training loss")
+    save_figure(fig, path, dpi=110)
