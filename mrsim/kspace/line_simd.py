@@ -188,18 +188,21 @@ def make_stencil(d: int, ns: int, nc: int, prefetch_floats: int = PREFETCH_FLOAT
         im = builder.extract_element(t, ir.Constant(i32, 1))
         return context.make_tuple(builder, signature.return_type, [re, im])
 
-    def typer(typingctx, *arg_types):
+    def signature(*arg_types):
         return types.UniTuple(types.float32, 2)(*arg_types), codegen
 
-    # numba's intrinsic decorator reads the typer's signature: spell out the arguments.
-    names = ["g", "coef", *[f"z{a}" for a in range(d)], *[f"r{a}" for a in range(d - 1)], "c"]
-    namespace = {"_typer": typer}
-    exec(  # noqa: S102 -- a fixed signature built from the names above
-        f"def stencil(typingctx, {', '.join(names)}):\n"
-        f"    return _typer(typingctx, {', '.join(names)})\n",
-        namespace,
-    )
-    return intrinsic(namespace["stencil"])
+    # numba's intrinsic reads the typer's named arguments (a *args typer gets them packed).
+    if d == 2:
+
+        def stencil2(typingctx, g, coef, z0, z1, r0, c):
+            return signature(g, coef, z0, z1, r0, c)
+
+        return intrinsic(stencil2)
+
+    def stencil3(typingctx, g, coef, z0, z1, z2, r0, r1, c):
+        return signature(g, coef, z0, z1, z2, r0, r1, c)
+
+    return intrinsic(stencil3)
 
 
 def band_source(indent: str) -> list[str]:
