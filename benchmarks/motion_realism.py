@@ -532,7 +532,8 @@ def population_report(pops: dict) -> list[str]:
         "(`mrsim.motion.population_trajectories`); UKB / ABCD rows: that cohort's runs at the "
         "cohort's protocol; HCP rows: the mixture at the HCP rest protocol. **After, training "
         "runs**: the retuned training draw itself (TR 0.72 s, 1200 / 316 / 405 frames, "
-        "cohorts alternating, every length in each); UKB / ABCD rows: that cohort's half, FD times TR_cohort / 0.72 "
+        "cohorts alternating, every length in each); UKB / ABCD rows: that cohort's half, FD "
+        "times TR_cohort / 0.72 "
         "(the FD of the same motion at the cohort's TR); HCP rows: all runs at TR 0.72 s. The "
         "run-level rows of the two *after* columns are matched by construction (up to the "
         "draw's sampling error); the frame and exclusion rows are not.",
