@@ -102,8 +102,8 @@ def run_seed(seed: int, i: int) -> list[int]:
 
     Pass it to ``realistic(seed=...)`` to regenerate run ``i``'s shape.
     """
-    if int(i) < 0:
-        raise MrsimInputError(f"run index must be >= 0, got {i!r}")
+    if not 0 <= int(i) < _MAX_SEED:
+        raise MrsimInputError(f"run index must be in [0, 2**64), got {i!r}")
     return [_check_seed(seed), int(i)]
 
 
@@ -113,9 +113,10 @@ def stream_seed(seed: int, tag: int) -> np.random.SeedSequence:
     ``SeedSequence(seed, spawn_key=(tag,))`` with ``tag > 0``. NumPy pads a seed's 32-bit
     words with zeros to its pool size (4 words) before appending the spawn key, so for
     ``seed < 2**64`` the entropy is 5 words ending in ``tag``; the ``[s, i]`` of any run of
-    any base seed ``s < 2**64`` is at most 4 words, which NumPy mixes exactly like those
-    words padded with zeros to 4, never like a 5-word entropy. So the stream is not any
-    run's, for every run index (the bare ``[seed, 7]`` used before was run 7's own stream).
+    any base seed ``s < 2**64`` (``i < 2**64``) is at most 4 words, which NumPy mixes exactly
+    like those words padded with zeros to 4. The entropies differ, so the stream is not any
+    run's (short of a collision of NumPy's 128-bit hash pool), for every run index; the bare
+    ``[seed, 7]`` used before was run 7's own stream.
     """
     if int(tag) <= 0:
         raise MrsimInputError(f"stream tag must be > 0, got {tag!r}")
