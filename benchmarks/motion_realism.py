@@ -44,7 +44,7 @@ from scipy.signal import welch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from correctors.recentre.data import HCP_LENGTHS  # noqa: E402
+from correctors.recentre.data import HCP_LENGTHS, RANGE_MAGNITUDES_TAG  # noqa: E402
 from mrsim.motion.fd import jenkinson_fd, power_fd  # noqa: E402
 from mrsim.motion.formats import read_trajectory  # noqa: E402
 from mrsim.motion.generators import realistic  # noqa: E402
@@ -52,6 +52,8 @@ from mrsim.motion.populations import (  # noqa: E402
     DEFAULT_MIXTURE,
     POPULATIONS,
     population_trajectories,
+    run_seed,
+    stream_seed,
 )
 from mrsim.motion.trajectory import PARAM_NAMES  # noqa: E402
 
@@ -168,14 +170,15 @@ PUBLISHED = [
 
 def generated(n: int, style: str, seed: int = 31, protocol: str = "HCP") -> list:
     tr_s, n_frames = PROTOCOLS[protocol]
-    rng = np.random.default_rng([seed, 2])
+    # the magnitudes' own stream ([seed, 2] was run 2's shape stream)
+    rng = np.random.default_rng(stream_seed(seed, RANGE_MAGNITUDES_TAG))
     mags = np.exp(rng.uniform(np.log(0.3), np.log(3.0), n))
     return [
         realistic(
             n_frames,
             tr_s=tr_s,
             magnitude_mm=float(mags[i]),
-            seed=np.random.default_rng([seed, i]),
+            seed=run_seed(seed, i),
             **CONFIGS[style],
         )
         for i in range(n)
@@ -211,11 +214,11 @@ def summarise(n: int, style: str) -> tuple[dict, np.ndarray, tuple]:
     abcd = [float(power_fd(t)[1:].mean()) for t in generated(n, style, protocol="ABCD")]
     mean_fd_by_tr = {}
     for tr_s in (0.72, 2.0):  # the same runs at another TR: FD is not TR-free
-        rng = np.random.default_rng([31, 2])
+        rng = np.random.default_rng(stream_seed(31, RANGE_MAGNITUDES_TAG))
         mags = np.exp(rng.uniform(np.log(0.3), np.log(3.0), n))
         runs = [
             realistic(int(864 / tr_s), tr_s=tr_s, magnitude_mm=float(mags[i]),
-                      seed=np.random.default_rng([31, i]), **CONFIGS[style])
+                      seed=run_seed(31, i), **CONFIGS[style])
             for i in range(n)
         ]  # fmt: skip
         mean_fd_by_tr[str(tr_s)] = float(np.median([power_fd(r)[1:].mean() for r in runs]))
@@ -529,7 +532,8 @@ def population_report(pops: dict) -> list[str]:
         "(`mrsim.motion.population_trajectories`); UKB / ABCD rows: that cohort's runs at the "
         "cohort's protocol; HCP rows: the mixture at the HCP rest protocol. **After, training "
         "runs**: the retuned training draw itself (TR 0.72 s, 1200 / 316 / 405 frames, "
-        "cohorts alternating); UKB / ABCD rows: that cohort's half, FD times TR_cohort / 0.72 "
+        "cohorts alternating, every length in each); UKB / ABCD rows: that cohort's half, FD "
+        "times TR_cohort / 0.72 "
         "(the FD of the same motion at the cohort's TR); HCP rows: all runs at TR 0.72 s. The "
         "run-level rows of the two *after* columns are matched by construction (up to the "
         "draw's sampling error); the frame and exclusion rows are not.",

@@ -41,6 +41,7 @@ from mrsim.kspace.schedule import mprage_schedule  # noqa: E402
 from mrsim.motion.fd import fd_pred, fd_total  # noqa: E402
 from mrsim.motion.generators import realistic  # noqa: E402
 from mrsim.motion.mrs_voxel import mrs_voxel_metrics  # noqa: E402
+from mrsim.motion.populations import run_seed, stream_seed  # noqa: E402
 from mrsim.motion.prospective import (  # noqa: E402
     ProspectiveSettings,
     applied_poses,
@@ -60,13 +61,14 @@ VOXELS = {"PCC": (0.0, -52.0, 26.0)}
 
 def held_out(n: int, seed: int = 7000, duration_s: float = 302.0) -> list[Trajectory]:
     """Realistic trajectories at the tracker rate, magnitude log-uniform in 0.5-3 mm."""
-    rng = np.random.default_rng([seed, 1])
+    from correctors.recentre.data import RANGE_MAGNITUDES_TAG
+
+    # the magnitudes' own stream ([seed, 1] was run 1's shape stream)
+    rng = np.random.default_rng(stream_seed(seed, RANGE_MAGNITUDES_TAG))
     mags = np.exp(rng.uniform(np.log(0.5), np.log(3.0), n))
     m = int(duration_s / TRACKER_DT_S) + 1
     return [
-        realistic(
-            m, tr_s=TRACKER_DT_S, magnitude_mm=float(mags[i]), seed=np.random.default_rng([seed, i])
-        )
+        realistic(m, tr_s=TRACKER_DT_S, magnitude_mm=float(mags[i]), seed=run_seed(seed, i))
         for i in range(n)
     ]
 

@@ -1,19 +1,23 @@
-"""Train the recentre GRU on generated HCP-like motion and compare it with baselines.
+"""Train (or load) the recentre GRU on generated HCP-like motion and compare it with baselines.
 
 Trains the default configuration (266,668 parameters) on generated realistic
-trajectories (TR 0.72 s; lengths cycling 1200 / 316 / 405 frames as HCP resting
-state, working memory and language), evaluates on held-out generated trajectories
-(independent seeds) and on any real motion files given on the command line, and
-times ``Predictor.update`` per step. Writes a markdown report, a JSON file and
-figures.
+trajectories (TR 0.72 s; lengths 1200 / 316 / 405 frames as HCP resting state, working
+memory and language, crossed with the mixture's cohorts), or with ``--model`` evaluates an
+existing checkpoint (``--model shipped``: the shipped weights, sha256-checked) with the
+baselines refitted on that checkpoint's own training trajectories. Evaluates on held-out
+generated trajectories (independent seeds), on any real motion files given on the command
+line and with ``--real-traces`` on the two offline real traces of
+``benchmarks/recentre_calibration.py``, and times ``Predictor.update`` per step. Writes a
+markdown report, a JSON file and figures.
 
 Usage::
 
     .venv/bin/python benchmarks/recentre_eval.py [--n-train 60 --n-val 12 --n-test 24]
         [--max-minutes 8] [--threads 1] [FILE ...] [--format F --tr 0.72]
+    .venv/bin/python benchmarks/recentre_eval.py --model shipped --real-traces
 
 Outputs (default ``--out docs``): ``docs/img/recentre_*.png``,
-``docs/recentre_eval.md``, ``docs/recentre_eval.json``; checkpoint in
+``docs/recentre_eval.md``, ``docs/recentre_eval.json``; checkpoint (when training) in
 ``runs/recentre/recentre.pt``.
 """
 
@@ -36,7 +40,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from correctors.recentre.baselines import default_baselines  # noqa: E402
-from correctors.recentre.cli import format_table, fresh_seed, plot_prediction  # noqa: E402
+from correctors.recentre.cli import (  # noqa: E402
+    _load_data,
+    format_table,
+    fresh_seed,
+    plot_prediction,
+    source_magnitudes,
+)
 from correctors.recentre.data import (  # noqa: E402
     DEFAULT_MAGNITUDES,
     HCP_LENGTHS,
@@ -47,7 +57,12 @@ from correctors.recentre.data import (  # noqa: E402
 from correctors.recentre.metrics import prediction_metrics  # noqa: E402
 from correctors.recentre.model import RecentreConfig  # noqa: E402
 from correctors.recentre.predictor import Predictor  # noqa: E402
-from correctors.recentre.training import predict_windows, save_checkpoint, train_model  # noqa: E402
+from correctors.recentre.training import (  # noqa: E402
+    load_model,
+    predict_windows,
+    save_checkpoint,
+    train_model,
+)
 from mrsim.motion.fd import fd_gain  # noqa: E402
 from mrsim.motion.trajectory import PARAM_NAMES  # noqa: E402
 from mrsim.motion.windows import make_windows_many  # noqa: E402
@@ -117,9 +132,21 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--magnitudes",
-        default=DEFAULT_MAGNITUDES,
+        default=None,
         help="generated motion: population (ukb, abcd, ukb+abcd) or LO:HI log-uniform mm "
-        "(0.3:3 before the retune of the training motion, as in docs/recentre_eval.md)",
+        f"(default {DEFAULT_MAGNITUDES}; with --model, the checkpoint's training magnitudes)",
+    )
+    ap.add_argument(
+        "--model",
+        help="evaluate this checkpoint instead of training one: a .pt file or 'shipped' (the "
+        "shipped weights, correctors/weights/recentre/, sha256-checked); the baselines are "
+        "refitted on its training trajectories and the test set uses its seed + 2000",
+    )
+    ap.add_argument(
+        "--real-traces",
+        action="store_true",
+        help="also evaluate on the offline real traces of benchmarks/recentre_calibration.py "
+        "(nilearn's spm_confounds.txt and fMRIPrep test_desc-confounds_regressors.tsv)",
     )
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--max-minutes", type=float, default=8.0, help="training wall-clock budget")
@@ -139,48 +166,73 @@ def main() -> int:
     cmd = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     t_start = time.perf_counter()
 
-    # three disjoint generated sets (independent generator seeds)
-    train = generate_trajectories(args.n_train, seed=args.seed, magnitudes=args.magnitudes)
-    val = generate_trajectories(args.n_val, seed=args.seed + 1000, magnitudes=args.magnitudes)
-    test = generate_trajectories(args.n_test, seed=args.seed + 2000, magnitudes=args.magnitudes)
-    Xtr, ytr, _ = make_windows_many(train)
-    Xva, yva, _ = make_windows_many(val)
-    print(f"windows: train {len(Xtr)}, val {len(Xva)}", flush=True)
+    meta = {}
+    if args.model:
+        model, norm, meta = load_model(None if args.model == "shipped" else args.model)
+        extra = meta["extra"]
+        if "train_data" not in extra or "generate" not in extra["train_data"]:
+            raise SystemExit(
+                f"{args.model}: field 'extra.train_data' names no generated training set; "
+                "cannot refit the baselines on the model's training trajectories"
+            )
+        src = extra["train_data"]
+        args.seed = int(src["seed"])
+        args.n_train = len(extra["train_index"])
+        args.magnitudes = args.magnitudes or source_magnitudes(src)
+        cfg, hist = model.config, meta["history"]
+        train_all = _load_data(src)
+        train = [train_all[i] for i in extra["train_index"]]
+        test = generate_trajectories(args.n_test, seed=args.seed + 2000, magnitudes=args.magnitudes)
+        Xtr, ytr, _ = make_windows_many(train, n_past=cfg.n_past)
+        print(f"loaded {args.model}; baselines fitted on {len(Xtr)} training windows", flush=True)
+    else:
+        args.magnitudes = args.magnitudes or DEFAULT_MAGNITUDES
+        # three disjoint generated sets (independent generator seeds)
+        train = generate_trajectories(args.n_train, seed=args.seed, magnitudes=args.magnitudes)
+        val = generate_trajectories(args.n_val, seed=args.seed + 1000, magnitudes=args.magnitudes)
+        test = generate_trajectories(args.n_test, seed=args.seed + 2000, magnitudes=args.magnitudes)
+        Xtr, ytr, _ = make_windows_many(train)
+        Xva, yva, _ = make_windows_many(val)
+        print(f"windows: train {len(Xtr)}, val {len(Xva)}", flush=True)
 
-    cfg = RecentreConfig(max_epochs=args.epochs, seed=args.seed)
+        cfg = RecentreConfig(max_epochs=args.epochs, seed=args.seed)
 
-    def resample(epoch: int):
-        fresh = generate_trajectories(
-            args.n_train, seed=fresh_seed(args.seed, epoch), magnitudes=args.magnitudes
+        def resample(epoch: int):
+            fresh = generate_trajectories(
+                args.n_train, seed=fresh_seed(args.seed, epoch), magnitudes=args.magnitudes
+            )
+            return make_windows_many(fresh)[:2]
+
+        model, norm, hist = train_model(
+            Xtr,
+            ytr,
+            Xva,
+            yva,
+            cfg,
+            max_minutes=args.max_minutes,
+            resample=None if args.fixed_train else resample,
         )
-        return make_windows_many(fresh)[:2]
-
-    model, norm, hist = train_model(
-        Xtr,
-        ytr,
-        Xva,
-        yva,
-        cfg,
-        max_minutes=args.max_minutes,
-        resample=None if args.fixed_train else resample,
-    )
-    save_checkpoint(
-        args.checkpoint,
-        model,
-        norm,
-        hist,
-        {
-            "train_data": {"generate": args.n_train, "seed": args.seed},
-            "train_index": list(range(args.n_train)),
-            "val_index": [],
-            "note": "validation set: generate_trajectories(n_val, seed=seed + 1000)",
-        },
-    )
-    print(
-        f"trained {hist['epochs']} epochs ({hist['stopped']}), best {hist['best_epoch'] + 1}, "
-        f"{hist['seconds']:.0f} s",
-        flush=True,
-    )
+        save_checkpoint(
+            args.checkpoint,
+            model,
+            norm,
+            hist,
+            {
+                "train_data": {
+                    "generate": args.n_train,
+                    "seed": args.seed,
+                    "magnitudes": args.magnitudes,
+                },
+                "train_index": list(range(args.n_train)),
+                "val_index": [],
+                "note": "validation set: generate_trajectories(n_val, seed=seed + 1000)",
+            },
+        )
+        print(
+            f"trained {hist['epochs']} epochs ({hist['stopped']}), best {hist['best_epoch'] + 1}, "
+            f"{hist['seconds']:.0f} s",
+            flush=True,
+        )
 
     fitted = []
     for b in default_baselines():
@@ -195,31 +247,68 @@ def main() -> int:
         "history": hist,
         "sets": {},
     }
+    if args.model:
+        card = meta.get("card", {})
+        what = (
+            f"shipped weights (correctors/weights/recentre/model.pt, sha256 "
+            f"{card.get('sha256', '?')[:12]}, trained by `{card.get('command', '?')}`)"
+            if args.model == "shipped"
+            else f"checkpoint `{args.model}`"
+        )
+        report["model"] = {"source": args.model, "sha256": card.get("sha256")}
+        data_line = (
+            f"- data: baselines fitted on the model's own training trajectories ({args.n_train} "
+            f"generated, seed {args.seed}, magnitudes `{args.magnitudes}`, {len(Xtr)} windows; "
+            f"the first epoch's set: the model saw fresh ones every epoch); test {args.n_test} "
+            f"generated trajectories (seed {args.seed + 2000}), TR {HCP_TR_S} s, lengths "
+            f"{'/'.join(map(str, HCP_LENGTHS))} crossed with the cohorts"
+        )
+        model_line = (
+            f"- model: {what}; {hist['n_parameters']} parameters; {hist['epochs']} epochs "
+            f"({hist['stopped']}), best epoch {hist['best_epoch'] + 1}, training "
+            f"{hist['seconds']:.0f} s. Its std includes the NLL temperature (`calibrate`); "
+            "the coverage of the recalibrated intervals is in docs/recentre_calibration.md"
+        )
+    else:
+        data_line = (
+            f"- data: generated `realistic` trajectories, TR {HCP_TR_S} s, lengths "
+            f"{'/'.join(map(str, HCP_LENGTHS))} (crossed with the cohorts), magnitudes "
+            f"`{args.magnitudes}`; train {args.n_train} trajectories ({len(Xtr)} windows) "
+            + (
+                "reused every epoch"
+                if args.fixed_train
+                else f"drawn afresh every epoch (seeds {args.seed}, then "
+                f"{fresh_seed(args.seed, 1)}, {fresh_seed(args.seed, 2)}, ...)"
+            )
+            + f", val {args.n_val} ({len(Xva)}), test {args.n_test} "
+            f"(seeds {args.seed + 1000}, {args.seed + 2000})"
+        )
+        model_line = (
+            f"- model: {hist['n_parameters']} parameters; {hist['epochs']} epochs "
+            f"({hist['stopped']}), best epoch {hist['best_epoch'] + 1}, training "
+            f"{hist['seconds']:.0f} s"
+        )
     md = [
         "# recentre benchmark (generated by `benchmarks/recentre_eval.py`)",
         "",
         f"- command: `{cmd}`",
         f"- machine: {report['machine']}",
-        f"- data: generated `realistic` trajectories, TR {HCP_TR_S} s, lengths cycling "
-        f"{'/'.join(map(str, HCP_LENGTHS))}, magnitudes `{args.magnitudes}`; train "
-        f"{args.n_train} trajectories ({len(Xtr)} windows) "
-        + (
-            "reused every epoch"
-            if args.fixed_train
-            else f"drawn afresh every epoch (seeds {args.seed}, then "
-            f"{fresh_seed(args.seed, 1)}, {fresh_seed(args.seed, 2)}, ...)"
-        )
-        + f", val {args.n_val} ({len(Xva)}), test {args.n_test} "
-        f"(seeds {args.seed + 1000}, {args.seed + 2000})",
-        f"- model: {hist['n_parameters']} parameters; {hist['epochs']} epochs "
-        f"({hist['stopped']}), best epoch {hist['best_epoch'] + 1}, training "
-        f"{hist['seconds']:.0f} s",
+        data_line,
+        model_line,
         "",
     ]
 
     sets = [("held-out generated", test)]
     if args.files:
         sets.append(("real files", read_trajectories(args.files, format=args.format, tr_s=args.tr)))
+    if args.real_traces:
+        from recentre_calibration import real_files  # benchmarks/ is the script's directory
+
+        from mrsim.motion.formats import read_trajectory
+
+        found = {k: v for k, v in real_files().items() if v[0].is_file()}
+        real = [read_trajectory(p, format=f, tr_s=2.0) for p, f in found.values()]
+        sets.append(("real traces (" + ", ".join(found) + ")", real))
     for label, trajs in sets:
         X, y, src, preds, rows = evaluate_all(model, norm, fitted, trajs)
         report["sets"][label] = rows

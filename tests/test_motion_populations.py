@@ -9,8 +9,13 @@ from mrsim.motion.fd import power_fd
 from mrsim.motion.generators import realistic
 from mrsim.motion.populations import (
     POPULATIONS,
+    SCORES_TAG,
+    mixture_component,
     population_magnitudes,
     population_trajectories,
+    run_length,
+    run_seed,
+    stream_seed,
 )
 from mrsim.motion.trajectory import Trajectory
 
@@ -33,7 +38,7 @@ def test_magnitudes_give_each_seed_its_target_mean_fd():
     pop = POPULATIONS["ukb"]
     mags = population_magnitudes("ukb", 5, seed=3)
     mu, s = pop["lognormal"]
-    target = np.exp(np.random.default_rng([3, 7]).normal(mu, s, 5))
+    target = np.exp(np.random.default_rng(stream_seed(3, SCORES_TAG)).normal(mu, s, 5))
     for i, m in enumerate(mags):
         run = realistic(pop["n_frames"], tr_s=pop["tr_s"], magnitude_mm=float(m), seed=[3, i])
         assert power_fd(run)[1:].mean() == pytest.approx(target[i], rel=0.01)
@@ -79,11 +84,11 @@ def test_other_protocol_matches_the_tr_scaled_target_per_run():
     from mrsim.motion.populations import target_mean_fd
 
     runs = population_trajectories("ukb+abcd", 4, seed=8, tr_s=0.72, n_frames=[300, 200])
-    z = np.random.default_rng([8, 7]).standard_normal(4)
+    z = np.random.default_rng(stream_seed(8, SCORES_TAG)).standard_normal(4)
     for i, run in enumerate(runs):
         pop = POPULATIONS[["ukb", "abcd"][i % 2]]
         mu, s = pop["lognormal"]
-        assert len(run.t_s) == [300, 200][i % 2]
+        assert len(run.t_s) == [300, 300, 200, 200][i]  # (ukb, abcd) at 300, then at 200
         expect = np.exp(mu + s * z[i]) * 0.72 / pop["tr_s"]
         assert target_mean_fd(["ukb", "abcd"][i % 2], z[i], 0.72) == pytest.approx(expect)
         assert power_fd(run)[1:].mean() == pytest.approx(expect, rel=0.01)
@@ -151,3 +156,67 @@ def test_bad_protocol_is_a_clear_error():
         population_magnitudes("ukb", 2, 0, tr_s=0.0, n_frames=100)
     with pytest.raises(MrsimInputError, match="n_frames must be >= 2"):
         population_magnitudes("ukb", 2, 0, tr_s=0.8, n_frames=1)
+
+
+def test_score_stream_is_no_runs_shape_stream():
+    # The scores were drawn from [seed, 7], the very stream of run 7's shape. Now neither the
+    # seeds' mixed pools (what a stream is made from) nor the first draws of the score
+    # stream equal those of any run stream, for many runs and base seeds; structurally the
+    # score seed carries a spawn key (5 words of entropy) and no run seed does.
+    for seed in (0, 3, 7, 2**32 + 5, 2**64 - 1):
+        ss = stream_seed(seed, SCORES_TAG)
+        assert ss.spawn_key == (SCORES_TAG,)
+        scores = np.random.default_rng(ss).standard_normal(4)
+        for i in range(3000):
+            rs = np.random.SeedSequence(run_seed(seed, i))
+            assert rs.spawn_key == ()
+            assert not np.array_equal(ss.pool, rs.pool)
+            assert not np.allclose(scores, np.random.default_rng(rs).standard_normal(4))
+    # the old seed did collide: a bare [seed, 7] is run 7's own stream
+    assert np.array_equal(
+        np.random.default_rng([3, 7]).standard_normal(4),
+        np.random.default_rng(run_seed(3, 7)).standard_normal(4),
+    )
+    # and population_magnitudes uses the new stream: recover z from the magnitudes
+    from mrsim.motion.populations import _unit_fd
+
+    pop = POPULATIONS["ukb"]
+    mags = population_magnitudes("ukb", 9, seed=3)
+    mu, s = pop["lognormal"]
+    unit = [_unit_fd(pop["n_frames"], pop["tr_s"], run_seed(3, i)) for i in range(9)]
+    z = (np.log(mags * np.array(unit)) - mu) / s
+    expect = np.random.default_rng(stream_seed(3, SCORES_TAG)).standard_normal(9)
+    np.testing.assert_allclose(z, expect, rtol=0, atol=1e-9)
+    assert not np.allclose(z, np.random.default_rng([3, 7]).standard_normal(9))
+
+
+def test_seeds_and_tags_are_checked():
+    for bad in (-1, 2**64, 1.5, True):
+        with pytest.raises(MrsimInputError, match="seed must be an int"):
+            run_seed(bad, 0)
+    with pytest.raises(MrsimInputError, match="run index"):
+        run_seed(0, -1)
+    with pytest.raises(MrsimInputError, match="tag must be > 0"):
+        stream_seed(0, 0)
+
+
+def test_every_component_length_pair_occurs_equally_often():
+    # two components and an even number of lengths: i % L would give ukb only lengths 0, 2
+    # and abcd only 1, 3. Every block of k * L runs now holds each pair once, and the
+    # mixture stays stratified (every k consecutive runs hold one of each component).
+    lengths = [120, 90, 60, 30]
+    n = 2 * 2 * len(lengths)
+    pairs = [(mixture_component("ukb+abcd", i), run_length("ukb+abcd", i, lengths))
+             for i in range(n)]  # fmt: skip
+    counts = {(c, f): pairs.count((c, f)) for c in ("ukb", "abcd") for f in lengths}
+    assert set(counts.values()) == {2}
+    for b in range(0, n, 2):
+        assert {pairs[b][0], pairs[b + 1][0]} == {"ukb", "abcd"}
+    # the generated runs carry those lengths, and odd L (the HCP lengths) is crossed too
+    runs = population_trajectories("ukb+abcd", 8, seed=1, tr_s=0.72, n_frames=lengths)
+    assert [len(r.t_s) for r in runs] == [run_length("ukb+abcd", i, lengths) for i in range(8)]
+    hcp = [(mixture_component("ukb+abcd", i), run_length("ukb+abcd", i, (1200, 316, 405)))
+           for i in range(6)]  # fmt: skip
+    assert len(set(hcp)) == 6
+    # one component: the lengths simply cycle
+    assert [run_length("ukb", i, lengths) for i in range(5)] == [120, 90, 60, 30, 120]

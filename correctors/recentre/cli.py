@@ -159,12 +159,20 @@ def fresh_seed(seed: int, epoch: int) -> int:
     return seed + 100_000 + epoch
 
 
+#: Stream of the train / validation permutation (``mrsim.motion.populations.stream_seed``).
+#: It was ``default_rng(seed)`` up to session 5, which NumPy seeds exactly like run 0's
+#: ``[seed, 0]`` (entropy is zero-padded to 4 words).
+SPLIT_TAG = 0x5B17
+
+
 def _split(trajs, val_fraction: float, seed: int):
+    from mrsim.motion.populations import stream_seed
+
     if not 0 < val_fraction < 1:
         raise ValueError(f"--val-fraction must be in (0, 1), got {val_fraction}")
     if len(trajs) < 2:
         raise ValueError("need at least 2 trajectories (one for validation)")
-    order = np.random.default_rng(seed).permutation(len(trajs))
+    order = np.random.default_rng(stream_seed(seed, SPLIT_TAG)).permutation(len(trajs))
     n_val = min(max(1, round(val_fraction * len(trajs))), len(trajs) - 1)
     val = sorted(order[:n_val].tolist())
     train = sorted(order[n_val:].tolist())

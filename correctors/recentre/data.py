@@ -42,6 +42,9 @@ DEFAULT_MAGNITUDES = "ukb+abcd"
 #: The magnitudes before the retune (shipped predictor up to then): log-uniform 0.3-3 mm.
 #: Checkpoints whose ``train_data`` names no ``magnitudes`` were trained on these.
 LEGACY_MAGNITUDES = "0.3:3"
+#: Stream of the ``LO:HI`` magnitudes (``mrsim.motion.populations.stream_seed``). It was
+#: ``[seed, 0x5EC]`` up to session 5, i.e. run 1516's shape stream; the values changed.
+RANGE_MAGNITUDES_TAG = 0x5EC
 
 
 def parse_magnitudes(spec: str) -> str | tuple[float, float]:
@@ -80,8 +83,11 @@ def generate_trajectories(
 ) -> list[Trajectory]:
     """``n`` realistic trajectories, HCP-like.
 
-    Lengths cycle through ``lengths``; trajectory ``i`` uses the generator seed
-    ``(seed, i)``, so sets drawn with different ``seed`` never share a trajectory.
+    Trajectory ``i`` uses the generator seed ``[seed, i]``
+    (``mrsim.motion.populations.run_seed``), so sets drawn with different ``seed`` never
+    share a trajectory; its length is ``lengths[i % len(lengths)]`` for a range and
+    ``mrsim.motion.populations.run_length`` (the lengths crossed with the mixture
+    components, every pair equally often) for a population.
     ``magnitudes`` (:func:`parse_magnitudes`):
 
     - a population or mixture (default ``"ukb+abcd"``): run ``i`` is
@@ -89,8 +95,8 @@ def generate_trajectories(
       n_frames=lengths)[i]``, its run-level mean Power FD drawn from the published
       population (components alternate; the target scaled by ``tr_s`` over the cohort's TR);
     - ``"LO:HI"``: the largest RMS displacement of an 80 mm ball (``realistic``'s
-      ``magnitude_mm``) log-uniform in ``[LO, HI]`` mm (``LEGACY_MAGNITUDES`` = the draw
-      before the retune).
+      ``magnitude_mm``) log-uniform in ``[LO, HI]`` mm (``LEGACY_MAGNITUDES`` = the range
+      before the retune), drawn from ``stream_seed(seed, RANGE_MAGNITUDES_TAG)``.
 
     Deterministic for ``seed``.
 
@@ -98,7 +104,7 @@ def generate_trajectories(
     -------
     list of Trajectory
     """
-    from mrsim.motion.populations import population_trajectories
+    from mrsim.motion.populations import population_trajectories, run_seed, stream_seed
 
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
@@ -106,14 +112,14 @@ def generate_trajectories(
     if isinstance(spec, str):
         return population_trajectories(spec, n, seed, tr_s=tr_s, n_frames=[int(v) for v in lengths])
     lo, hi = spec
-    rng = np.random.default_rng([seed, 0x5EC])
+    rng = np.random.default_rng(stream_seed(seed, RANGE_MAGNITUDES_TAG))
     mags = np.exp(rng.uniform(np.log(lo), np.log(hi), size=n))
     return [
         realistic(
             int(lengths[i % len(lengths)]),
             tr_s=tr_s,
             magnitude_mm=float(mags[i]),
-            seed=np.random.default_rng([seed, i]),
+            seed=run_seed(seed, i),
         )
         for i in range(n)
     ]

@@ -25,10 +25,14 @@ from mrsim.motion.magnitude import (
 from mrsim.motion.populations import (
     DEFAULT_MIXTURE,
     POPULATIONS,
+    SCORES_TAG,
     matched_realistic,
     mixture_component,
     population_magnitudes,
     population_trajectories,
+    run_length,
+    run_seed,
+    stream_seed,
     target_mean_fd,
 )
 from mrsim.motion.rigid import (
@@ -47,6 +51,7 @@ __all__ = [
     "GENERATORS",
     "PARAM_NAMES",
     "POPULATIONS",
+    "SCORES_TAG",
     "Trajectory",
     "affine_to_params",
     "detect_format",
@@ -74,6 +79,9 @@ __all__ = [
     "rms_deviation",
     "rms_displacement_sphere",
     "rotation_matrix",
+    "run_length",
+    "run_seed",
+    "stream_seed",
     "target_mean_fd",
     "write_trajectory",
 ]

@@ -82,6 +82,46 @@ for _p in POPULATIONS.values():
 #: Mixture the recentre predictor trains on by default (docs/motion.md section 7).
 DEFAULT_MIXTURE = "ukb+abcd"
 
+#: Spawn key of the stream that draws the target scores of :func:`population_magnitudes`
+#: (:func:`stream_seed`); other tags name other streams of a base seed.
+SCORES_TAG = 0x5C02E5
+
+_MAX_SEED = 2**64
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise MrsimInputError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    if not 0 <= int(seed) < _MAX_SEED:
+        raise MrsimInputError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    return int(seed)
+
+
+def run_seed(seed: int, i: int) -> list[int]:
+    """Generator seed of run ``i`` drawn from base ``seed``: ``[seed, i]``.
+
+    Pass it to ``realistic(seed=...)`` to regenerate run ``i``'s shape.
+    """
+    if not 0 <= int(i) < _MAX_SEED:
+        raise MrsimInputError(f"run index must be in [0, 2**64), got {i!r}")
+    return [_check_seed(seed), int(i)]
+
+
+def stream_seed(seed: int, tag: int) -> np.random.SeedSequence:
+    """A stream of base ``seed`` that is never the shape stream of a run (:func:`run_seed`).
+
+    ``SeedSequence(seed, spawn_key=(tag,))`` with ``tag > 0``. NumPy pads a seed's 32-bit
+    words with zeros to its pool size (4 words) before appending the spawn key, so for
+    ``seed < 2**64`` the entropy is 5 words ending in ``tag``; the ``[s, i]`` of any run of
+    any base seed ``s < 2**64`` (``i < 2**64``) is at most 4 words, which NumPy mixes exactly
+    like those words padded with zeros to 4. The entropies differ, so the stream is not any
+    run's (short of a collision of NumPy's 128-bit hash pool), for every run index; the bare
+    ``[seed, 7]`` used before was run 7's own stream.
+    """
+    if int(tag) <= 0:
+        raise MrsimInputError(f"stream tag must be > 0, got {tag!r}")
+    return np.random.SeedSequence(_check_seed(seed), spawn_key=(int(tag),))
+
 
 def _population(name: str) -> dict:
     if name not in POPULATIONS:
@@ -93,7 +133,8 @@ def mixture_component(population: str, i: int) -> str:
     """The population of run ``i`` of ``population`` (a name, or names joined by ``+``).
 
     A mixture ``"a+b"`` has equal weights and is stratified: run ``i`` belongs to component
-    ``i % k``, so every ``k`` consecutive runs hold one of each.
+    ``i % k``, so every ``k`` consecutive runs hold one of each (the run's length is then
+    crossed with it, :func:`run_length`).
     """
     names = str(population).split("+")
     for name in names:
@@ -121,18 +162,35 @@ def _check_tr(tr_s: float | None) -> None:
         raise MrsimInputError(f"tr_s must be a positive number of seconds, got {tr_s!r}")
 
 
-def _protocol(pop: dict, i: int, tr_s: float | None, n_frames) -> tuple[float, int]:
-    _check_tr(tr_s)
-    tr = pop["tr_s"] if tr_s is None else float(tr_s)
-    if n_frames is None:
-        return tr, int(pop["n_frames"])
+def run_length(population: str, i: int, n_frames) -> int:
+    """Number of frames of run ``i`` of ``population`` when ``n_frames`` is a sequence.
+
+    Run ``i`` has ``n_frames[(i // k) % L]`` frames (``k`` mixture components, ``L``
+    lengths): each block of ``k`` runs, one per component (:func:`mixture_component`),
+    shares one length, and the lengths cycle over the blocks, so every ``k * L``
+    consecutive runs hold each (component, length) pair once. (``i % L`` would lock the
+    two together: with ``k = 2`` and an even ``L`` each component would only get half of
+    the lengths.) An int ``n_frames`` is every run's length.
+    """
     frames = [n_frames] if np.ndim(n_frames) == 0 else list(n_frames)
     if not frames:
         raise MrsimInputError("n_frames must be an int or a non-empty sequence of ints")
-    frames_i = int(frames[int(i) % len(frames)])
+    k = len(str(population).split("+"))
+    frames_i = int(frames[(int(i) // k) % len(frames)])
     if frames_i < 2:  # FD needs two frames
         raise MrsimInputError(f"n_frames must be >= 2 (FD is frame to frame), got {frames_i}")
-    return tr, frames_i
+    return frames_i
+
+
+def _protocol(population: str, i: int, tr_s: float | None, n_frames) -> tuple[str, float, int]:
+    """(component, TR, frames) of run ``i``."""
+    _check_tr(tr_s)
+    name = mixture_component(population, i)
+    pop = POPULATIONS[name]
+    tr = pop["tr_s"] if tr_s is None else float(tr_s)
+    if n_frames is None:
+        return name, tr, int(pop["n_frames"])
+    return name, tr, run_length(population, i, n_frames)
 
 
 def _unit_fd(n_frames: int, tr_s: float, seed) -> float:
@@ -182,10 +240,10 @@ def population_magnitudes(
     tr_s: float | None = None,
     n_frames=None,
 ) -> np.ndarray:
-    """Magnitudes for the seeds ``(seed, i)`` that give a population's mean FD distribution.
+    """Magnitudes for the seeds ``[seed, i]`` that give a population's mean FD distribution.
 
     For run ``i`` a target mean FD is drawn from the log-normal fitted to the published
-    numbers (:data:`POPULATIONS`); the run's shape, ``realistic(seed=(seed, i))`` with the
+    numbers (:data:`POPULATIONS`); the run's shape, ``realistic(seed=[seed, i])`` with the
     defaults, is generated at the protocol with ``magnitude_mm=1`` and the magnitude
     rescaled so that its mean Power FD equals the target. The generator scales one shape,
     so mean FD is proportional to ``magnitude_mm`` for a seed; the ratio itself varies 2.4x
@@ -199,14 +257,16 @@ def population_magnitudes(
     n : int
         Number of runs.
     seed : int
-        Base seed; run ``i`` uses ``(seed, i)`` for its shape (pass the same seed to
-        ``realistic``) and ``(seed, 7)`` draws the standard-normal scores of the targets.
+        Base seed in ``[0, 2**64)``; run ``i`` uses :func:`run_seed` ``[seed, i]`` for its
+        shape (pass the same seed to ``realistic``); the standard-normal scores of the
+        targets come from ``stream_seed(seed, SCORES_TAG)``, a stream that is no run's.
     tr_s : float, optional
         TR of the runs whose mean FD is matched (default: each run's population's). At
         another TR the target is the published mean FD times ``tr_s / tr_population``
         (:func:`target_mean_fd`).
     n_frames : int or sequence of int, optional
-        Their length; a sequence is cycled over the runs (default: the population's).
+        Their length (default: the population's); a sequence is crossed with the mixture
+        components, every (component, length) pair equally often (:func:`run_length`).
 
     Returns
     -------
@@ -216,12 +276,11 @@ def population_magnitudes(
     mixture_component(population, 0)  # a clear error for an unknown name, even with n = 0
     if int(n) < 0:
         raise MrsimInputError(f"n must be >= 0, got {n!r}")
-    z = np.random.default_rng([int(seed), 7]).standard_normal(int(n))
+    z = np.random.default_rng(stream_seed(seed, SCORES_TAG)).standard_normal(int(n))
     mags = np.empty(int(n))
     for i in range(int(n)):
-        name = mixture_component(population, i)
-        tr, frames = _protocol(POPULATIONS[name], i, tr_s, n_frames)
-        mags[i] = target_mean_fd(name, z[i], tr) / _unit_fd(frames, tr, [int(seed), i])
+        name, tr, frames = _protocol(population, i, tr_s, n_frames)
+        mags[i] = target_mean_fd(name, z[i], tr) / _unit_fd(frames, tr, run_seed(seed, i))
     return mags
 
 
@@ -235,7 +294,7 @@ def population_trajectories(
 ) -> list[Trajectory]:
     """``realistic`` runs whose run-level mean FD follows a published population.
 
-    Run ``i`` is ``realistic(n_frames, tr_s=tr_s, magnitude_mm=m[i], seed=(seed, i))`` with
+    Run ``i`` is ``realistic(n_frames, tr_s=tr_s, magnitude_mm=m[i], seed=[seed, i])`` with
     ``m = population_magnitudes(population, n, seed, tr_s=tr_s, n_frames=n_frames)``: its
     mean Power FD, at the protocol it is generated with, is the drawn target. At the
     population's own protocol (the default) this is the published distribution; with
@@ -252,7 +311,8 @@ def population_trajectories(
     seed : int
     tr_s : float, optional
     n_frames : int or sequence of int, optional
-        Protocol of the returned runs (default: the population's); a sequence is cycled.
+        Protocol of the returned runs (default: the population's); a sequence is crossed
+        with the mixture components (:func:`run_length`).
 
     Returns
     -------
@@ -263,6 +323,6 @@ def population_trajectories(
     mags = population_magnitudes(population, n, seed, tr_s=tr_s, n_frames=n_frames)
     out = []
     for i, m in enumerate(mags):
-        tr, frames = _protocol(_population(mixture_component(population, i)), i, tr_s, n_frames)
-        out.append(realistic(frames, tr_s=tr, magnitude_mm=float(m), seed=[int(seed), i]))
+        _, tr, frames = _protocol(population, i, tr_s, n_frames)
+        out.append(realistic(frames, tr_s=tr, magnitude_mm=float(m), seed=run_seed(seed, i)))
     return out
