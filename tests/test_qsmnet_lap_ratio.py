@@ -56,3 +56,18 @@ def test_empty_interior_is_an_error():
     mask[1, 1, 1] = True
     with pytest.raises(ValueError, match="stencil"):
         _lap_rms(np.ones((4, 4, 4)), stencil_interior(mask))
+
+
+def test_thin_mask_gives_nan_for_that_row_and_a_warning(tmp_path, monkeypatch):
+    """A row whose mask has no stencil interior: lap_ratio NaN (with a warning naming the
+    row), every other metric still computed; before the interior rule it was NaN too."""
+    from qsmnet_tiny_data import build_tiny_qsm
+
+    import correctors.qsmnet.evaluate as qeval
+
+    data = build_tiny_qsm(tmp_path / "ds")
+    monkeypatch.setattr(qeval, "stencil_interior", lambda mask: np.zeros(mask.shape, bool))
+    with pytest.warns(RuntimeWarning, match="row .*lap_ratio is NaN"):
+        rows = qeval.evaluate(None, data, "test")
+    assert rows and all(np.isnan(r["lap_ratio"]) for r in rows)
+    assert all(np.isfinite(r["rmse_ppm"]) for r in rows)

@@ -155,3 +155,20 @@ def test_prenet_stage_reads_one_slice_per_item(dataset, tmp_path, monkeypatch):
     assert sum(b[0].shape[0] for b in batches) == len(ds)
     assert reads and set(reads) == {(16, 16)}  # one axial slice per read, never a volume
     assert len(reads) == 2 * len(ds)  # input and target of each item
+
+
+def test_partial_with_other_split_labels_is_rebuilt(dataset, tmp_path):
+    net = _unet()
+    _unet_outputs(net, dataset, tmp_path)
+    partial = tmp_path / "unet_outputs.partial.h5"
+    (tmp_path / "unet_outputs.h5").rename(partial)
+    with h5py.File(partial, "r+") as f:
+        labels = f["split"][()]
+        f["split"][...] = labels[::-1]  # same rows and weights, other train/val labels
+        f["done"][:] = 1
+        f["unet"][...] = 7.0  # would be reused if the labels were not compared
+    path = _unet_outputs(net, dataset, tmp_path)
+    _, cor, _, _ = _in_memory(net, dataset)
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["unet"][()], cor)
+        np.testing.assert_array_equal(f["split"][()], labels)

@@ -23,6 +23,7 @@ outside the mask and measure the mask's edge, not the map.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,16 @@ def evaluate(model: Corrector | None, data: str | Path | H5Rows, split: str = "t
         vol = {k: np.asarray(rows_h5.read(k, (r,))) for k in KEYS}
         mask = vol["chi_mask"].astype(bool)
         interior = stencil_interior(mask)
-        lap_ref = _lap_rms(vol["chi_clean"], interior)
+        if interior.any():
+            lap_ref = _lap_rms(vol["chi_clean"], interior)
+        else:  # a mask thinner than the stencil: no Laplacian ratio for this row, the rest stands
+            warnings.warn(
+                f"{rows_h5.path}: row {r}: no mask voxel has its whole Laplacian stencil in "
+                "the mask; lap_ratio is NaN for this row",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            lap_ref = float("nan")
         for what, x in (("corrupted", vol["chi_corrupted"]), ("motion-free", vol["chi_clean"])):
             outputs = {"input": x}
             if model is not None:
@@ -77,7 +87,7 @@ def evaluate(model: Corrector | None, data: str | Path | H5Rows, split: str = "t
                         "nrmse_true_pct": vs_true["nrmse_pct"],
                         "hfen_true": vs_true["hfen"],
                         "xsim_true": vs_true["xsim"],
-                        "lap_ratio": _lap_rms(y, interior) / lap_ref,
+                        "lap_ratio": _lap_rms(y, interior) / lap_ref if interior.any() else lap_ref,
                     }
                 )
     return out

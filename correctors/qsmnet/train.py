@@ -174,6 +174,9 @@ def _unet_outputs(unet, data: str | Path, out: Path, slice_axis: int = 2) -> Pat
                 f["unet"][i] = unet_volume(model, rows.read(KEYS[0], (r,)))
                 f["unet_clean"][i] = unet_volume(model, c)
                 f["chi_clean"][i] = c
+                # The volume's chunks reach the file before its done mark: HDF5 is not
+                # crash-safe within one flush, and a mark without data would be trusted.
+                f.flush()
                 done[i] = 1
                 f.flush()
     finally:
@@ -200,12 +203,18 @@ def _partial_outputs(
                     and "row" in f
                     and all(k in f and f[k].shape == (len(keep), *shape) for k in OUTPUT_KEYS)
                     and np.array_equal(f["row"][()], np.asarray(keep))
+                    and "split" in f
+                    and np.array_equal(f["split"][()], split)
+                    and f["done"].shape == (len(keep),)
                 )
             except (OSError, KeyError):  # damaged metadata: start over
                 same = False
             if same:
                 return f
-            f.close()
+            try:
+                f.close()
+            except OSError:  # a damaged file may not close cleanly; it is deleted anyway
+                pass
             path.unlink()
     f = h5py.File(path, "w")
     chunk = tuple(1 if a == slice_axis else n for a, n in enumerate(shape))
