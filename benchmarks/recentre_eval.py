@@ -87,8 +87,8 @@ def machine() -> str:
     )
 
 
-def evaluate_all(model, norm, fitted, trajs):
-    X, y, src = make_windows_many(trajs)
+def evaluate_all(model, norm, fitted, trajs, n_past):
+    X, y, src = make_windows_many(trajs, n_past=n_past)
     prev = X[:, -1]
     preds = {"gru": predict_windows(model, norm, X)}
     for b in fitted:
@@ -306,11 +306,14 @@ def main() -> int:
 
         from mrsim.motion.formats import read_trajectory
 
-        found = {k: v for k, v in real_files().items() if v[0].is_file()}
+        found = real_files()
+        missing = [str(p) for p, _ in found.values() if not p.is_file()]
+        if missing:
+            raise SystemExit(f"--real-traces: missing trace file(s): {', '.join(missing)}")
         real = [read_trajectory(p, format=f, tr_s=2.0) for p, f in found.values()]
         sets.append(("real traces (" + ", ".join(found) + ")", real))
     for label, trajs in sets:
-        X, y, src, preds, rows = evaluate_all(model, norm, fitted, trajs)
+        X, y, src, preds, rows = evaluate_all(model, norm, fitted, trajs, model.config.n_past)
         report["sets"][label] = rows
         md += [
             f"## {label}: {len(trajs)} trajectories, {len(X)} windows",

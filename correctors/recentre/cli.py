@@ -138,7 +138,10 @@ def _source(args) -> dict:
             raise ValueError(f"--generate must be >= 1, got {args.generate}")
         mags = DEFAULT_MAGNITUDES if args.magnitudes is None else args.magnitudes
         parse_magnitudes(mags)
-        return {"generate": args.generate, "seed": args.seed, "magnitudes": mags}
+        # "streams": the seed streams of mrsim.motion.populations / recentre.data since
+        # session 5 (split, scores and ranges no longer share a run's stream); a source
+        # without it was drawn before and regenerates a different set (docs/correctors.md).
+        return {"generate": args.generate, "seed": args.seed, "magnitudes": mags, "streams": 2}
     if args.magnitudes is not None:
         raise ValueError("--magnitudes needs --generate")
     if args.dataset is not None:
