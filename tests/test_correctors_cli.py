@@ -93,3 +93,16 @@ def test_mcnet_correct_refuses_a_4d_volume(tmp_path, capsys):
     rc = _main("mcnet").main(["correct", "-i", str(vol), "-o", str(tmp_path / "o.nii.gz")])
     err = capsys.readouterr().err
     assert rc == 2 and "four_d.nii.gz" in err and "3D volume" in err, err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_threads_must_be_a_positive_integer(value, capsys):
+    import argparse
+
+    from correctors.common.cli import add_threads
+
+    p = argparse.ArgumentParser()
+    add_threads(p)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--threads", value])
+    assert "--threads" in capsys.readouterr().err

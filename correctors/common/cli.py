@@ -100,8 +100,24 @@ def add_run_flags(p: argparse.ArgumentParser, workers: bool = True) -> None:
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     add_device(p)
     if workers:
-        p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+        p.add_argument("--workers", type=count(0), default=0, help="DataLoader worker processes")
     add_threads(p)
+
+
+def count(minimum: int):
+    """argparse type: an int >= ``minimum`` (a clear usage error otherwise, not a torch
+    error later)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -111,7 +127,7 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 def add_threads(p: argparse.ArgumentParser) -> None:
     """``--threads`` (torch CPU threads; default torch's)."""
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=count(1), default=None, help="torch CPU threads (>= 1)")
 
 
 def add_model(p: argparse.ArgumentParser, help: str) -> None:
