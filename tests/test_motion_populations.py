@@ -220,3 +220,10 @@ def test_every_component_length_pair_occurs_equally_often():
     assert len(set(hcp)) == 6
     # one component: the lengths simply cycle
     assert [run_length("ukb", i, lengths) for i in range(5)] == [120, 90, 60, 30, 120]
+
+
+def test_run_length_refuses_an_unknown_population():
+    from mrsim.motion.populations import run_length
+
+    with pytest.raises(MrsimInputError, match="population"):
+        run_length("bogus", 0, [100, 200])

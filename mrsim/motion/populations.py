@@ -116,7 +116,9 @@ def stream_seed(seed: int, tag: int) -> np.random.SeedSequence:
     any base seed ``s < 2**64`` (``i < 2**64``) is at most 4 words, which NumPy mixes exactly
     like those words padded with zeros to 4. The entropies differ, so the stream is not any
     run's (short of a collision of NumPy's 128-bit hash pool), for every run index; the bare
-    ``[seed, 7]`` used before was run 7's own stream.
+    ``[seed, 7]`` used before was run 7's own stream. It is, however, exactly child ``tag``
+    of run 0's ``SeedSequence`` (``SeedSequence([seed, 0]).spawn(tag + 1)[tag]`` gives the
+    same numbers): nothing in mrsim spawns children of a run's sequence, and nothing may.
     """
     if int(tag) <= 0:
         raise MrsimInputError(f"stream tag must be > 0, got {tag!r}")
@@ -172,6 +174,7 @@ def run_length(population: str, i: int, n_frames) -> int:
     two together: with ``k = 2`` and an even ``L`` each component would only get half of
     the lengths.) An int ``n_frames`` is every run's length.
     """
+    mixture_component(population, 0)  # a clear error for an unknown population name
     frames = [n_frames] if np.ndim(n_frames) == 0 else list(n_frames)
     if not frames:
         raise MrsimInputError("n_frames must be an int or a non-empty sequence of ints")
