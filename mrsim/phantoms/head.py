@@ -38,6 +38,7 @@ import numpy as np
 from scipy import ndimage
 
 from mrsim.errors import MrsimInputError
+from mrsim.phantoms.edt import distance_transform_edt
 from mrsim.phantoms.tissues import TISSUES_3T, Tissue, tissue_arrays, tissue_table
 
 __all__ = [
@@ -240,8 +241,9 @@ def _signed_distance(mask: np.ndarray, vox) -> np.ndarray:
     :func:`_ramp` give partial volumes at every interface, oblique or not.
     """
     half = 0.5 * float(np.mean(vox))
-    out = ndimage.distance_transform_edt(~mask, sampling=vox).astype(np.float32)
-    inside = ndimage.distance_transform_edt(mask, sampling=vox).astype(np.float32)
+    # scipy's EDT values, bit for bit, computed ~5x faster (mrsim.phantoms.edt)
+    out = distance_transform_edt(~mask, vox, dtype=np.float32)
+    inside = distance_transform_edt(mask, vox, dtype=np.float32)
     sd = np.where(mask, half - inside, out - half)
     return ndimage.gaussian_filter(sd, 1.0, mode="nearest")
 
@@ -311,7 +313,13 @@ def make_head(
         data, aff = load_mni152(k, voxel_size_mm=vox)
         maps[k], affine = _place(data, aff, shape, centre_mm)
     # spinal cord: extrude the lowest template slice with brain tissue down to the edge
-    z_low = int(np.flatnonzero(maps["mask"].reshape(-1, shape[2]).max(0) > 0.5).min())
+    z_brain = np.flatnonzero(maps["mask"].reshape(-1, shape[2]).max(0) > 0.5)
+    if z_brain.size == 0:
+        raise MrsimInputError(
+            f"centre_mm={tuple(centre_mm)}, shape={shape}, voxel_size_mm={tuple(vox)}: the grid "
+            "holds no voxel of the template brain; expected a FOV that covers part of the head"
+        )
+    z_low = int(z_brain.min())
     for k in maps:
         maps[k][:, :, :z_low] = maps[k][:, :, z_low + 1 : z_low + 2]
     if warp_coords is not None:
