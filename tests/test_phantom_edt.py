@@ -33,6 +33,19 @@ def test_a_ball_and_its_complement_equal_scipy():
         assert np.array_equal(distance_transform_edt(a), ndimage.distance_transform_edt(a))
 
 
+def test_small_object_in_a_large_grid_equals_scipy():
+    # the transform runs on the object's bounding box + 1 voxel only
+    a = np.zeros((30, 40, 50), bool)
+    a[10:14, 5:20, 30:33] = True
+    a[12, 21, 31] = True
+    for s in ((1.0, 1.0, 1.0), (0.5, 2.0, 1.5)):
+        ref = ndimage.distance_transform_edt(a, sampling=s)
+        assert np.array_equal(distance_transform_edt(a, s), ref)
+    edge = np.zeros((6, 7, 8), bool)
+    edge[0, :3, 5:] = True  # touching the array's faces
+    assert np.array_equal(distance_transform_edt(edge), ndimage.distance_transform_edt(edge))
+
+
 def test_known_values():
     a = np.ones((1, 1, 7), bool)
     a[0, 0, 0] = False

@@ -87,10 +87,26 @@ def distance_transform_edt(
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     fg = np.ascontiguousarray(input != 0)
+    if not fg.any():
+        return np.zeros(fg.shape, dtype)
     if fg.all() or not exact_sampling(fg.shape, samp):
         return ndimage.distance_transform_edt(fg, sampling=samp).astype(dtype, copy=False)
-    out = np.empty(fg.shape, dtype)
-    _edt3(fg.view(np.uint8), samp, out)
+    # Only the bounding box of the foreground grown by one voxel is transformed: every other
+    # voxel is a zero (distance 0), and for a foreground voxel the nearest zero outside the
+    # box is never nearer than its projection onto the box's outer layer, itself all zeros.
+    box = []
+    for ax in range(3):
+        hit = np.flatnonzero(fg.any(axis=tuple(a for a in range(3) if a != ax)))
+        box.append(slice(max(0, int(hit[0]) - 1), min(fg.shape[ax], int(hit[-1]) + 2)))
+    box = tuple(box)
+    if all(b.stop - b.start == n for b, n in zip(box, fg.shape, strict=True)):
+        out = np.empty(fg.shape, dtype)
+        _edt3(fg.view(np.uint8), samp, out)
+        return out
+    out = np.zeros(fg.shape, dtype)
+    part = np.empty(tuple(b.stop - b.start for b in box), dtype)
+    _edt3(np.ascontiguousarray(fg[box]).view(np.uint8), samp, part)
+    out[box] = part
     return out
 
 

@@ -70,13 +70,23 @@ def _ellipsoid_fraction(t0, t1, t2, ms, r2z, w):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _ramp32(x, w32):
-    # float32: 0.5 + x / w, clipped to [0, 1]
+    # float32: 0.5 + x / w, clipped to [0, 1]; |x| >= w saturates (x / w >= 1 exactly, the
+    # division being correctly rounded and monotone), which spares most divisions
+    if x >= w32:
+        return np.float32(1.0)
+    if x <= -w32:
+        return np.float32(0.0)
     v = np.float32(0.5) + x / w32
     return min(max(v, np.float32(0.0)), np.float32(1.0))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _ramp64(x, w):
+    # float64, then rounded to float32; saturation as in _ramp32
+    if x >= w:
+        return np.float32(1.0)
+    if x <= -w:
+        return np.float32(0.0)
     v = 0.5 + x / w
     return np.float32(min(max(v, 0.0), 1.0))
 
@@ -119,6 +129,11 @@ def compose_layers(
     zero = np.float32(0.0)
     for i in range(nx):
         for j in range(ny):
+            # any ellipsoid within reach of this column? (elsewhere every weight is +0, and a
+            # blend with weight +0 leaves the other fractions unchanged and adds +0)
+            near = False
+            for e in range(ne):
+                near = near or (t0[e, i] <= r2z[e] and t1[e, j] <= r2z[e])
             for k in range(nz):
                 # brain: template fractions normalised to the (clipped) mask
                 bpv = min(max(mask[i, j, k], zero), one)
@@ -143,7 +158,12 @@ def compose_layers(
                 s2 = _ramp64(d64 - edges[2], w)
                 s3 = _ramp64(d64 - edges[3], w)
                 s4 = _ramp64(d64 - edges[4], w)
-                ob = one / max(s0, eps) if s0 > eps else zero
+                if s0 == one:
+                    ob = one  # 1 / 1
+                elif s0 > eps:
+                    ob = one / max(s0, eps)
+                else:
+                    ob = zero
                 nb = one - bpv
                 nd = nb * deep
                 f_rim = ((nd * (s0 - s1)) * ob) + nd * (one if s0 <= eps else zero)
@@ -158,7 +178,7 @@ def compose_layers(
                 f_vit = zero
                 f_air = zero
                 air = zero
-                for e in range(ne):
+                for e in range(ne if near else 0):
                     v = _ellipsoid_fraction(t0[e, i], t1[e, j], t2[e, k], ms[e], r2z[e], w)
                     if e >= 4:
                         air = max(air, v)
@@ -188,25 +208,26 @@ def compose_layers(
                         f_orb *= keep
                         f_vit *= keep
                         f_air = zero + add
-                vals = (
-                    f_csf,
-                    f_gm,
-                    f_wm,
-                    f_rim,
-                    f_bone,
-                    f_marrow,
-                    f_skin,
-                    f_fat,
-                    f_muscle,
-                    f_vit,
-                    f_orb,
-                    f_air,
-                )
-                total = zero
+                fr[0, i, j, k] = f_csf
+                fr[1, i, j, k] = f_gm
+                fr[2, i, j, k] = f_wm
+                fr[3, i, j, k] = f_rim
+                fr[4, i, j, k] = f_bone
+                fr[5, i, j, k] = f_marrow
+                fr[6, i, j, k] = f_skin
+                fr[7, i, j, k] = f_fat
+                fr[8, i, j, k] = f_muscle
+                fr[9, i, j, k] = f_vit
+                fr[10, i, j, k] = f_orb
+                fr[11, i, j, k] = f_air
+                # sum in map order (NumPy's sum over the first axis), first largest (argmax)
+                total = f_csf
                 best = 0
-                for c in range(12):
-                    fr[c, i, j, k] = vals[c]
-                    total += vals[c]
-                    if vals[c] > vals[best]:
+                top = f_csf
+                for c in range(1, 12):
+                    v = fr[c, i, j, k]
+                    total += v
+                    if v > top:
+                        top = v
                         best = c
                 labels[i, j, k] = best + 1 if total >= np.float32(0.5) else 0
