@@ -314,10 +314,12 @@ def make_head(
     for k in maps:
         maps[k][:, :, :z_low] = maps[k][:, :, z_low + 1 : z_low + 2]
     if warp_coords is not None:
-        for k in maps:
-            maps[k] = ndimage.map_coordinates(
-                maps[k], warp_coords, order=1, mode="nearest", output=np.float32
-            )
+        # scipy's map_coordinates(order=1, mode="nearest") bit for bit, the four maps sharing
+        # the weights (mrsim.dataset.trilinear)
+        from mrsim.dataset.trilinear import trilinear
+
+        warped = trilinear(list(maps.values()), warp_coords, mode="nearest")
+        maps = dict(zip(maps, warped, strict=True))
     w = float(vox.min())
     brain = np.clip(maps["mask"], 0.0, 1.0) >= 0.5
     xyz = _world(shape, affine)
