@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["ellipsoid_terms", "outline_seed", "compose_layers"]
+__all__ = ["LAYER_NAMES", "ellipsoid_terms", "outline_seed", "compose_layers"]
 
 #: output order of :func:`compose_layers` (``HEAD_LABELS`` without the background)
 LAYER_NAMES = (
