@@ -8,7 +8,8 @@ NumPy version's, operation for operation and in the same precision (float32 wher
 operands were float32 and Python scalars, which NumPy casts to float32; float64 where a
 float64 operand made NumPy compute in float64), so the maps are bit for bit those of the
 NumPy expressions (tests/test_phantom_head_build.py compares with a frozen copy of them).
-The model itself is documented in :mod:`mrsim.phantoms.head`.
+The model itself is documented in :mod:`mrsim.phantoms.head`; ``ramp(x) = clip(0.5 + x / w,
+0, 1)`` is its one-voxel partial-volume step (``w`` the smallest voxel size, mm).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def ellipsoid_terms(xyz, ellipsoids, width: float):
     Returns ``t (3, E)`` lists of 1D float64 arrays ``((x_a - c_a) / s_a) ** 2`` (as the NumPy
     version formed them on its sparse grid), ``mean_semi (E,)`` and ``r2_zero (E,)``: where
     one term exceeds ``r2_zero`` the ellipsoid's fraction is exactly 0, since then
-    ``rho > 1 + width / mean_semi`` and the ramp's argument is below -1/2.
+    ``rho > 1 + 2 width / mean_semi`` and the ramp's argument ``0.5 + (1 - rho) mean_semi /
+    width`` is below -3/2 (the ramp is 0 from -1/2 on: the factor 2 leaves rounding no say).
     """
     terms = [[], [], []]
     mean_semi, r2_zero = [], []
@@ -50,7 +52,7 @@ def ellipsoid_terms(xyz, ellipsoids, width: float):
             terms[a].append(((xyz[a].ravel() - centre[a]) / semi[a]) ** 2)
         ms = float(np.mean(semi))
         mean_semi.append(ms)
-        r2_zero.append((1.0 + 2.0 * width / ms) ** 2)  # twice the margin: rounding is moot
+        r2_zero.append((1.0 + 2.0 * width / ms) ** 2)
     return (
         [np.stack(t) for t in terms],
         np.asarray(mean_semi, float),
