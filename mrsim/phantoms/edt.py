@@ -27,9 +27,10 @@ distance transforms of binary images in arbitrary dimensions", IEEE TPAMI 25 (20
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from functools import cache
 
-import numba
 import numpy as np
 from scipy import ndimage
 
@@ -101,13 +102,20 @@ def distance_transform_edt(
     box = tuple(box)
     if all(b.stop - b.start == n for b, n in zip(box, fg.shape, strict=True)):
         out = np.empty(fg.shape, dtype)
-        _edt3(fg.view(np.uint8), samp, out)
+        _compiled()._edt3(fg.view(np.uint8), samp, out)
         return out
     out = np.zeros(fg.shape, dtype)
     part = np.empty(tuple(b.stop - b.start for b in box), dtype)
-    _edt3(np.ascontiguousarray(fg[box]).view(np.uint8), samp, part)
+    _compiled()._edt3(np.ascontiguousarray(fg[box]).view(np.uint8), samp, part)
     out[box] = part
     return out
+
+
+# The kernels as module source, compiled on first use with their machine code cached in
+# mrsim's private kernel cache (compile_cached; docs/security.md), not beside this file.
+_SOURCE = '''"""mrsim exact EDT kernels (from mrsim.phantoms.edt)."""
+import numba
+import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
@@ -189,3 +197,18 @@ def _edt3(fg, samp, out):
             _envelope(f, nx, w2, v, z, d)
             for i in range(nx):
                 out[i, j, k] = np.sqrt(d[i])
+'''
+
+_LOCK = threading.Lock()
+
+
+@cache
+def _load():
+    from mrsim.kspace.line_interp import compile_cached
+
+    return compile_cached(_SOURCE, "phantom_edt")
+
+
+def _compiled():
+    with _LOCK:
+        return _load()

@@ -14,7 +14,9 @@ The model itself is documented in :mod:`mrsim.phantoms.head`; ``ramp(x) = clip(0
 
 from __future__ import annotations
 
-import numba
+import threading
+from functools import cache
+
 import numpy as np
 
 __all__ = ["LAYER_NAMES", "ellipsoid_terms", "outline_seed", "compose_layers"]
@@ -58,6 +60,42 @@ def ellipsoid_terms(xyz, ellipsoids, width: float):
         np.asarray(mean_semi, float),
         np.asarray(r2_zero, float),
     )
+
+
+def outline_seed(
+    d, thr32, neck_tx, neck_ty, zc, z_top, fx, fy, fz, face_ms, face_r2z, w, out
+) -> None:
+    """``out = (d <= thr) | neck | face`` as float32 0/1 (the outline before smoothing).
+
+    ``thr32``: the float32 threshold (NumPy compares a float32 array with a Python float in
+    float32); ``neck_tx + neck_ty <= 1`` and ``zc <= z_top`` the elliptic neck cylinder;
+    ``fx, fy, fz, face_ms, face_r2z`` the face ellipsoid's :func:`ellipsoid_terms`.
+    """
+    _compiled().outline_seed(
+        d, thr32, neck_tx, neck_ty, zc, z_top, fx, fy, fz, face_ms, face_r2z, w, out
+    )
+
+
+def compose_layers(
+    mask, gm, wm, csf, d, sd_outline, edges, skin32, scalp32, w, t0, t1, t2, ms, r2z, fr, labels
+) -> None:
+    """Fractions ``fr (12, X, Y, Z)`` in :data:`LAYER_NAMES` order and ``labels``.
+
+    ``edges`` (float64) are the cranial shell boundaries from the brain (mm); ``t0..t2, ms,
+    r2z`` the ellipsoid terms of :func:`ellipsoid_terms` in the order right orbit, left
+    orbit, right eye, left eye, then the air cavities (merged by their maximum).
+    """
+    _compiled().compose_layers(
+        mask, gm, wm, csf, d, sd_outline, edges, skin32, scalp32, w, t0, t1, t2, ms, r2z, fr,
+        labels,
+    )  # fmt: skip
+
+
+# The kernels as module source, compiled on first use with their machine code cached in
+# mrsim's private kernel cache (compile_cached; docs/security.md), not beside this file.
+_SOURCE = '''"""mrsim head layer kernels (from mrsim.phantoms.head_layers)."""
+import numba
+import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -233,3 +271,18 @@ def compose_layers(
                         top = v
                         best = c
                 labels[i, j, k] = best + 1 if total >= np.float32(0.5) else 0
+'''
+
+_LOCK = threading.Lock()
+
+
+@cache
+def _load():
+    from mrsim.kspace.line_interp import compile_cached
+
+    return compile_cached(_SOURCE, "phantom_head_layers")
+
+
+def _compiled():
+    with _LOCK:
+        return _load()
