@@ -6,7 +6,7 @@ import numpy as np
 
 from mrsim.errors import MrsimInputError
 
-__all__ = ["motion_severity", "noise_sigma_for_snr", "add_kspace_noise"]
+__all__ = ["motion_severity", "noise_sigma_for_snr", "add_kspace_noise", "add_noise_for_snr"]
 
 
 def motion_severity(
@@ -81,3 +81,15 @@ def add_kspace_noise(kspace: np.ndarray, schedule, sigma: float, seed) -> np.nda
     acquired = schedule.to_grid(np.ones((schedule.n_lines, schedule.n_readout), bool))
     noise = rng.standard_normal(kspace.shape) + 1j * rng.standard_normal(kspace.shape)
     return kspace + sigma * noise * acquired
+
+
+def add_noise_for_snr(
+    kspace: np.ndarray, clean_image: np.ndarray, schedule, snr: float | None, seed
+) -> tuple[np.ndarray, float]:
+    """``(kspace with noise, sigma)``: sigma from the SNR of ``clean_image``
+    (:func:`noise_sigma_for_snr`), drawn by :func:`add_kspace_noise` with ``seed``;
+    ``(kspace, 0.0)`` unchanged when ``snr`` is None."""
+    if snr is None:
+        return kspace, 0.0
+    sigma = noise_sigma_for_snr(clean_image, snr)
+    return add_kspace_noise(kspace, schedule, sigma, seed), sigma

@@ -159,6 +159,7 @@ def corrupt_head_volume(
         coil_method=s.coil_method,
         coil_terms=s.coil_terms,
         seed=s.seed,
+        progress=sens is not None,
     )
     return _corrupted_volume(res, head.affine, shape, schedule, s)
 
