@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from mrsim.kspace.coils import combine_coil_kspace
+from mrsim.kspace.coils import CoilMaps, combine_coil_kspace
 from mrsim.kspace.fft import ifft_centered
 from mrsim.kspace.multicoil import Coils
 from mrsim.kspace.poses import LinePoses
@@ -63,36 +64,44 @@ class Reconstruction:
     ----------
     ndim : int
         Grid axes (the last ``ndim``).
-    sensitivities : ndarray (C, *grid), optional
+    maps : ndarray (C, *grid) or CoilMaps, optional
         Maps the data were simulated with (:meth:`Coils.maps_used`): the image is their R=1
         SENSE combination (:func:`~mrsim.kspace.coils.combine_coil_kspace`, coil by coil).
-        None: one coil, the inverse centred FFT.
+        For ``"fourier"`` coils they are :class:`~mrsim.kspace.coils.CoilMaps`, made coil by
+        coil at each combination, so that no band-limited ``(C, *grid)`` array is held while
+        the k-space is made (0.74 GB for 8 coils at 1 mm; issue 17, memory). None: one coil,
+        the inverse centred FFT.
     workers : int, optional
         FFT threads.
     """
 
     ndim: int
-    sensitivities: np.ndarray | None = None
+    maps: np.ndarray | CoilMaps | None = None
     workers: int | None = None
 
     @classmethod
     def for_coils(cls, coils: Coils | None, ndim: int, workers: int | None) -> Reconstruction:
-        return cls(ndim, None if coils is None else coils.maps_used(), workers)
+        return cls(ndim, None if coils is None else coils.maps_used(lazy=True), workers)
 
     @property
     def n_coils(self) -> int:
         """Number of coils (0 for the single uniform coil)."""
-        return 0 if self.sensitivities is None else int(self.sensitivities.shape[0])
+        return 0 if self.maps is None else int(self.maps.shape[0])
+
+    @cached_property
+    def sensitivities(self) -> np.ndarray | None:
+        """The maps as an array ``(C, *grid)`` (made once, when asked: for the result)."""
+        return self.maps.array() if isinstance(self.maps, CoilMaps) else self.maps
 
     def __call__(self, kspace: np.ndarray) -> np.ndarray:
-        if self.sensitivities is None:
+        if self.maps is None:
             return ifft_centered(kspace, axes=tuple(range(-self.ndim, 0)), workers=self.workers)
-        return combine_coil_kspace(kspace, self.sensitivities, workers=self.workers)
+        return combine_coil_kspace(kspace, self.maps, workers=self.workers)
 
     def line_energy(self, k_clean: np.ndarray, schedule: Schedule) -> np.ndarray:
         """Energy of every line of the clean k-space, shape (L,): summed over the readout,
         the coils (one coil at a time: bounded temporaries) and any leading axes."""
-        if self.sensitivities is None:
+        if self.maps is None:
             energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
         else:
             grid = (slice(None),) * self.ndim
