@@ -69,3 +69,25 @@ def test_head_clean_reference_is_computed_once_per_subject(monkeypatch):
     for k in b.arrays:
         assert b.arrays[k].tobytes() == fresh.arrays[k].tobytes(), k
     assert a.arrays["clean"].tobytes() == b.arrays["clean"].tobytes()
+
+
+def test_next_head_subject_lets_the_last_ones_spectra_go(monkeypatch):
+    raw = load_recipe("mcnet_mprage", small=True).to_dict()
+    raw.pop("small", None)
+    raw["params"].update(CASES["head-echo-train"], n_trajectories=1)
+    plan = plan_samples(recipe_from_dict(raw, source="reuse.toml"))
+    subjects = list(dict.fromkeys(p["subject"] for p in plan))[:2]
+    first = [next(p for p in plan if p["subject"] == s) for s in subjects]
+    held_at_build = []
+    real = head_subjects.synthetic_head
+
+    def recording(*args, **kwargs):
+        held_at_build.append(reuse_stats()["entries"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(head_subjects, "synthetic_head", recording)
+    with reuse_spectra(_REUSE_ENTRIES):
+        make_sample(first[0], threads=1)
+        make_sample(first[1], threads=1)
+    # the second subject is built with nothing of the first one's held
+    assert held_at_build == [0, 0]

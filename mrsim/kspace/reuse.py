@@ -36,6 +36,7 @@ __all__ = [
     "keep_spectra",
     "memoized",
     "memoized_derived",
+    "drop_stored",
     "reserve_entries",
     "reuse_active",
     "reuse_stats",
@@ -89,6 +90,14 @@ def reserve_entries(n: int) -> None:
     if _state["depth"] > 0:
         with _LOCK:
             _state["max_entries"] = max(_state["max_entries"], int(n))
+
+
+def drop_stored() -> None:
+    """Empty the cache of the active block (it stays active): for a caller that knows the
+    stored results belong to an object it is done with (the dataset's head subjects, whose
+    next subject is built while the last one's spectra would otherwise still be held)."""
+    with _LOCK:
+        _state["cache"].clear()
 
 
 def reuse_stats() -> dict[str, int]:
