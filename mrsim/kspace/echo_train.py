@@ -524,13 +524,7 @@ def factorise_head(
     schedule : Schedule
         MP-RAGE schedule whose readout spacing is the protocol's ``esp_s``.
     contrast, protocol, tol
-        As in :func:`head_corruption`.
-    rank : int, optional
-        Fixed rank (:func:`lowrank_contrast`).
-
-    Returns
-    -------
-    FactorisedHead
+        As in :func:`head_corruption`; ``rank``: fixed rank (:func:`lowrank_contrast`).
     """
     if contrast not in ("echo-train", "static"):
         raise MrsimInputError(f"contrast must be 'echo-train' or 'static', got {contrast!r}")
@@ -541,7 +535,6 @@ def factorise_head(
     if contrast == "static":
         out.image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
     else:
-        _check_echo_train_inputs(frac.shape, schedule, "magnitude")
         out.lowrank = lowrank_contrast(frac, sig, tol, rank=rank)
     return out
 
