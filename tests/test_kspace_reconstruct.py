@@ -59,3 +59,19 @@ def test_echo_train_severity_weights_are_the_clean_line_energies():
     for key in ("mean_displacement_mm", "energy_fraction_moved"):
         assert abs(res.severity[key] - want[key]) <= 1e-6 * abs(want[key]) + 1e-12, key
     assert res.severity["max_displacement_mm"] == want["max_displacement_mm"]
+
+
+def test_noise_drawn_grid_by_grid_is_the_whole_array_draw():
+    from mrsim.kspace.severity import add_kspace_noise
+
+    rng = np.random.default_rng(5)
+    sched = mprage_schedule((6, 8, 10), readout_axis=0)
+    for shape in [sched.shape, (4, *sched.shape), (2, 3, *sched.shape)]:
+        k = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+        # the draw as documented: real parts over kspace.shape, then imaginary parts
+        draw = np.random.default_rng(3)
+        noise = draw.standard_normal(shape) + 1j * draw.standard_normal(shape)
+        acquired = sched.to_grid(np.ones((sched.n_lines, sched.n_readout), bool))
+        want = k + 0.7 * noise * acquired
+        got = add_kspace_noise(k, sched, 0.7, 3)
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
