@@ -85,8 +85,8 @@ def add_kspace_noise(kspace: np.ndarray, schedule, sigma: float, seed) -> np.nda
     lead = kspace.shape[: kspace.ndim - len(grid)]
     # One grid (e.g. coil) at a time, the same draw: the real parts of all the grids come
     # first, so a copy of the generator is advanced past them for the imaginary parts.
-    # Drawing the whole array at once held ~8 complex128 copies of a multi-coil k-space
-    # (8 coils at 1 mm: ~12 GB; issue 17, memory).
+    # Drawing the whole array at once held up to three complex128 copies of a multi-coil
+    # k-space besides the result (8 coils at 1 mm: ~4.4 GB; issue 17, memory).
     imag = copy.deepcopy(rng)
     for _ in range(int(np.prod(lead))):
         imag.standard_normal(grid)
