@@ -91,7 +91,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     plans = {1: _plans(1)[: a.samples], 2: _plans(2)[: a.samples]}
     rows, caches = [], {}
-    with reuse_spectra(2):
+    # Room for both resolutions' spectra, which alternate here (a build keeps one subject's:
+    # mrsim.dataset.head_subjects.head_reuse_entries); with less, each resolution's samples
+    # would push the other's out and every sample would recompute them.
+    with reuse_spectra(64):
         for i in range(a.samples):
             got = {}
             for over in (1, 2):

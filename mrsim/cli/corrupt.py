@@ -457,6 +457,10 @@ def run(args: argparse.Namespace) -> int:
         if head is None:
             vol = corrupt_volume(image, affine, traj, schedule, settings, n_coils=args.coils)
         else:
+            from mrsim.kspace.echo_train import factorise_head
+
+            # the phantom's tissue maps are let go before the k-space is made (issue 17)
+            head, image = factorise_head(head, schedule, contrast=args.contrast), None
             vol = corrupt_head_volume(
                 head, traj, schedule, settings, contrast=args.contrast, n_coils=args.coils
             )

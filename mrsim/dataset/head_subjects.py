@@ -11,6 +11,7 @@ same stream, each layer thickness of :data:`mrsim.phantoms.head.THICKNESS_MM` is
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -19,11 +20,17 @@ from typing import Any
 import numpy as np
 
 from mrsim.dataset.subjects import random_warp_coords, seeded_rng
-from mrsim.kspace.reuse import reuse_active
+from mrsim.kspace.reuse import drop_stored, reuse_active
 from mrsim.phantoms.head import THICKNESS_MM, HeadPhantom, make_head
 from mrsim.phantoms.tissues import jitter_tissues
 
-__all__ = ["synthetic_head", "head_kspace"]
+__all__ = [
+    "synthetic_head",
+    "head_contrast",
+    "head_kspace",
+    "head_clean_image",
+    "head_reuse_entries",
+]
 
 
 def synthetic_head(
@@ -82,23 +89,92 @@ def head_kspace(
     contrast: str = "echo-train",
     eps: float = 1e-4,
     threads: int = 1,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Moved and clean k-space of a synthetic head (recipe option ``phantom = "head"``).
+) -> np.ndarray:
+    """Moved k-space of a synthetic head (recipe option ``phantom = "head"``).
 
     ``contrast="static"``: the head at the k-space-centre echo, one corruption;
     ``"echo-train"``: each line at its own echo (rank for 1e-3,
     :mod:`mrsim.kspace.echo_train`). The protocol is
     :func:`~mrsim.kspace.echo_train.default_protocol` of the schedule. The moved k-space
     does not depend on ``threads`` (the engine is thread-count independent,
-    tests/test_kspace_threads.py).
+    tests/test_kspace_threads.py). The motion-free reference is :func:`head_clean_image`.
     """
-    from mrsim.kspace.echo_train import (
-        default_protocol,
-        echo_train_kspace,
-        lowrank_contrast,
-        protocol_for_schedule,
+    return _kspace(
+        head_contrast(spec, shape, voxel_size_mm, schedule, contrast),
+        schedule,
+        rotations,
+        translations_mm,
+        voxel_size_mm,
+        eps,
+        threads,
     )
-    from mrsim.kspace.engine import moved_kspace
+
+
+def head_clean_image(
+    spec: Mapping[str, Any],
+    shape: Sequence[int],
+    voxel_size_mm: Sequence[float],
+    schedule,
+    *,
+    contrast: str = "echo-train",
+    eps: float = 1e-4,
+    threads: int = 1,
+) -> np.ndarray:
+    """Magnitude of the motion-free reconstruction, ``|ifft(k_clean)|``, shape
+    ``schedule.shape`` (same arguments as :func:`head_kspace`, no poses).
+
+    It depends on the subject and the acquisition only, so inside the dataset builder's
+    :func:`~mrsim.kspace.reuse.reuse_spectra` block it is computed once per subject and
+    served read-only to its other samples (:func:`~mrsim.kspace.reuse.memoized`, keyed by
+    the subject's image or basis bytes and everything else it depends on; the computation
+    is deterministic, so served and recomputed references are the same bytes).
+    """
+    from mrsim.kspace.fft import ifft_centered
+    from mrsim.kspace.reuse import memoized
+
+    obj = head_contrast(spec, shape, voxel_size_mm, schedule, contrast)
+    eye, zero = np.eye(3), np.zeros(3)
+
+    def compute() -> np.ndarray:
+        k = _kspace(obj, schedule, eye, zero, voxel_size_mm, eps, threads)
+        return np.abs(ifft_centered(k, workers=threads))
+
+    h = hashlib.blake2b(digest_size=20)
+    for a in (schedule.pe_index, schedule.time_s, schedule.shot):  # echo of each line too
+        h.update(np.ascontiguousarray(a).tobytes())
+    key = (
+        schedule.shape,
+        schedule.readout_axis,
+        h.hexdigest(),
+        tuple(np.broadcast_to(np.asarray(voxel_size_mm, float), (3,)).tolist()),
+        float(eps),
+        contrast,
+    )
+    if contrast == "static":
+        return memoized("head_clean_image", obj, key, compute)
+    echo = (obj.coeffs.tobytes(), obj.singular_values.tobytes())  # weights and term eps
+    return memoized("head_clean_image", obj.basis, key + echo, compute)
+
+
+def head_reuse_entries(rank: int) -> int:
+    """What one head subject keeps in :mod:`mrsim.kspace.reuse` over its samples, so that a
+    subject's later samples find all of it (the cache drops the least recently used entry
+    beyond its size, so one entry short and a needed one is recomputed every sample): per
+    basis image (``rank``; one image for ``"static"``) its upsampled grid, contracted planes
+    and static k-space (made for the first sample's clean reference), plus the clean image
+    (:func:`head_clean_image`). tests/test_dataset_head_reuse.py checks that a subject's
+    second sample is served entirely from the cache."""
+    return 3 * int(rank) + 1
+
+
+def head_contrast(spec, shape, voxel_size_mm, schedule, contrast: str):
+    """The subject's image (``"static"``: the head at the k-space-centre echo, frozen) or
+    :class:`~mrsim.kspace.echo_train.LowRankContrast` (frozen basis), built once per
+    subject inside the dataset builder's reuse block (deterministic, so bit-identical);
+    makes room in that block for what the subject's samples reuse
+    (:func:`head_reuse_entries`)."""
+    from mrsim.kspace.echo_train import default_protocol, lowrank_contrast, protocol_for_schedule
+    from mrsim.kspace.reuse import reserve_entries
 
     if contrast not in ("static", "echo-train"):
         raise ValueError(f"contrast must be 'static' or 'echo-train', got {contrast!r}")
@@ -120,8 +196,6 @@ def head_kspace(
         lr = lowrank_contrast(frac, sig, 1e-3)
         return dataclasses.replace(lr, basis=frozen(lr.basis))
 
-    # every sample of a subject has the same anatomy and contrast: built once per subject
-    # inside the dataset builder's reuse block (deterministic, so bit-identical)
     key = (
         json.dumps({k: v for k, v in spec.items() if k != "split"}, sort_keys=True),
         tuple(int(n) for n in shape),
@@ -130,22 +204,22 @@ def head_kspace(
         json.dumps(prot.to_dict(), sort_keys=True),
     )
     obj = _subject_cache(key, build)
-    eye, zero = np.eye(3), np.zeros(3)
-    if contrast == "static":
-        image = obj
-        k = moved_kspace(
-            image, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
+    reserve_entries(head_reuse_entries(1 if contrast == "static" else obj.rank))
+    return obj
+
+
+def _kspace(obj, schedule, rotations, translations_mm, voxel_size_mm, eps, threads):
+    """Moved k-space of a :func:`head_contrast` object."""
+    from mrsim.kspace.echo_train import echo_train_kspace
+    from mrsim.kspace.engine import moved_kspace
+
+    if isinstance(obj, np.ndarray):
+        return moved_kspace(
+            obj, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
         )
-        clean = moved_kspace(
-            image, schedule, eye, zero, voxel_size_mm=voxel_size_mm, eps=eps, nthreads=threads
-        )
-        return k, clean
-    lr = obj
-    k = echo_train_kspace(
-        lr, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
+    return echo_train_kspace(
+        obj, schedule, rotations, translations_mm, voxel_size_mm, eps=eps, nthreads=threads
     )
-    clean = echo_train_kspace(lr, schedule, eye, zero, voxel_size_mm, eps=eps, nthreads=threads)
-    return k, clean
 
 
 #: The last subject's image or low-rank contrast (one entry: ~4 basis images of the source).
@@ -163,6 +237,9 @@ def _subject_cache(key: tuple, build: Callable[[], Any]) -> Any:
     with _CACHE_LOCK:  # dask workers may build shards in threads of one process
         hit = _CACHE.get(key)
     if hit is None:
+        # The last subject's spectra (a 1 mm source: ~0.5 GB per basis image) are let go
+        # before the next subject is built, not kept until its entries push them out.
+        drop_stored()
         hit = build()
         with _CACHE_LOCK:
             _CACHE.clear()

@@ -270,8 +270,10 @@ register_kind(Kind("mcnet_mprage", SCHEMA, _plan, make_mcnet_sample, validate=_v
 def _head_sample(params: dict[str, Any], src_shape: tuple[int, ...], traj, sched, settings):
     """A full-head subject (``phantom = "head"``): per-line poses from the front door's
     :func:`~mrsim.kspace.poses.line_poses`, k-space by :func:`mrsim.dataset.head_subjects.
-    head_kspace` (echo-train contrast as a low-rank sum of basis images)."""
-    from mrsim.dataset.head_subjects import head_kspace
+    head_kspace` (echo-train contrast as a low-rank sum of basis images), the clean
+    reference by :func:`~mrsim.dataset.head_subjects.head_clean_image` (once per subject
+    inside the builder's reuse block)."""
+    from mrsim.dataset.head_subjects import head_clean_image, head_kspace
     from mrsim.kspace.fft import ifft_centered
     from mrsim.kspace.poses import line_poses
 
@@ -284,19 +286,11 @@ def _head_sample(params: dict[str, Any], src_shape: tuple[int, ...], traj, sched
         rereference_center=settings.rereference_center,
         granularity=settings.granularity,
     )
+    subject = (params["subject_spec"], src_shape, settings.voxel_size_mm, sched)
+    options = dict(contrast=params["contrast"], eps=settings.nufft.eps, threads=threads)
     with phase("nufft"):
-        k_moved, k_clean = head_kspace(
-            params["subject_spec"],
-            src_shape,
-            settings.voxel_size_mm,
-            sched,
-            poses.rotations,
-            poses.translations_mm,
-            contrast=params["contrast"],
-            eps=settings.nufft.eps,
-            threads=threads,
-        )
+        clean = head_clean_image(*subject, **options)
+        k_moved = head_kspace(*subject, poses.rotations, poses.translations_mm, **options)
     with phase("fft"):
         corrupted = np.abs(ifft_centered(k_moved, workers=threads))
-        clean = np.abs(ifft_centered(k_clean, workers=threads))
     return corrupted, clean, poses.params, k_moved

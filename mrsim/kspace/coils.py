@@ -31,6 +31,8 @@ __all__ = [
     "default_coil_terms",
     "sensitivity_fourier_coefficients",
     "bandlimit_sensitivities",
+    "bandlimited_maps",
+    "CoilMaps",
     "sensitivity_truncation_error",
 ]
 
@@ -102,47 +104,89 @@ def combine_coils(coil_images: np.ndarray, sensitivities: np.ndarray) -> np.ndar
     Exact for motion-free data (returns the object wherever some coil sees it; 0 where none
     does). ``coil_images`` has shape (..., C, *grid), ``sensitivities`` (C, *grid).
     """
-    s = np.asarray(sensitivities)
+    s = _maps(sensitivities)
     if coil_images.shape[-s.ndim :] != s.shape:
         raise MrsimInputError(
             f"coil images {coil_images.shape} do not end with the sensitivities' shape {s.shape}"
         )
-    # Coil by coil (the same sums in the same order, without (..., C, *grid) temporaries).
-    den = np.abs(s[0]) ** 2
-    num = np.conj(s[0]) * coil_images[(Ellipsis, 0) + (slice(None),) * (s.ndim - 1)]
-    for c in range(1, s.shape[0]):
-        den += np.abs(s[c]) ** 2
-        num += np.conj(s[c]) * coil_images[(Ellipsis, c) + (slice(None),) * (s.ndim - 1)]
-    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
+    grid = (slice(None),) * (s.ndim - 1)
+    return _sense_combination(s, lambda c: coil_images[(Ellipsis, c) + grid])
 
 
 def combine_coil_kspace(
-    kspace: np.ndarray, sensitivities: np.ndarray, workers: int | None = None
+    kspace: np.ndarray, sensitivities: np.ndarray | CoilMaps, workers: int | None = None
 ) -> np.ndarray:
     """:func:`combine_coils` of the coil images of ``kspace`` (..., C, *grid), each coil's
     inverse centred FFT taken and added in turn, so no (..., C, *grid) image array is held
-    (the same sums in the same order as ``combine_coils(ifft_centered(kspace), S)``)."""
-    from mrsim.kspace.fft import ifft_centered
-
-    s = np.asarray(sensitivities)
+    (the same sums in the same order as ``combine_coils(ifft_centered(kspace), S)``).
+    ``sensitivities`` may be a :class:`CoilMaps` (each map made when its coil is added)."""
+    s = _maps(sensitivities)
     nd = s.ndim - 1
     axes = tuple(range(-nd, 0))
     if kspace.shape[-s.ndim :] != s.shape:
         raise MrsimInputError(
             f"coil k-space {kspace.shape} does not end with the sensitivities' shape {s.shape}"
         )
+    grid = (slice(None),) * nd
+    return _sense_combination(
+        s, lambda c: ifft_centered(kspace[(Ellipsis, c) + grid], axes=axes, workers=workers)
+    )
 
-    def coil(c: int) -> np.ndarray:
-        return ifft_centered(
-            kspace[(Ellipsis, c) + (slice(None),) * nd], axes=axes, workers=workers
-        )
 
-    den = np.abs(s[0]) ** 2
-    num = np.conj(s[0]) * coil(0)
-    for c in range(1, s.shape[0]):
-        den += np.abs(s[c]) ** 2
-        num += np.conj(s[c]) * coil(c)
+def _sense_combination(maps, coil_image) -> np.ndarray:
+    """``sum_c conj(S_c) m_c / sum_c |S_c|^2`` coil by coil (``maps[c]`` and
+    ``coil_image(c)`` asked once per coil): no (..., C, *grid) temporaries."""
+    s0 = maps[0]
+    den = np.abs(s0) ** 2
+    num = np.conj(s0) * coil_image(0)
+    for c in range(1, maps.shape[0]):
+        sc = maps[c]
+        den += np.abs(sc) ** 2
+        num += np.conj(sc) * coil_image(c)
     return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0)
+
+
+class CoilMaps:
+    """Coil maps made on demand, one coil at a time: ``maps[c]`` (shape ``grid``).
+
+    Stands in for a ``(C, *grid)`` array where the maps are used coil by coil (the
+    combination of :func:`combine_coil_kspace`), so that they are never all held: at 1 mm,
+    8 complex64 maps are 0.74 GB (issue 17, memory). :meth:`array` makes the full array.
+
+    Parameters
+    ----------
+    n_coils : int
+    grid : tuple of int
+    dtype : numpy dtype
+        Of every map (each is cast to it).
+    make : callable
+        ``make(c) -> ndarray`` of shape ``grid``; deterministic.
+    """
+
+    def __init__(self, n_coils: int, grid: Sequence[int], dtype, make) -> None:
+        self.shape = (int(n_coils), *(int(n) for n in grid))
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(dtype)
+        self._make = make
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, c: int) -> np.ndarray:
+        if not -self.shape[0] <= c < self.shape[0]:
+            raise IndexError(f"coil {c} out of range for {self.shape[0]} coils")
+        return self._make(c % self.shape[0]).astype(self.dtype, copy=False)
+
+    def array(self) -> np.ndarray:
+        """All maps, shape ``(C, *grid)``."""
+        out = np.empty(self.shape, self.dtype)
+        for c in range(self.shape[0]):
+            out[c] = self[c]
+        return out
+
+
+def _maps(sensitivities) -> np.ndarray | CoilMaps:
+    return sensitivities if isinstance(sensitivities, CoilMaps) else np.asarray(sensitivities)
 
 
 # ---------------------------------------------------------------------- Fourier series
@@ -299,6 +343,14 @@ def bandlimit_sensitivities(
     ndarray, shape (C, *grid)
         Complex, in the input's precision (complex64 for complex64 / float32 maps).
     """
+    return bandlimited_maps(sensitivities, terms).array()
+
+
+def bandlimited_maps(
+    sensitivities: np.ndarray, terms: int | Sequence[int] = DEFAULT_COIL_TERMS
+) -> CoilMaps:
+    """:func:`bandlimit_sensitivities` as :class:`CoilMaps`: each coil's band-limited map
+    made when asked (the same values), none held."""
     s = _check_sensitivities(sensitivities)
     grid = s.shape[1:]
     K = coil_terms_per_axis(terms, grid)
@@ -309,10 +361,11 @@ def bandlimit_sensitivities(
         shape[a] = n
         mask = mask & (np.abs(np.arange(n) - n // 2) <= k).reshape(shape)
     single = s.dtype in (np.dtype(np.complex64), np.dtype(np.float32), np.dtype(np.float16))
-    out = np.empty(s.shape, np.complex64 if single else np.complex128)
-    for c in range(s.shape[0]):  # coil by coil: bounded temporaries
-        out[c] = ifft_centered(fft_centered(s[c], axes=axes) * mask, axes=axes)
-    return out
+
+    def make(c: int) -> np.ndarray:
+        return ifft_centered(fft_centered(s[c], axes=axes) * mask, axes=axes)
+
+    return CoilMaps(s.shape[0], grid, np.complex64 if single else np.complex128, make)
 
 
 def sensitivity_truncation_error(

@@ -30,9 +30,8 @@ from mrsim.geometry import (
     voxel_sizes,
 )
 from mrsim.kspace.baseline import image_domain_kspace
-from mrsim.kspace.coils import combine_coil_kspace
 from mrsim.kspace.engine import moved_kspace, rigid_move
-from mrsim.kspace.fft import ifft_centered, ifft_centered_slices
+from mrsim.kspace.fft import ifft_centered_slices
 from mrsim.kspace.multicoil import COIL_METHODS, Coils
 from mrsim.kspace.nufft_options import NUFFT_KEYWORDS, NufftOptions
 from mrsim.kspace.poses import (
@@ -43,9 +42,16 @@ from mrsim.kspace.poses import (
     line_poses,
     motion_states,
 )
+from mrsim.kspace.reconstruct import (
+    Reconstruction,
+    coil_settings,
+    output_images,
+    receive_coils,
+    result_severity,
+)
 from mrsim.kspace.reuse import memoized
 from mrsim.kspace.schedule import Schedule, mprage_schedule
-from mrsim.kspace.severity import add_kspace_noise, motion_severity, noise_sigma_for_snr
+from mrsim.kspace.severity import add_noise_for_snr, motion_severity, noise_sigma_for_snr
 
 __all__ = [
     "CorruptionSettings",
@@ -297,6 +303,22 @@ class CorruptionResult:
     coil_sensitivities: np.ndarray | None = None
     clean_max: float | None = None
 
+    @classmethod
+    def made_with(
+        cls, poses: LinePoses, recon: Reconstruction, schedule: Schedule, **fields: Any
+    ) -> CorruptionResult:
+        """The result of a corruption with these per-line poses (``params``, ``rotations``,
+        ``translations_mm``) and coil combination (``coil_sensitivities``); ``fields``: the
+        others."""
+        return cls(
+            params=poses.params,
+            rotations=poses.rotations,
+            translations_mm=poses.translations_mm,
+            schedule=schedule,
+            coil_sensitivities=recon.sensitivities,
+            **fields,
+        )
+
 
 def _check_inputs(image: np.ndarray, schedule: Schedule | None) -> Schedule:
     if schedule is None:
@@ -381,8 +403,6 @@ def corrupt(
     Seed 001 (MC-Net): per-line poses re-referenced to the k-space centre, NUFFT-sampled
     corrupted k-space.
     """
-    from mrsim.motion.magnitude import motion_std
-
     settings = settings if settings is not None else CorruptionSettings()
     if not isinstance(settings, CorruptionSettings):
         raise MrsimInputError(
@@ -402,10 +422,9 @@ def corrupt(
             )
     vox = settings.voxel_size_for(nd)
     orientation = settings.orientation_for(nd)
-    coils = None
-    if coil_sensitivities is not None:
-        coils = Coils(coil_sensitivities, settings.coil_method, settings.coil_terms, progress)
-        coils.check_grid(schedule.shape)
+    coils = receive_coils(
+        coil_sensitivities, settings.coil_method, settings.coil_terms, schedule.shape, progress
+    )
     poses = line_poses(
         trajectory,
         schedule,
@@ -425,19 +444,9 @@ def corrupt(
             k_clean_held.append(moved_kspace(image, schedule, eye, zero, options=fast, **kw))
         return k_clean_held[0]
 
-    R, t = poses.rotations, poses.translations_mm
     k = moved_kspace(image, schedule, poses, options=opt, **kw)
     axes = tuple(range(-nd, 0))
-    sens_used = None if coils is None else coils.maps_used()
-
-    def coil(arr: np.ndarray, c: int) -> np.ndarray:
-        return arr[(Ellipsis, c) + (slice(None),) * nd]
-
-    def recon(kk: np.ndarray) -> np.ndarray:
-        if sens_used is None:
-            return ifft_centered(kk, axes=axes, workers=opt.threads)
-        # Coil by coil: no coil-image array (issue 17, memory).
-        return combine_coil_kspace(kk, sens_used, workers=opt.threads)
+    recon = Reconstruction.for_coils(coils, nd, opt.threads)
 
     # The motion-free reference depends on the object and the acquisition only: inside
     # mrsim.kspace.reuse.reuse_spectra (dataset builds, many trajectories per subject) it
@@ -447,17 +456,14 @@ def corrupt(
         clean_c = memoized("clean_image", image, clean_key, lambda: recon(k_clean()))
     else:
         clean_c = recon(k_clean())
-    sigma = 0.0
-    if settings.noise_snr is not None:
-        sigma = noise_sigma_for_snr(clean_c, settings.noise_snr)
-        k = add_kspace_noise(k, schedule, sigma, settings.seed)
+    k, sigma = add_noise_for_snr(k, clean_c, schedule, settings.noise_snr, settings.seed)
     clean_max = None
     if settings.recon_slices is None:
         img_c = recon(k)
     else:
         ax_s, idx_s = settings.recon_slices
         ax_s = ax_s % nd - nd  # counted from the end: a batch axis may precede the grid
-        if sens_used is None:
+        if coils is None:
             img_c = ifft_centered_slices(k, ax_s, idx_s, axes=axes, workers=opt.threads)
         else:  # coils: whole volumes combined, then sliced
             img_c = np.take(recon(k), idx_s, axis=ax_s)
@@ -467,52 +473,23 @@ def corrupt(
             else np.abs(clean_c).max()
         )
         clean_c = np.take(clean_c, idx_s, axis=ax_s)
-    if settings.output == "magnitude":
-        img_out, clean_out = np.abs(img_c).astype(np.float32), np.abs(clean_c).astype(np.float32)
-    elif settings.output == "complex":
-        img_out, clean_out = img_c.astype(np.complex64), clean_c.astype(np.complex64)
-    else:
-        img_out, clean_out = img_c, clean_c
-    if sens_used is None:
+    img_out, clean_out = output_images(img_c, clean_c, settings.output)
+    if coils is None:
         energy = memoized(
-            "clean_line_energy",
-            image,
-            clean_key,
-            lambda: np.sum(np.abs(schedule.from_grid(k_clean())) ** 2, axis=-1),
+            "clean_line_energy", image, clean_key, lambda: recon.line_energy(k_clean(), schedule)
         )
-    else:  # coil by coil (bounded temporaries), summed over the coils
-        n_c = k_clean().shape[-nd - 1]
-        energy = sum(
-            np.sum(np.abs(schedule.from_grid(coil(k_clean(), c))) ** 2, -1) for c in range(n_c)
-        )
-    while energy.ndim > 1:
-        energy = energy.sum(axis=0)
-    # Severity is measured in the world frame (poses as given, not in array axes).
-    sev = motion_severity(R, t, line_weights=energy)
-    sev["motion_std"] = 0.0 if trajectory is None else float(motion_std(trajectory).combined)
-    sev["n_states"] = poses.n_states
-    out_settings = settings.to_dict(nd)
-    out_settings.update(
-        schedule=schedule.name,
-        shape=list(schedule.shape),
-        readout_axis=schedule.readout_axis,
-        n_coils=0 if sens_used is None else int(sens_used.shape[0]),
-    )
-    if coils is not None:  # single-coil settings stay as they were
-        terms = coils.resolved_terms()
-        out_settings["coil_method"] = coils.method
-        out_settings["coil_terms"] = None if terms is None else list(terms)
-    return CorruptionResult(
+    else:
+        energy = recon.line_energy(k_clean(), schedule)
+    out_settings = settings.to_dict(nd) | coil_settings(schedule, coils, recon)
+    return CorruptionResult.made_with(
+        poses,
+        recon,
+        schedule,
         kspace=k,
         image=img_out,
         clean=clean_out,
-        params=poses.params,
-        rotations=R,
-        translations_mm=t,
-        schedule=schedule,
-        severity=sev,
+        severity=result_severity(poses, energy, trajectory),
         noise_sigma=sigma,
         settings=out_settings,
-        coil_sensitivities=sens_used,
         clean_max=clean_max,
     )

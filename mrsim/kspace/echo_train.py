@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,10 @@ __all__ = [
     "protocol_for_schedule",
     "echo_train_kspace",
     "corrupt_echo_train",
+    "corrupt_lowrank",
     "default_protocol",
+    "FactorisedHead",
+    "factorise_head",
     "head_corruption",
 ]
 
@@ -67,6 +71,8 @@ class LowRankContrast:
         ``max_n ||I_n - I_n^R|| / ||I_n||`` (exact, over voxels; echoes with an empty image
         are skipped).
     singular_values : ndarray, all of them (before truncation)
+    tol : float, optional
+        The error target the rank was chosen for (recorded by :func:`corrupt_lowrank`).
     """
 
     basis: np.ndarray
@@ -74,6 +80,7 @@ class LowRankContrast:
     rank: int
     error_bound: float
     singular_values: np.ndarray
+    tol: float | None = None
 
 
 def echo_index(schedule: Schedule) -> np.ndarray:
@@ -150,7 +157,7 @@ def lowrank_contrast(
             raise MrsimInputError(f"rank must be in [1, {len(sv)}], got {rank}")
     c = q @ ((u[:, :r] * sv[:r]) / np.sqrt(lam)[:, None])  # (T, R)
     basis = np.tensordot(c.T.astype(np.float32), f.astype(np.float32, copy=False), axes=(1, 0))
-    return LowRankContrast(basis, vt[:r].T.copy(), r, bound(r), sv)
+    return LowRankContrast(basis, vt[:r].T.copy(), r, bound(r), sv, float(tol))
 
 
 def protocol_for_schedule(protocol, schedule: Schedule):
@@ -249,10 +256,40 @@ def echo_train_kspace(
             eps=eps_r,
             **moved_kspace_options,
         )
-        lines = schedule.from_grid(k)  # (L, n_readout)
-        term = lines * contrast.coeffs[n, r].astype(lines.real.dtype)[:, None]
-        out = term if out is None else out + term
-    return schedule.to_grid(out)
+        # Each term weighted and summed in place on the engine's grid: with 8 coils a line
+        # copy of a term is a (C, *grid) complex array (0.74 GB at 1 mm), so gathering and
+        # scattering lines held four of them (issue 17, memory). Same products, same order.
+        w = line_weights_grid(schedule, contrast.coeffs[n, r].astype(k.real.dtype))
+        if k.flags.writeable:
+            k *= w
+        else:  # a stored (read-only) spectrum is never written
+            k = k * w
+        if out is None:
+            out = k
+        else:
+            out += k
+        del k
+    return out
+
+
+def line_weights_grid(schedule: Schedule, weights: np.ndarray) -> np.ndarray:
+    """One weight per line on the k-space grid, to multiply a ``(..., *schedule.shape)``
+    k-space line by line; 0 on unacquired lines.
+
+    Parameters
+    ----------
+    schedule : Schedule
+    weights : ndarray, shape (L,)
+        In schedule order.
+
+    Returns
+    -------
+    ndarray, shape ``schedule.shape`` with the readout axis of length 1 (broadcasts along it)
+    """
+    pe_shape = tuple(schedule.shape[a] for a in schedule.pe_axes)
+    w = np.zeros(pe_shape + (1,), dtype=weights.dtype)
+    w[schedule.grid_index() + (0,)] = weights
+    return np.moveaxis(w, -1, schedule.readout_axis)
 
 
 def corrupt_echo_train(
@@ -264,6 +301,55 @@ def corrupt_echo_train(
     *,
     tol: float = 1e-3,
     rank: int | None = None,
+    **options,
+):
+    """Motion corruption with echo-train contrast; same outputs as :func:`corrupt`.
+
+    The contrast is factorised (:func:`lowrank_contrast`), then corrupted by
+    :func:`corrupt_lowrank`.
+
+    Parameters
+    ----------
+    fractions : ndarray (T, *n)
+        Tissue maps (e.g. :meth:`mrsim.phantoms.head.HeadPhantom.tissue_fractions`).
+    signals : ndarray (T, n_echoes)
+        Tissue signals along the train (e.g. :meth:`HeadPhantom.tissue_signals`).
+    trajectory, schedule, voxel_size_mm
+        As in :func:`mrsim.kspace.corrupt.corrupt`.
+    tol, rank
+        Low-rank error target or fixed rank (:func:`lowrank_contrast`).
+    options
+        Keyword options of :func:`corrupt_lowrank` (poses, output, noise, coils,
+        progress, NUFFT).
+
+    Returns
+    -------
+    CorruptionResult
+        With ``settings["contrast"] = "echo-train"``, the rank and its error bound.
+    """
+    _check_echo_train_inputs(np.shape(fractions), schedule, options.get("output", "magnitude"))
+    lr = lowrank_contrast(fractions, signals, tol, rank=rank)
+    return corrupt_lowrank(lr, trajectory, schedule, voxel_size_mm, **options)
+
+
+def _check_echo_train_inputs(fractions_shape: tuple, schedule, output: str) -> None:
+    if output not in ("magnitude", "complex"):
+        raise MrsimInputError(f"output must be 'magnitude' or 'complex', got {output!r}")
+    if not isinstance(schedule, Schedule):
+        raise MrsimInputError(f"schedule must be a Schedule, got {type(schedule).__name__}")
+    if schedule.ndim != 3 or len(fractions_shape) != 4:
+        raise MrsimInputError(
+            f"echo-train corruption needs a 3D schedule and (T, X, Y, Z) tissue maps, got a "
+            f"{schedule.ndim}D schedule and maps of shape {fractions_shape}"
+        )
+
+
+def corrupt_lowrank(
+    contrast: LowRankContrast,
+    trajectory,
+    schedule: Schedule,
+    voxel_size_mm: float | Sequence[float] = 1.0,
+    *,
     mapping: str = "seconds",
     method: str = "linear",
     rereference_center: bool = True,
@@ -274,20 +360,18 @@ def corrupt_echo_train(
     coil_sensitivities: np.ndarray | None = None,
     coil_method: str = "states",
     coil_terms=None,
+    progress: bool = False,
     **moved_kspace_options,
 ):
-    """Motion corruption with echo-train contrast; same outputs as :func:`corrupt`.
+    """Motion corruption of a factorised echo-train contrast (:func:`corrupt_echo_train`
+    once the tissue maps are no longer needed).
 
     Parameters
     ----------
-    fractions : ndarray (T, *n)
-        Tissue maps (e.g. :meth:`mrsim.phantoms.head.HeadPhantom.tissue_fractions`).
-    signals : ndarray (T, n_echoes)
-        Tissue signals along the train (e.g. :meth:`HeadPhantom.tissue_signals`).
+    contrast : LowRankContrast
+        From :func:`lowrank_contrast` (its ``tol`` is recorded in the settings).
     trajectory, schedule, voxel_size_mm, mapping, method, rereference_center, granularity
         As in :func:`mrsim.kspace.corrupt.corrupt`.
-    tol, rank
-        Low-rank error target or fixed rank (:func:`lowrank_contrast`).
     output : {"magnitude", "complex"}
     noise_snr, seed
         Complex Gaussian k-space noise as in :func:`~mrsim.kspace.corrupt.corrupt`: sigma
@@ -298,6 +382,9 @@ def corrupt_echo_train(
         every basis image goes through the same multi-coil engine (cost ``rank`` x one
         multi-coil corruption) and the images are the R=1 SENSE combination with the maps
         used.
+    progress : bool
+        Progress bars of the multi-coil engine, as in :func:`~mrsim.kspace.corrupt.corrupt`
+        (one per basis image and k-space).
     moved_kspace_options
         ``backend``, ``eps`` (default 1e-4), ``nthreads``, ``orientation``, ``upsampfac``.
 
@@ -306,26 +393,21 @@ def corrupt_echo_train(
     CorruptionResult
         With ``settings["contrast"] = "echo-train"``, the rank and its error bound.
     """
-    from mrsim.kspace.coils import combine_coil_kspace
-    from mrsim.kspace.corrupt import CorruptionResult, motion_severity, motion_states
-    from mrsim.kspace.fft import ifft_centered
-    from mrsim.kspace.multicoil import Coils
-    from mrsim.kspace.schedule import poses_for_schedule
-    from mrsim.kspace.severity import add_kspace_noise, noise_sigma_for_snr
-    from mrsim.motion.magnitude import motion_std
+    from mrsim.kspace.corrupt import CorruptionResult
+    from mrsim.kspace.poses import line_poses
+    from mrsim.kspace.reconstruct import (
+        Reconstruction,
+        coil_settings,
+        output_images,
+        receive_coils,
+        result_severity,
+    )
+    from mrsim.kspace.severity import add_noise_for_snr
 
-    if output not in ("magnitude", "complex"):
-        raise MrsimInputError(f"output must be 'magnitude' or 'complex', got {output!r}")
-    if schedule.ndim != 3 or np.ndim(fractions) != 4:
-        raise MrsimInputError(
-            f"echo-train corruption needs a 3D schedule and (T, X, Y, Z) tissue maps, got a "
-            f"{schedule.ndim}D schedule and maps of shape {np.shape(fractions)}"
-        )
+    lr = contrast
+    _check_echo_train_inputs((lr.basis.shape[0],) + schedule.shape, schedule, output)
     opts = {"eps": 1e-4, **moved_kspace_options}
-    if not isinstance(schedule, Schedule):
-        raise MrsimInputError(f"schedule must be a Schedule, got {type(schedule).__name__}")
-    lr = lowrank_contrast(fractions, signals, tol, rank=rank)
-    R, t, params = poses_for_schedule(
+    poses = line_poses(
         trajectory,
         schedule,
         mapping=mapping,
@@ -333,37 +415,21 @@ def corrupt_echo_train(
         rereference_center=rereference_center,
         granularity=granularity,
     )
-    coils = None
-    if coil_sensitivities is not None:
-        coils = Coils(coil_sensitivities, coil_method, coil_terms, False)
-        coils.check_grid(schedule.shape)
+    coils = receive_coils(coil_sensitivities, coil_method, coil_terms, schedule.shape, progress)
+    if coils is not None:
         opts["coils"] = coils
-    k = echo_train_kspace(lr, schedule, R, t, voxel_size_mm, **opts)
+    recon = Reconstruction.for_coils(coils, schedule.ndim, opts.get("nthreads"))
+    # The clean reference first, reduced to its image and line energies before the moved
+    # k-space is made: with coils each k-space is a (C, *grid) array (issue 17, memory).
     k_clean = echo_train_kspace(lr, schedule, np.eye(3), np.zeros(3), voxel_size_mm, **opts)
-    workers = opts.get("nthreads")
-    sens_used = None if coils is None else coils.maps_used()
-
-    def recon(kk: np.ndarray) -> np.ndarray:
-        if sens_used is None:
-            return ifft_centered(kk, workers=workers)
-        return combine_coil_kspace(kk, sens_used, workers=workers)
-
     clean = recon(k_clean)
-    sigma = 0.0
-    if noise_snr is not None:
-        sigma = noise_sigma_for_snr(clean, noise_snr)
-        k = add_kspace_noise(k, schedule, sigma, seed)
-    img = recon(k)
-    if output == "magnitude":
-        img, clean = np.abs(img).astype(np.float32), np.abs(clean).astype(np.float32)
-    else:
-        img, clean = img.astype(np.complex64), clean.astype(np.complex64)
-    energy = np.sum(np.abs(schedule.from_grid(k_clean)) ** 2, axis=-1)
-    while energy.ndim > 1:  # summed over the coils
-        energy = energy.sum(axis=0)
-    sev = motion_severity(R, t, line_weights=energy)
-    sev["motion_std"] = float(motion_std(trajectory).combined)
-    sev["n_states"] = int(len(motion_states(R, t)[0]))
+    energy = recon.line_energy(k_clean, schedule)
+    del k_clean
+    k = echo_train_kspace(
+        lr, schedule, poses.rotations, poses.translations_mm, voxel_size_mm, **opts
+    )
+    k, sigma = add_noise_for_snr(k, clean, schedule, noise_snr, seed)
+    img, clean = output_images(recon(k), clean, output)
     nd = schedule.ndim
     settings = dict(
         voxel_size_mm=list(np.broadcast_to(np.asarray(voxel_size_mm, float), (nd,))),
@@ -376,37 +442,22 @@ def corrupt_echo_train(
         upsampfac=opts.get("upsampfac"),
         noise_snr=noise_snr,
         output=output,
-        schedule=schedule.name,
-        shape=list(schedule.shape),
-        readout_axis=schedule.readout_axis,
-        n_coils=0 if sens_used is None else int(sens_used.shape[0]),
-        **(
-            {}
-            if coils is None
-            else {
-                "coil_method": coils.method,
-                "coil_terms": None
-                if coils.resolved_terms() is None
-                else list(coils.resolved_terms()),
-            }
-        ),
+        **coil_settings(schedule, coils, recon),
         contrast="echo-train",
         lowrank_rank=lr.rank,
         lowrank_error_bound=lr.error_bound,
-        lowrank_tol=tol,
+        lowrank_tol=lr.tol,
     )
-    return CorruptionResult(
+    return CorruptionResult.made_with(
+        poses,
+        recon,
+        schedule,
         kspace=k,
         image=img,
         clean=clean,
-        params=params,
-        rotations=R,
-        translations_mm=t,
-        schedule=schedule,
-        severity=sev,
+        severity=result_severity(poses, energy, trajectory),
         noise_sigma=sigma,
         settings=settings,
-        coil_sensitivities=sens_used,
     )
 
 
@@ -425,6 +476,69 @@ def default_protocol(schedule: Schedule):
     return replace(ADNI_3T, esp_s=esp, n_echoes=n, centre_echo=None)
 
 
+@dataclass
+class FactorisedHead:
+    """A :class:`~mrsim.phantoms.head.HeadPhantom` reduced to what its MP-RAGE corruption
+    needs (:func:`factorise_head`): the per-label tissue maps (12 volumes at 1 mm, 0.55 GB)
+    can be let go before the k-space is made (issue 17, memory).
+
+    Attributes
+    ----------
+    contrast : {"echo-train", "static"}
+    protocol : MPRAGEProtocol
+        Matched to the schedule (:func:`protocol_for_schedule`).
+    affine : ndarray (4, 4)
+        The head's voxel -> world affine.
+    voxel_size_mm : ndarray (3,)
+    grid_shape : tuple of int
+        The head's grid.
+    lowrank : LowRankContrast, optional
+        ``"echo-train"``: the factorised contrast.
+    image : ndarray, optional
+        ``"static"``: the head at the k-space-centre echo.
+    """
+
+    contrast: str
+    protocol: Any
+    affine: np.ndarray
+    voxel_size_mm: np.ndarray
+    grid_shape: tuple[int, ...]
+    lowrank: LowRankContrast | None = None
+    image: np.ndarray | None = None
+
+
+def factorise_head(
+    head,
+    schedule: Schedule,
+    *,
+    contrast: str = "echo-train",
+    protocol=None,
+    tol: float = 1e-3,
+    rank: int | None = None,
+) -> FactorisedHead:
+    """The contrast of a head phantom for a schedule, without its tissue maps.
+
+    Parameters
+    ----------
+    head : HeadPhantom
+    schedule : Schedule
+        MP-RAGE schedule whose readout spacing is the protocol's ``esp_s``.
+    contrast, protocol, tol
+        As in :func:`head_corruption`; ``rank``: fixed rank (:func:`lowrank_contrast`).
+    """
+    if contrast not in ("echo-train", "static"):
+        raise MrsimInputError(f"contrast must be 'echo-train' or 'static', got {contrast!r}")
+    prot = protocol_for_schedule(protocol or default_protocol(schedule), schedule)
+    names, frac = head.tissue_fractions()
+    sig = head.tissue_signals(prot, names)
+    out = FactorisedHead(contrast, prot, head.affine, head.voxel_size_mm, frac.shape[1:])
+    if contrast == "static":
+        out.image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
+    else:
+        out.lowrank = lowrank_contrast(frac, sig, tol, rank=rank)
+    return out
+
+
 def head_corruption(
     head,
     trajectory,
@@ -439,7 +553,10 @@ def head_corruption(
 
     Parameters
     ----------
-    head : HeadPhantom
+    head : HeadPhantom or FactorisedHead
+        A :class:`FactorisedHead` (:func:`factorise_head`, made for this schedule) carries its
+        contrast and protocol: ``contrast`` must then match it, and ``protocol`` and ``tol``
+        are not used.
     trajectory, schedule
         As in :func:`mrsim.kspace.corrupt.corrupt`; ``schedule`` must be an MP-RAGE one
         whose readout spacing is the protocol's ``esp_s``.
@@ -454,7 +571,7 @@ def head_corruption(
         Low-rank error target (echo-train).
     corrupt_options
         Keyword options of :func:`~mrsim.kspace.corrupt.corrupt` (echo-train: those of
-        :func:`corrupt_echo_train`, coils and noise included).
+        :func:`corrupt_lowrank`, coils and noise included, and ``rank``).
 
     Returns
     -------
@@ -463,17 +580,19 @@ def head_corruption(
     """
     from mrsim.kspace.corrupt import corrupt
 
-    if contrast not in ("echo-train", "static"):
-        raise MrsimInputError(f"contrast must be 'echo-train' or 'static', got {contrast!r}")
-    prot = protocol_for_schedule(protocol or default_protocol(schedule), schedule)
+    rank = corrupt_options.pop("rank", None)
+    if not isinstance(head, FactorisedHead):
+        head = factorise_head(
+            head, schedule, contrast=contrast, protocol=protocol, tol=tol, rank=rank
+        )
+    elif head.contrast != contrast:
+        raise MrsimInputError(
+            f"contrast {contrast!r} differs from the factorised head's {head.contrast!r}"
+        )
     vox = head.voxel_size_mm
-    names, frac = head.tissue_fractions()
-    sig = head.tissue_signals(prot, names)
-    if contrast == "static":
-        image = np.tensordot(sig[:, prot.centre].astype(np.float32), frac, axes=(0, 0))
-        res = corrupt(image, trajectory, schedule, vox, **corrupt_options)
+    if head.contrast == "static":
+        res = corrupt(head.image, trajectory, schedule, vox, **corrupt_options)
     else:
-        opts = {k: v for k, v in corrupt_options.items() if k != "progress"}
-        res = corrupt_echo_train(frac, sig, trajectory, schedule, vox, tol=tol, **opts)
-    res.settings.update(contrast=contrast, phantom="head", protocol=prot.to_dict())
+        res = corrupt_lowrank(head.lowrank, trajectory, schedule, vox, **corrupt_options)
+    res.settings.update(contrast=head.contrast, phantom="head", protocol=head.protocol.to_dict())
     return res

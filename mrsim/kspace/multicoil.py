@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,8 @@ import scipy.fft
 
 from mrsim.errors import MrsimInputError
 from mrsim.kspace.coils import (
-    bandlimit_sensitivities,
+    CoilMaps,
+    bandlimited_maps,
     coil_terms_per_axis,
     default_coil_terms,
     sensitivity_fourier_coefficients,
@@ -106,13 +108,29 @@ class Coils:
         """``terms`` per axis for ``"fourier"`` (defaults filled in); None for ``"states"``."""
         if self.method != "fourier":
             return None
+        return self._fourier_terms
+
+    # Made once per Coils: an echo-train corruption calls the engine 2 x rank times with the
+    # same coils, and each of these reads every map (issue 17: CPU and a full-map FFT's
+    # temporaries per call). The maps are taken as fixed, like the rest of the dataclass.
+    @cached_property
+    def _fourier_terms(self) -> tuple[int, ...]:
         return fourier_terms(self.terms, self.sensitivities)
 
-    def maps_used(self) -> np.ndarray:
+    @cached_property
+    def fourier_coefficients(self) -> np.ndarray:
+        """:func:`~mrsim.kspace.coils.sensitivity_fourier_coefficients` of the maps for the
+        resolved terms (``"fourier"``)."""
+        return sensitivity_fourier_coefficients(self.sensitivities, self._fourier_terms)
+
+    def maps_used(self, lazy: bool = False) -> np.ndarray | CoilMaps:
         """The maps the data are simulated with: as given (``"states"``) or band-limited to
-        the Fourier box (``"fourier"``); combine the coil images with these."""
+        the Fourier box (``"fourier"``); combine the coil images with these. ``lazy``: the
+        band-limited maps as :class:`~mrsim.kspace.coils.CoilMaps` (each made when its coil
+        is combined, the same values; none held)."""
         if self.method == "fourier":
-            return bandlimit_sensitivities(self.sensitivities, self.resolved_terms())
+            maps = bandlimited_maps(self.sensitivities, self.resolved_terms())
+            return maps if lazy else maps.array()
         return self.sensitivities
 
 
@@ -198,15 +216,22 @@ class _ShiftedLines(Schedule):
 
 
 def readout_filters(
-    schedule: Schedule, sens: np.ndarray, K: tuple[int, ...]
+    schedule: Schedule,
+    sens: np.ndarray,
+    K: tuple[int, ...],
+    coefficients: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The Fourier coil path's terms: readout filters ``h`` (C, P_pe, n_fft) (the maps'
     coefficients ``a_{c,p}`` along the readout, zero-padded for a linear convolution by FFT),
-    the phase-encode shifts ``p_pe`` (P_pe, ndim - 1) in ``pe_axes`` order, and ``n_fft``."""
+    the phase-encode shifts ``p_pe`` (P_pe, ndim - 1) in ``pe_axes`` order, and ``n_fft``.
+    ``coefficients``: :func:`~mrsim.kspace.coils.sensitivity_fourier_coefficients` of
+    ``sens`` for ``K`` when already made."""
     nd, ro, pe_axes = schedule.ndim, schedule.readout_axis, schedule.pe_axes
     n_coils = sens.shape[0]
+    if coefficients is None:
+        coefficients = sensitivity_fourier_coefficients(sens, K)
     # a[c, p_pe..., p_ro] -> (C, P_pe, 2 K_ro + 1), phase-encode terms in pe_axes order.
-    coef = np.moveaxis(sensitivity_fourier_coefficients(sens, K), 1 + ro, -1)
+    coef = np.moveaxis(coefficients, 1 + ro, -1)
     coef = coef.reshape(n_coils, -1, 2 * K[ro] + 1)
     shifts = np.stack(
         np.meshgrid(*[np.arange(-K[a], K[a] + 1) for a in pe_axes], indexing="ij"), -1
@@ -270,10 +295,10 @@ def _coils_fourier(image: np.ndarray, acq: Acquisition, coils: Coils) -> np.ndar
     threads = acq.options.threads
     sens = coils.sensitivities
     nd = schedule.ndim
-    K = fourier_terms(coils.terms, sens)
+    K = coils.resolved_terms()
     ro, pe_axes = schedule.readout_axis, schedule.pe_axes
     n_coils = sens.shape[0]
-    h, shifts, n_fft = readout_filters(schedule, sens, K)
+    h, shifts, n_fft = readout_filters(schedule, sens, K, coils.fourier_coefficients)
     n_pe = len(shifts)
     n_ro, L = schedule.n_readout, schedule.n_lines
     h_f = np.ascontiguousarray(np.moveaxis(scipy.fft.fft(h, axis=-1), -1, 0))  # (F, C, P_pe)

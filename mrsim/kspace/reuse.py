@@ -31,9 +31,25 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["reuse_spectra", "keep_spectra", "memoized", "memoized_derived", "reuse_active"]
+__all__ = [
+    "reuse_spectra",
+    "keep_spectra",
+    "memoized",
+    "memoized_derived",
+    "drop_stored",
+    "reserve_entries",
+    "reuse_active",
+    "reuse_stats",
+]
 
-_state: dict[str, Any] = {"depth": 0, "max_entries": 0, "cache": OrderedDict(), "digests": {}}
+_state: dict[str, Any] = {
+    "depth": 0,
+    "max_entries": 0,
+    "cache": OrderedDict(),
+    "digests": {},
+    "hits": 0,
+    "misses": 0,
+}
 #: Guards the two dicts above: a dask worker may run several shards in threads of one
 #: process. Held for dict operations only, never while computing or hashing.
 _LOCK = threading.Lock()
@@ -47,6 +63,8 @@ def reuse_spectra(max_entries: int = 2) -> Iterator[None]:
     entry per object and kind, e.g. the upsampled grid of a 128^3 source at upsampling
     1.5 is 192^3 complex64 = 57 MB.
     """
+    if _state["depth"] == 0:
+        _state["hits"] = _state["misses"] = 0
     _state["depth"] += 1
     _state["max_entries"] = max(_state["max_entries"], int(max_entries))
     try:
@@ -63,6 +81,36 @@ def keep_spectra(max_entries: int = 2) -> None:
     shard after shard of the same subjects)."""
     _state["depth"] += 1
     _state["max_entries"] = max(_state["max_entries"], int(max_entries))
+
+
+def reserve_entries(n: int) -> None:
+    """Make room for at least ``n`` entries in the active :func:`reuse_spectra` block (or
+    :func:`keep_spectra`), for a path that knows its need only at run time (e.g. one entry
+    per basis image of a subject whose rank comes from its contrast); no-op outside one."""
+    if _state["depth"] > 0:
+        with _LOCK:
+            _state["max_entries"] = max(_state["max_entries"], int(n))
+
+
+def drop_stored() -> None:
+    """Empty the cache of the active block (it stays active): for a caller that knows the
+    stored results belong to an object it is done with (the dataset's head subjects, whose
+    next subject is built while the last one's spectra would otherwise still be held)."""
+    with _LOCK:
+        _state["cache"].clear()
+
+
+def reuse_stats() -> dict[str, int]:
+    """``hits`` and ``misses`` of :func:`memoized` / :func:`memoized_derived` lookups since
+    the outermost :func:`reuse_spectra` block began (kept after it ends), the ``entries``
+    held and the cache size ``max_entries``."""
+    with _LOCK:
+        return {
+            "hits": _state["hits"],
+            "misses": _state["misses"],
+            "entries": len(_state["cache"]),
+            "max_entries": _state["max_entries"],
+        }
 
 
 def reuse_active() -> bool:
@@ -170,7 +218,9 @@ def _lookup_or_store(cache: OrderedDict, key: bytes, compute: Callable[[], np.nd
     with _LOCK:
         if key in cache:
             cache.move_to_end(key)
+            _state["hits"] += 1
             return cache[key]
+        _state["misses"] += 1
     out = compute()  # outside the lock: another thread may compute the same key meanwhile
     out.flags.writeable = False
     with _LOCK:

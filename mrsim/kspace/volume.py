@@ -118,8 +118,10 @@ def corrupt_head_volume(
 
     Parameters
     ----------
-    head : mrsim.phantoms.head.HeadPhantom
-        Tissue maps on the acquisition grid, with its affine.
+    head : mrsim.phantoms.head.HeadPhantom or mrsim.kspace.echo_train.FactorisedHead
+        Tissue maps on the acquisition grid, with its affine, or their contrast for this
+        schedule (:func:`~mrsim.kspace.echo_train.factorise_head`: the caller can let the
+        maps go before the k-space is made).
     trajectory : mrsim.motion.Trajectory
     schedule : Schedule
         MP-RAGE schedule on the head's grid.
@@ -134,11 +136,13 @@ def corrupt_head_volume(
     -------
     CorruptedVolume
     """
-    from mrsim.kspace.echo_train import head_corruption
+    from mrsim.kspace.echo_train import FactorisedHead, factorise_head, head_corruption
 
+    if not isinstance(head, FactorisedHead):
+        head = factorise_head(head, schedule, contrast=contrast)
     base = CorruptionSettings() if settings is None else settings
     s = base.updated(**_geometry(head.affine))
-    shape = head.fractions.shape[1:]
+    shape = head.grid_shape
     sens = None if n_coils is None else scanner_coils(schedule, s, shape, n_coils)
     res = head_corruption(
         head,
@@ -159,6 +163,7 @@ def corrupt_head_volume(
         coil_method=s.coil_method,
         coil_terms=s.coil_terms,
         seed=s.seed,
+        progress=sens is not None,
     )
     return _corrupted_volume(res, head.affine, shape, schedule, s)
 
