@@ -25,7 +25,7 @@ then applies the translation ramp and band mask in a separate pass; here the coo
 made on the fly and the ramp, band and scale applied as each sample is written. For kernels
 of up to 8 taps (every single-precision tolerance at finufft's upsampling 1.5, e.g. 5 taps at
 eps 1e-3 and 6 at 1e-4 in 3D) each stencil row is one SIMD vector operation
-(:mod:`mrsim.kspace.line_simd`); that is ~2.4x less CPU than this module's scalar loop and
+(:mod:`mrsim.kspace.line_simd`); that is 2.0-2.4x less CPU than this module's scalar loop and
 faster than finufft's own interpolation (docs/benchmarks.md). The scalar loop remains for
 wider kernels (``USE_SIMD`` off, or where the vector kernel cannot be built).
 

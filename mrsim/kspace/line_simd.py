@@ -57,14 +57,14 @@ VECTOR_FLOATS = 16
 #: Widest kernel whose rows fit one vector: ``2 ns <= VECTOR_FLOATS`` complex parts.
 SIMD_MAX_NS = VECTOR_FLOATS // 2
 #: Each row load also prefetches the row 128 bytes further on: consecutive samples of a line
-#: advance ~12 bytes along the readout, and the ~25 row streams of a stencil are more than the
-#: hardware prefetcher follows (-20 % CPU time for the 256 x 256 x 176 per-line corruption's
-#: interpolation, docs/benchmarks.md).
+#: advance ~12 bytes along the readout, and the ~25 row streams of a stencil are more than
+#: the hardware prefetcher follows (-11 to -14 % CPU time for the interpolation of the
+#: 256 x 256 x 176 per-line corruption, docs/benchmarks.md).
 PREFETCH_FLOATS = 32
 #: Lines interpolated side by side, sample ``j`` of each before sample ``j + 1``: consecutive
 #: lines of a shot (neighbouring partitions) share most stencil rows, so each grid cache line
-#: is fetched once per pass, not once per line (-8 % CPU time, same case). The values do not
-#: depend on it (each sample is computed alone, tested bytewise).
+#: is fetched once per pass, not once per line (-5 to -6 % CPU time, same case). The values
+#: do not depend on it (each sample is computed alone, tested bytewise).
 LINES_PER_PASS = 8
 
 
