@@ -43,6 +43,7 @@ from correctors.recentre.baselines import default_baselines  # noqa: E402
 from correctors.recentre.cli import (  # noqa: E402
     _load_data,
     format_table,
+    fresh_resampler,
     fresh_seed,
     plot_prediction,
     source_magnitudes,
@@ -197,12 +198,7 @@ def main() -> int:
 
         cfg = RecentreConfig(max_epochs=args.epochs, seed=args.seed)
 
-        def resample(epoch: int):
-            fresh = generate_trajectories(
-                args.n_train, seed=fresh_seed(args.seed, epoch), magnitudes=args.magnitudes
-            )
-            return make_windows_many(fresh)[:2]
-
+        resample = fresh_resampler(args.n_train, args.seed, args.magnitudes, cfg.n_past)
         model, norm, hist = train_model(
             Xtr,
             ytr,

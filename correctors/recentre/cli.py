@@ -162,6 +162,20 @@ def fresh_seed(seed: int, epoch: int) -> int:
     return seed + 100_000 + epoch
 
 
+def fresh_resampler(n: int, seed: int, magnitudes: str, n_past: int):
+    """``resample(epoch)`` for :func:`~correctors.recentre.training.train_model`: the
+    windows ``(X, y)`` of ``n`` trajectories generated afresh for ``epoch``
+    (:func:`fresh_seed`), drawn like the training set (``magnitudes``)."""
+    from correctors.recentre.data import generate_trajectories
+    from mrsim.motion.windows import make_windows_many
+
+    def resample(epoch: int):
+        fresh = generate_trajectories(n, seed=fresh_seed(seed, epoch), magnitudes=magnitudes)
+        return make_windows_many(fresh, n_past=n_past)[:2]
+
+    return resample
+
+
 #: Stream of the train / validation permutation (``mrsim.motion.populations.stream_seed``).
 #: It was ``default_rng(seed)`` up to session 5, which NumPy seeds exactly like run 0's
 #: ``[seed, 0]`` (entropy is zero-padded to 4 words).
@@ -229,15 +243,7 @@ def cmd_train(args) -> int:
     )
     resample = None
     if args.fresh_per_epoch:
-        n_train = len(train_trajs)
-
-        def resample(epoch: int):
-            from correctors.recentre.data import generate_trajectories
-
-            fresh = generate_trajectories(
-                n_train, seed=fresh_seed(args.seed, epoch), magnitudes=src["magnitudes"]
-            )
-            return make_windows_many(fresh, n_past=cfg.n_past)[:2]
+        resample = fresh_resampler(len(train_trajs), args.seed, src["magnitudes"], cfg.n_past)
 
     model, norm, hist = train_model(
         Xtr,
