@@ -91,3 +91,19 @@ def test_next_head_subject_lets_the_last_ones_spectra_go(monkeypatch):
         make_sample(first[1], threads=1)
     # the second subject is built with nothing of the first one's held
     assert held_at_build == [0, 0]
+
+
+def test_a_head_sample_outside_a_reuse_block_builds_its_phantom_once(monkeypatch):
+    """Regenerating one sample (verification, MRSIM_REUSE_SPECTRA=0) builds the subject
+    once for both the clean reference and the moved k-space."""
+    (first, _) = _same_subject(**CASES["head-echo-train"])
+    builds = []
+    real = head_subjects.synthetic_head
+
+    def counting(*args, **kwargs):
+        builds.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(head_subjects, "synthetic_head", counting)
+    make_sample(first, threads=1)
+    assert len(builds) == 1

@@ -75,3 +75,7 @@ def test_noise_drawn_grid_by_grid_is_the_whole_array_draw():
         want = k + 0.7 * noise * acquired
         got = add_kspace_noise(k, sched, 0.7, 3)
         assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+        # a caller's Generator is left where the whole-array draw leaves it
+        mine = np.random.default_rng(3)
+        add_kspace_noise(k, sched, 0.7, mine)
+        assert mine.standard_normal(4).tobytes() == draw.standard_normal(4).tobytes()

@@ -89,6 +89,7 @@ def head_kspace(
     contrast: str = "echo-train",
     eps: float = 1e-4,
     threads: int = 1,
+    subject_contrast=None,
 ) -> np.ndarray:
     """Moved k-space of a synthetic head (recipe option ``phantom = "head"``).
 
@@ -98,9 +99,13 @@ def head_kspace(
     :func:`~mrsim.kspace.echo_train.default_protocol` of the schedule. The moved k-space
     does not depend on ``threads`` (the engine is thread-count independent,
     tests/test_kspace_threads.py). The motion-free reference is :func:`head_clean_image`.
+    ``subject_contrast``: the subject's :func:`head_contrast`, when the caller has it (so that
+    a sample outside a reuse block builds the phantom once, not once per function).
     """
+    if subject_contrast is None:
+        subject_contrast = head_contrast(spec, shape, voxel_size_mm, schedule, contrast)
     return _kspace(
-        head_contrast(spec, shape, voxel_size_mm, schedule, contrast),
+        subject_contrast,
         schedule,
         rotations,
         translations_mm,
@@ -119,6 +124,7 @@ def head_clean_image(
     contrast: str = "echo-train",
     eps: float = 1e-4,
     threads: int = 1,
+    subject_contrast=None,
 ) -> np.ndarray:
     """Magnitude of the motion-free reconstruction, ``|ifft(k_clean)|``, shape
     ``schedule.shape`` (same arguments as :func:`head_kspace`, no poses).
@@ -128,11 +134,14 @@ def head_clean_image(
     served read-only to its other samples (:func:`~mrsim.kspace.reuse.memoized`, keyed by
     the subject's image or basis bytes and everything else it depends on; the computation
     is deterministic, so served and recomputed references are the same bytes).
+    ``subject_contrast`` as for :func:`head_kspace`.
     """
     from mrsim.kspace.fft import ifft_centered
     from mrsim.kspace.reuse import memoized
 
-    obj = head_contrast(spec, shape, voxel_size_mm, schedule, contrast)
+    obj = subject_contrast
+    if obj is None:
+        obj = head_contrast(spec, shape, voxel_size_mm, schedule, contrast)
     eye, zero = np.eye(3), np.zeros(3)
 
     def compute() -> np.ndarray:

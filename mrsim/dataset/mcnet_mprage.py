@@ -273,7 +273,7 @@ def _head_sample(params: dict[str, Any], src_shape: tuple[int, ...], traj, sched
     head_kspace` (echo-train contrast as a low-rank sum of basis images), the clean
     reference by :func:`~mrsim.dataset.head_subjects.head_clean_image` (once per subject
     inside the builder's reuse block)."""
-    from mrsim.dataset.head_subjects import head_clean_image, head_kspace
+    from mrsim.dataset.head_subjects import head_clean_image, head_contrast, head_kspace
     from mrsim.kspace.fft import ifft_centered
     from mrsim.kspace.poses import line_poses
 
@@ -288,6 +288,8 @@ def _head_sample(params: dict[str, Any], src_shape: tuple[int, ...], traj, sched
     )
     subject = (params["subject_spec"], src_shape, settings.voxel_size_mm, sched)
     options = dict(contrast=params["contrast"], eps=settings.nufft.eps, threads=threads)
+    with phase("subject"):  # built once for both calls (outside a reuse block nothing keeps it)
+        options["subject_contrast"] = head_contrast(*subject, params["contrast"])
     with phase("nufft"):
         clean = head_clean_image(*subject, **options)
         k_moved = head_kspace(*subject, poses.rotations, poses.translations_mm, **options)

@@ -223,9 +223,8 @@ def echo_train_kspace(
         narrower spreading kernel). False: every term at ``eps``.
     engine : callable, optional
         Replacement for :func:`~mrsim.kspace.corrupt.moved_kspace` with its signature
-        ``(image, schedule, rotations, translations_mm, voxel_size_mm, eps=, **options)``,
-        e.g. the dataset builder's thread-count-independent
-        :func:`mrsim.dataset.threads.moved_kspace_threads`.
+        ``(image, schedule, rotations, translations_mm, voxel_size_mm, eps=, **options)``;
+        it must return a fresh array (the terms are weighted in place).
 
     Returns
     -------

@@ -94,6 +94,8 @@ def add_kspace_noise(kspace: np.ndarray, schedule, sigma: float, seed) -> np.nda
     for i in np.ndindex(lead):
         noise = rng.standard_normal(grid) + 1j * imag.standard_normal(grid)
         out[i] = kspace[i] + sigma * noise * acquired
+    # A caller's Generator ends where one whole-array draw (real, then imaginary) left it.
+    rng.bit_generator.state = imag.bit_generator.state
     return out
 
 

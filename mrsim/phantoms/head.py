@@ -375,7 +375,8 @@ def make_head(
     ellipsoids += AIR_CAVITIES
     (t0, t1, t2), ms, r2z = ellipsoid_terms(xyz, ellipsoids, w)
     names = tuple(n for n in HEAD_LABELS if n != "background")
-    assert names == LAYER_NAMES
+    if names != LAYER_NAMES:  # the compiled layer pass writes its maps in LAYER_NAMES order
+        raise RuntimeError(f"head labels {names} differ from the layer order {LAYER_NAMES}")
     fr = np.empty((len(names),) + shape, np.float32)
     labels = np.empty(shape, np.int16)
     m = maps
