@@ -354,7 +354,7 @@ def _compile_simd(d: int, ns: int, nc: int):
         g = np.zeros((8,) * (d - 1) + (32,), np.float32)
         one = np.zeros((1, d))
         fn(
-            g, one, one, 1, np.zeros((nc, 2, 16), np.float32), np.zeros(1, np.int64),
+            g, one, one, 1, simd_coefficients(np.zeros((nc, ns))), np.zeros(1, np.int64),
             np.zeros(1, np.int64), np.zeros(1), np.zeros(1), 1.0, np.empty((1, 1), np.complex64),
         )  # fmt: skip
         return fn
